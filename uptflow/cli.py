@@ -1,0 +1,38 @@
+"""``uptflow`` command line: one entry point, one subcommand per job.
+
+Examples:
+    $ uptflow setup-mm                      # build + cache mmcv with compiled ops for this torch
+    $ uptflow enhance --weights W.pth --input in/ --output out/
+    $ uptflow train configs/uptflow/uptflow_tiny_synthetic.py --work-dir work_dirs/tiny
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+the table below maps names to modules so ``uptflow --help`` imports nothing heavy.
+"""
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main", "SUBCOMMANDS"]
+
+# name -> (module, one-line help); subcommand modules keep heavy imports inside run()
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the uptflow CLI with ``argv`` (defaults to ``sys.argv[1:]``) and return the exit code."""
+    parser = argparse.ArgumentParser(prog="uptflow", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (mod, help_) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        p.set_defaults(_module=mod)
+        importlib.import_module(mod).add_arguments(p)
+    args = parser.parse_args(argv)
+    return int(importlib.import_module(args._module).run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

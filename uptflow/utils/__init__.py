@@ -1,0 +1,1 @@
+"""Small helpers shared across uptflow: file I/O, paths to shared data, seeding."""

@@ -1,0 +1,128 @@
+"""Atomic file writes and image reading with clear errors."""
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
+    "imread_rgb", "imwrite_rgb", "to_rgb_uint8", "write_with",
+]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None):
+    """Yield a temporary path beside ``path``; on success rename it over ``path``, on error delete it.
+
+    Readers never see a half-written file, and a crash leaves the previous version intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, **kw: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default, **kw) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def imread_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as uint8 HxWx3 RGB, honouring EXIF orientation; errors name the file and the problem."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"image not found: {p}")
+    try:
+        with Image.open(p) as im:
+            im = ImageOps.exif_transpose(im)
+            return to_rgb_uint8(np.asarray(im), source=str(p), mode=im.mode)
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ValueError(f"cannot read image {p}: {e}") from e
+
+
+def to_rgb_uint8(arr: np.ndarray, source: str = "array", mode: str | None = None) -> np.ndarray:
+    """Convert grayscale / RGBA / 16-bit / float [0,1] arrays to uint8 HxWx3 RGB; reject anything else clearly."""
+    a = np.asarray(arr)
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise ValueError(f"{source}: expected an HxW, HxWx3 or HxWx4 image, got shape {a.shape}")
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    elif a.shape[2] == 4:
+        # alpha is dropped, not composited: enhancement works on the colour the camera recorded
+        a = a[..., :3]
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    if a.dtype == np.uint16 or (mode is not None and mode.startswith("I;16")):
+        return np.ascontiguousarray((a.astype(np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
+    if np.issubdtype(a.dtype, np.floating):
+        if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
+            raise ValueError(f"{source}: float images must be in [0, 1], got range [{a.min():.3g}, {a.max():.3g}]")
+        return np.ascontiguousarray((a * 255.0).round().astype(np.uint8))
+    if np.issubdtype(a.dtype, np.integer):
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise ValueError(f"{source}: integer image values out of range: [{a.min()}, {a.max()}]")
+        scale = 257.0 if a.max() > 255 else 1.0
+        return np.ascontiguousarray((a.astype(np.float64) / scale).round().clip(0, 255).astype(np.uint8))
+    raise ValueError(f"{source}: unsupported image dtype {a.dtype}")
+
+
+def imwrite_rgb(path: str | os.PathLike, img: np.ndarray) -> None:
+    """Write a uint8 HxWx3 RGB image atomically; the format follows the extension."""
+    import cv2
+
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"imwrite_rgb({path}): expected uint8 HxWx3, got {img.dtype} {img.shape}")
+    path = Path(path)
+    ok, buf = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(img[..., ::-1]))
+    if not ok:
+        raise ValueError(f"cannot encode image for {path} (extension {path.suffix!r})")
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp_path)`` and atomically move the result to ``path`` (for libraries that write by name)."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
