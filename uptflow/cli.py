@@ -18,6 +18,9 @@ __all__ = ["main", "SUBCOMMANDS"]
 # name -> (module, one-line help); subcommand modules keep heavy imports inside run()
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch"),
+    "train": ("uptflow.engine.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)"),
+    "enhance": ("uptflow.tools.enhance", "enhance an image or a folder with UPT-Flow or another enhancer"),
+    "exdark-detect": ("evaluation.detection.cli", "enhance, detect and score ExDark (COCO AP, VOC mAP@0.5)"),
 }
 
 

@@ -74,7 +74,7 @@ def imread_rgb(path: str | os.PathLike) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im = ImageOps.exif_transpose(im)
-            return to_rgb_uint8(np.asarray(im), source=str(p), mode=im.mode)
+            return to_rgb_uint8(np.array(im), source=str(p), mode=im.mode)
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"cannot read image {p}: {e}") from e
 

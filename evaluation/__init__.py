@@ -1,0 +1,1 @@
+"""Downstream evaluation suites (enhancement, detection, segmentation, traffic) built on uptflow."""

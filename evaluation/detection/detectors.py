@@ -1,0 +1,223 @@
+"""Object detectors behind one interface (uint8 RGB image in; boxes, scores, labels out), in the DETECTORS registry.
+
+* ``yolov8`` / ``ultralytics``: any local ultralytics ``.pt`` or model ``.yaml`` (random init);
+* ``mmdet``: any mmdet 3.x config + checkpoint.
+
+Labels are mapped to ExDark classes with :func:`exdark_class_map`: a detector trained on ExDark maps by name,
+a COCO detector through the zero-shot map ``COCO_TO_EXDARK`` (detections of other COCO classes are dropped).
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from uptflow.plugins.cache import file_sha256
+from uptflow.registry import DETECTORS
+from uptflow.utils.paths import require_file
+
+from .exdark import EXDARK_CLASSES
+
+__all__ = ["Detections", "Detector", "UltralyticsDetector", "MMDetDetector", "COCO_TO_EXDARK", "COCO80",
+           "exdark_class_map",
+           "build_detector", "ultralytics_offline"]
+
+# zero-shot use of a COCO model on ExDark: every ExDark class has one COCO counterpart
+COCO_TO_EXDARK: dict[str, str] = {
+    "bicycle": "Bicycle", "boat": "Boat", "bottle": "Bottle", "bus": "Bus", "car": "Car", "cat": "Cat",
+    "chair": "Chair", "cup": "Cup", "dog": "Dog", "motorcycle": "Motorbike", "person": "People",
+    "dining table": "Table",
+}
+
+# the 80 COCO detection classes in the label order of COCO-trained ultralytics and mmdet models
+COCO80: tuple[str, ...] = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant",
+    "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard",
+    "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
+    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli",
+    "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed", "dining table", "toilet",
+    "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
+    "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+)
+
+
+@dataclass
+class Detections:
+    """Detections of one image: ``boxes`` [N,4] xyxy pixels, ``scores`` [N], ``labels`` [N] into ``names``."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
+        if not len(self.boxes) == len(self.scores) == len(self.labels):
+            raise ValueError(f"inconsistent detections: {len(self.boxes)} boxes, {len(self.scores)} scores, "
+                             f"{len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+class Detector:
+    """Base class: ``detect(uint8 HxWx3 RGB) -> Detections``; ``protocol()`` describes the model for results."""
+
+    name = "detector"
+    class_names: tuple[str, ...] = ()
+
+    def detect(self, img: np.ndarray) -> Detections:
+        """Detect objects in one uint8 HxWx3 RGB image."""
+        raise NotImplementedError
+
+    def protocol(self) -> dict[str, Any]:
+        """Detector, weights (+ checksum), input size and thresholds, for the protocol record of every number."""
+        return {"detector": self.name}
+
+
+def exdark_class_map(names: tuple[str, ...] | list[str], kind: str = "auto") -> tuple[str, dict[int, str]]:
+    """Return ``(kind, {detector label -> ExDark class})``; kind is 'exdark' (by name) or 'coco-zero-shot'.
+
+    Args:
+        names: the detector's class names, indexed by label.
+        kind: 'auto' (by name), or 'coco' / 'exdark' to map labels by index in COCO-80 / ExDark order, for
+            models without meaningful names (an untrained model yaml names its classes '0', '1', ...).
+
+    Raises:
+        ValueError: the detector's classes are neither ExDark's nor COCO's.
+    """
+    if kind == "coco":
+        return "coco-zero-shot", {i: COCO_TO_EXDARK[n] for i, n in enumerate(COCO80) if n in COCO_TO_EXDARK}
+    if kind == "exdark":
+        return "exdark", dict(enumerate(EXDARK_CLASSES))
+    if kind != "auto":
+        raise ValueError(f"class map must be 'auto', 'coco' or 'exdark', got {kind!r}")
+    lower = [str(n).lower() for n in names]
+    exdark = {c.lower(): c for c in EXDARK_CLASSES}
+    if set(exdark) <= set(lower):
+        return "exdark", {i: exdark[n] for i, n in enumerate(lower) if n in exdark}
+    if set(COCO_TO_EXDARK) <= set(lower):
+        return "coco-zero-shot", {i: COCO_TO_EXDARK[n] for i, n in enumerate(lower) if n in COCO_TO_EXDARK}
+    raise ValueError(f"detector classes {list(names)[:15]}... contain neither the 12 ExDark classes nor the COCO "
+                     f"classes {sorted(COCO_TO_EXDARK)}; train it on ExDark first, or pass class map 'coco'/'exdark'")
+
+
+def ultralytics_offline() -> None:
+    """Keep ultralytics off the network: YOLO_OFFLINE=1 and settings sync off (set before/at first import)."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from ultralytics.utils import SETTINGS
+
+    if SETTINGS.get("sync", False):
+        SETTINGS.update(sync=False)
+
+
+@DETECTORS.register_module(name="ultralytics")
+@DETECTORS.register_module(name="yolov8")
+class UltralyticsDetector(Detector):
+    """An ultralytics YOLO model from a local ``.pt`` checkpoint or a model ``.yaml`` (random init)."""
+
+    name = "ultralytics"
+
+    def __init__(self, weights: str | os.PathLike, imgsz: int = 640, conf: float = 0.001, iou: float = 0.7,
+                 max_det: int = 300, device: str = "cpu", **_: Any) -> None:
+        """Args:
+            weights: local ``.pt`` file, or a model yaml name/path (``yolov8n.yaml``) for an untrained model.
+            imgsz: inference size (long side, letterboxed).
+            conf: score threshold; 0.001 as in ultralytics' own mAP validation.
+            iou: NMS IoU threshold (0.7 as in ultralytics validation).
+            max_det: maximum detections per image.
+            device: torch device string.
+        """
+        ultralytics_offline()
+        from ultralytics import YOLO
+
+        w = str(weights)
+        if w.endswith((".yaml", ".yml")):
+            self.weights, self.sha256 = w, None
+        else:
+            p = require_file(w, "ultralytics weights")
+            self.weights, self.sha256 = str(p), file_sha256(p)
+        self.model = YOLO(self.weights)
+        self.imgsz, self.conf, self.iou, self.max_det, self.device = imgsz, conf, iou, max_det, device
+        names = self.model.names
+        self.class_names = tuple(names[i] for i in sorted(names))
+
+    def detect(self, img: np.ndarray) -> Detections:
+        """Run the YOLO model on one uint8 RGB image."""
+        bgr = np.ascontiguousarray(np.asarray(img)[..., ::-1])  # ultralytics treats numpy input as BGR (cv2)
+        res = self.model.predict(bgr, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
+                                 device=self.device, verbose=False)[0]
+        b = res.boxes
+        return Detections(b.xyxy.cpu().numpy(), b.conf.cpu().numpy(), b.cls.cpu().numpy(), self.class_names)
+
+    def protocol(self) -> dict[str, Any]:
+        """Model file, checksum, input size, thresholds."""
+        return {"detector": "ultralytics", "weights": self.weights, "weights_sha256": self.sha256,
+                "input_size": self.imgsz, "score_thr": self.conf, "nms_iou": self.iou, "max_det": self.max_det,
+                "framework": "ultralytics"}
+
+
+@DETECTORS.register_module(name="mmdet")
+class MMDetDetector(Detector):
+    """An mmdet 3.x detector from a config file (``mmdet::`` bases allowed) and an optional checkpoint."""
+
+    name = "mmdet"
+
+    def __init__(self, config: str | os.PathLike, weights: str | os.PathLike | None = None, device: str = "cpu",
+                 cfg_options: dict | None = None, **_: Any) -> None:
+        """Args:
+            config: mmdet config path.
+            weights: checkpoint path; None builds the model with random init (tests, smoke runs).
+            device: torch device string.
+            cfg_options: config overrides (dotted keys), applied before building.
+        """
+        from mmdet.apis import init_detector
+        from mmdet.utils import register_all_modules
+
+        from uptflow.utils.mm_compat import load_config
+
+        register_all_modules(init_default_scope=True)
+        cfg = load_config(require_file(config, "mmdet config"), cfg_options)
+        self.config = str(config)
+        self.weights = str(require_file(weights, "mmdet checkpoint")) if weights is not None else None
+        self.sha256 = file_sha256(self.weights) if self.weights else None
+        self.model = init_detector(cfg, self.weights, device=device)
+        meta = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("metainfo")
+        if self.weights is None and meta and "classes" in meta:
+            # without a checkpoint mmdet falls back to COCO names; the config knows the real classes
+            self.model.dataset_meta = {"classes": tuple(meta["classes"])}
+        self.class_names = tuple(self.model.dataset_meta["classes"])
+        self.input_size = _mmdet_test_scale(cfg)
+
+    def detect(self, img: np.ndarray) -> Detections:
+        """Run mmdet's test pipeline and model on one uint8 RGB image."""
+        from mmdet.apis import inference_detector
+
+        bgr = np.ascontiguousarray(np.asarray(img)[..., ::-1])  # mmdet pipelines expect BGR like LoadImageFromFile
+        inst = inference_detector(self.model, bgr).pred_instances
+        return Detections(inst.bboxes.cpu().numpy(), inst.scores.cpu().numpy(), inst.labels.cpu().numpy(),
+                          self.class_names)
+
+    def protocol(self) -> dict[str, Any]:
+        """Config, checkpoint, checksum and test scale."""
+        return {"detector": "mmdet", "config": self.config, "weights": self.weights, "weights_sha256": self.sha256,
+                "input_size": self.input_size, "framework": "mmdet"}
+
+
+def _mmdet_test_scale(cfg: Any) -> Any:
+    for t in cfg.get("test_pipeline", None) or cfg.test_dataloader.dataset.pipeline:
+        if t.get("type") == "Resize":
+            return list(t.get("scale")) if t.get("scale") is not None else None
+    return None
+
+
+def build_detector(name: str, **kwargs: Any) -> Detector:
+    """Build a registered detector, e.g. ``build_detector("yolov8", weights="yolov8n.pt")``."""
+    if name not in DETECTORS.module_dict:
+        raise KeyError(f"unknown detector {name!r}; registered: {', '.join(sorted(DETECTORS.module_dict))}")
+    return DETECTORS.build(dict(type=name, **kwargs))
+

@@ -1,0 +1,120 @@
+"""Semantic segmenters behind one interface (uint8 HxWx3 RGB in, uint8 HxW train-id map out).
+
+``MMSegSegmenter`` wraps any mmsegmentation 1.x config + checkpoint (DeepLabV3+, SegFormer, ...) through
+``mmseg.apis.init_model`` / ``inference_model``; whole-image or sliding-window inference follows the config's
+``model.test_cfg`` unless ``mode`` overrides it.
+"""
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from uptflow.registry import SEGMENTERS
+from uptflow.utils.mm_compat import load_config
+from uptflow.utils.paths import require_file
+
+__all__ = ["Segmenter", "MMSegSegmenter", "build_segmenter", "config_protocol"]
+
+
+class Segmenter:
+    """Base class: ``__call__(img)`` maps a uint8 HxWx3 RGB image to a uint8 HxW map of train ids."""
+
+    name: str = "segmenter"
+    num_classes: int = 19
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        """Segment one uint8 HxWx3 RGB image; return uint8 HxW class ids at the input resolution."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Settings that identify the model in protocols and resume checks."""
+        return {"name": self.name}
+
+
+@SEGMENTERS.register_module(name="mmseg")
+class MMSegSegmenter(Segmenter):
+    """An mmsegmentation model built from a config file, on CPU or GPU.
+
+    Args:
+        config: mmseg config path (may inherit mmseg's packaged configs via ``mmseg::``).
+        checkpoint: trained weights; None builds the model with random weights (a warning says so, and
+            ``describe()`` marks it) which is only meaningful for testing the pipeline.
+        device: "cpu", "cuda", "cuda:1", ...
+        mode: "whole" or "slide" to override the config's ``model.test_cfg.mode``.
+        crop_size / stride: sliding-window crop and stride (H, W) when ``mode="slide"``.
+        cfg_options: extra config overrides (``Config.merge_from_dict`` keys).
+        seed: seed of the random initialisation when no checkpoint is given.
+    """
+
+    name = "mmseg"
+
+    def __init__(self, config: str | os.PathLike, checkpoint: str | os.PathLike | None = None, device: str = "cpu",
+                 mode: str | None = None, crop_size: tuple[int, int] | None = None,
+                 stride: tuple[int, int] | None = None, cfg_options: dict | None = None, seed: int = 0) -> None:
+        import torch
+        from mmengine.model import revert_sync_batchnorm
+        from mmseg.apis import init_model
+
+        self.config_path = require_file(config, "segmentation config")
+        cfg = load_config(self.config_path, cfg_options)
+        if "test_pipeline" not in cfg:
+            raise ValueError(f"{config}: config has no top-level test_pipeline (inherit an mmseg dataset config)")
+        if mode is not None:
+            if mode not in ("whole", "slide"):
+                raise ValueError(f"mode must be 'whole' or 'slide', got {mode!r}")
+            test_cfg = dict(mode=mode)
+            if mode == "slide":
+                old = cfg.model.get("test_cfg") or {}
+                test_cfg["crop_size"] = tuple(crop_size or old.get("crop_size") or (512, 1024))
+                test_cfg["stride"] = tuple(stride or old.get("stride") or (341, 682))
+            cfg.model.test_cfg = test_cfg
+        self.checkpoint = str(require_file(checkpoint, "segmentation checkpoint")) if checkpoint else None
+        if self.checkpoint is None:
+            warnings.warn(f"{self.config_path.name}: no checkpoint given, the segmenter has RANDOM weights "
+                          f"(seed {seed}); its scores are meaningless", stacklevel=2)
+            torch.manual_seed(seed)
+        self.seed = seed
+        self.device = str(device)
+        model = init_model(cfg, self.checkpoint, device=self.device)
+        if not self.device.startswith("cuda"):
+            # SyncBN (the Cityscapes configs' norm) only runs in a distributed GPU job
+            model = revert_sync_batchnorm(model)
+        self.model = model
+        self.cfg = model.cfg
+        self.num_classes = int(model.decode_head.num_classes)
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        """Segment one uint8 HxWx3 RGB image; return uint8 HxW train ids at the input resolution."""
+        from mmseg.apis import inference_model
+
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"expected uint8 HxWx3 RGB, got {img.dtype} {img.shape}")
+        # mmseg pipelines load BGR (cv2 convention); its data_preprocessor converts back with bgr_to_rgb
+        result = inference_model(self.model, np.ascontiguousarray(img[..., ::-1]))
+        return result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+
+    def describe(self) -> dict[str, Any]:
+        """Config, checkpoint (or random init), device and test mode."""
+        test_cfg = dict(self.cfg.model.get("test_cfg") or {})
+        return dict(name=self.name, config=str(self.config_path), checkpoint=self.checkpoint,
+                    random_init=self.checkpoint is None, seed=self.seed if self.checkpoint is None else None,
+                    device=self.device, test_cfg={k: list(v) if isinstance(v, tuple) else v
+                                                  for k, v in test_cfg.items()},
+                    model=self.cfg.model.get("type"), backbone=self.cfg.model.backbone.get("type"),
+                    num_classes=self.num_classes)
+
+
+def build_segmenter(name: str = "mmseg", **kw: Any) -> Segmenter:
+    """Build a registered segmenter, e.g. ``build_segmenter("mmseg", config=..., checkpoint=..., device="cpu")``."""
+    import evaluation.segmentation.segmenters  # noqa: F401  (registers the built-in segmenters)
+
+    if name not in SEGMENTERS.module_dict:
+        raise KeyError(f"unknown segmenter {name!r}; registered: {', '.join(sorted(SEGMENTERS.module_dict))}")
+    return SEGMENTERS.build(dict(type=name, **kw))
+
+
+def config_protocol(config: str | os.PathLike) -> str:
+    """Return the protocol name a config declares (``uptflow_protocol = "..."``), default ``cityscapes19``."""
+    return str(load_config(require_file(config, "segmentation config")).get("uptflow_protocol", "cityscapes19"))

@@ -1,0 +1,145 @@
+"""A static HTML report: the result tables, per-class bar charts and side-by-side image grids.
+
+The page is one self-contained folder (``index.html`` + PNGs, relative links), so it can be opened from disk,
+copied or published as is. Charts and grids are drawn with matplotlib (Agg backend, no display needed).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluation.tables.report import Table, _flat_columns
+from uptflow.utils.io import atomic_path, atomic_write_text
+
+__all__ = ["write_report", "per_class_chart", "image_grid"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+table.result { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
+table.result th, table.result td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+table.result th { background: #f3f3f3; }
+p.protocol { font-size: 0.85em; color: #555; }
+img.chart, img.grid { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+.skipped li, .failed li { font-family: monospace; font-size: 0.85em; }
+"""
+
+
+def _save_fig(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def per_class_chart(t: Table, path: Path) -> Path:
+    """Grouped bar chart of a per-class table (classes on x, one bar per enhancer) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = t.frame.dropna(axis=1, how="all").fillna(0.0)
+    classes, enhancers = list(frame.columns), list(frame.index)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(classes) * max(1, len(enhancers)) / 2), 3.6))
+    width = 0.8 / max(1, len(enhancers))
+    x = np.arange(len(classes))
+    for i, enh in enumerate(enhancers):
+        ax.bar(x + (i - (len(enhancers) - 1) / 2) * width, frame.loc[enh].to_numpy(dtype=float), width, label=enh)
+    ax.set_xticks(x)
+    ax.set_xticklabels(classes, rotation=45, ha="right")
+    ax.set_ylabel(t.title.split("per-class ")[-1])
+    ax.set_title(t.title)
+    ax.legend(fontsize=8, ncols=min(4, len(enhancers)))
+    ax.grid(axis="y", alpha=0.3)
+    _save_fig(fig, path)
+    return path
+
+
+def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
+    """Side-by-side PNG: one row per sample image; columns input, ground truth (if any) and each enhancer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    samples = grid["samples"]
+    has_gt = any(s["gt"] is not None for s in samples)
+    labels = ["input"] + (["ground truth"] if has_gt else []) + list(samples[0]["outputs"])
+    fig, axes = plt.subplots(len(samples), len(labels), figsize=(2.4 * len(labels), 2.0 * len(samples)),
+                             squeeze=False)
+    for r, s in enumerate(samples):
+        images = [s["input"]] + ([s["gt"]] if has_gt else []) + [s["outputs"].get(k) for k in labels[1 + has_gt:]]
+        for c, img in enumerate(images):
+            ax = axes[r, c]
+            ax.axis("off")
+            if img is not None:
+                step = max(1, int(np.ceil(max(img.shape[:2]) / max_side)))
+                ax.imshow(img[::step, ::step])
+            if r == 0:
+                ax.set_title(labels[c], fontsize=9)
+        axes[r, 0].text(-0.05, 0.5, s["name"], transform=axes[r, 0].transAxes, rotation=90, va="center",
+                        ha="right", fontsize=7)
+    fig.suptitle(grid["dataset"], fontsize=11)
+    _save_fig(fig, path)
+    return path
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_").lower()
+
+
+def write_report(out_dir: str | Path, tables: list[Table], grids: list[dict[str, Any]] | None = None,
+                 skipped: list[dict[str, str]] | None = None, failures: list[dict[str, str]] | None = None,
+                 run_info: dict[str, Any] | None = None, grid_max_side: int = 256) -> Path:
+    """Write ``<out_dir>/index.html`` with tables, per-class charts and image grids; return its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+             f"<title>uptflow evaluation: {html.escape(str((run_info or {}).get('suite', '')))}</title>",
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>uptflow evaluation suite: {html.escape(str((run_info or {}).get('suite', '')))}</h1>"]
+    if not tables:
+        parts.append("<p id='no-results'>No results yet.</p>")
+    for t in tables:
+        frame = _flat_columns(t.frame)
+        table_html = frame.to_html(float_format=lambda v: f"{v:.3f}", na_rep="–", classes="result",
+                                   border=0, table_id=f"table-{t.name}")
+        parts += [f"<section id='{t.name}'><h2>{html.escape(t.title)}</h2>",
+                  f"<p class='protocol'>Protocol: {html.escape(t.protocol)}</p>", table_html]
+        parts += [f"<p class='note'>{html.escape(n)}</p>" for n in t.notes]
+        parts.append(f"<p class='files'>Files: <a href='../tables/{t.name}.csv'>CSV</a>, "
+                     f"<a href='../tables/{t.name}.md'>Markdown</a>, <a href='../tables/{t.name}.tex'>LaTeX</a></p>")
+        if t.per_class and not t.frame.dropna(axis=1, how="all").empty:
+            png = per_class_chart(t, out / f"chart_{t.name}.png")
+            parts.append(f"<img class='chart' src='{png.name}' alt='per-class chart: {html.escape(t.title)}'>")
+        parts.append("</section>")
+    if grids:
+        parts.append("<section id='grids'><h2>Side-by-side samples</h2>")
+        for g in grids:
+            png = image_grid(g, out / f"grid_{_slug(g['dataset'])}.png", grid_max_side)
+            parts.append(f"<h3>{html.escape(g['dataset'])}</h3>"
+                         f"<img class='grid' src='{png.name}' alt='samples: {html.escape(g['dataset'])}'>")
+        parts.append("</section>")
+    if skipped:
+        parts.append("<section class='skipped' id='skipped'><h2>Skipped</h2><ul>")
+        parts += [f"<li>{html.escape(s['what'])}: {html.escape(s['reason'])}</li>" for s in skipped]
+        parts.append("</ul></section>")
+    if failures:
+        parts.append("<section class='failed' id='failures'><h2>Failures</h2><ul>")
+        parts += [f"<li>{html.escape(f['unit'])}: {html.escape(f['error'])}</li>" for f in failures]
+        parts.append("</ul></section>")
+    if run_info:
+        parts.append("<section id='run-info'><h2>Run</h2><details><summary>versions, commit, seeds, weights"
+                     f"</summary><pre>{html.escape(json.dumps(run_info, indent=2, default=str))}</pre>"
+                     "</details></section>")
+    parts.append("</body></html>")
+    page = out / "index.html"
+    atomic_write_text(page, "\n".join(parts) + "\n")
+    return page
+

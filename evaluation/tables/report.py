@@ -1,0 +1,190 @@
+"""Result tables in the paper's layout (rows enhancers, columns metrics or classes) as CSV, Markdown and LaTeX.
+
+Every table is a ``pandas.pivot_table`` of the long-format result rows (see :mod:`evaluation.suite.results`),
+so no number is typed by hand; each carries its protocol line (dataset, split, models, weights, metric
+variant). Where a dataset is the paper's own test set under the paper's protocol (the dataset's ``paper_key``
+names a column of the paper's tables), the paper's reported numbers for UPT-Flow and for the baselines we also
+run are added as rows marked "(paper)"; the paper reports no detection or segmentation numbers, so those
+tables have none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evaluation.tables.paper_numbers import paper_frame
+from uptflow.utils.io import atomic_write_text
+
+__all__ = ["Table", "PAPER_METHODS", "PAPER_METRICS", "build_tables", "write_tables"]
+
+# our enhancer (registry name) -> its row name in the paper's tables
+PAPER_METHODS = {"uptflow": "UPT-Flow", "sci": "SCI", "zero_dce_pp": "ZeroDCE++", "zero_dce": "ZeroDCE"}
+# our metric name -> the paper's, for the metrics computed exactly as the paper does (spec 6.1 / 6.5)
+PAPER_METRICS = {"PSNR": "PSNR", "SSIM": "SSIM", "LPIPS": "LPIPS", "LOE": "LOE", "NIQE": "NIQE", "BRISQUE": "BRISQUE"}
+# metrics whose lower values are better (marked with a down arrow in headers)
+LOWER_IS_BETTER = {"LPIPS", "LOE", "NIQE", "BRISQUE"}
+_PAPER_SOURCE = {
+    "table1": "Table 1 of Xu et al., Pattern Recognition 158:111076 (2025)",
+    "table2": "Table 2 of Xu et al., Pattern Recognition 158:111076 (2025)",
+    "table3": "Table 3 of the UPT-Flow preprint (night traffic monitoring)",
+}
+
+
+@dataclass
+class Table:
+    """One result table: a wide frame (index enhancer) plus its protocol line and notes."""
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    protocol: str
+    notes: list[str] = field(default_factory=list)
+    per_class: bool = False
+
+
+def _order(values: list[str], preferred: list[str]) -> list[str]:
+    return [v for v in preferred if v in values] + [v for v in values if v not in preferred]
+
+
+def _protocol_line(sub: pd.DataFrame) -> str:
+    parts = []
+    for (ds, split, proto), g in sub.groupby(["dataset", "split", "protocol"], sort=False):
+        n = int(g["n"].max())
+        parts.append(f"{ds} (split {split or 'all'}, {n} images): {proto or 'see the unit outputs'}")
+    return " | ".join(dict.fromkeys(parts))
+
+
+def _pivot(sub: pd.DataFrame, columns: list[str], enhancers: list[str],
+           col_order: dict[str, list[str]]) -> pd.DataFrame:
+    wide = sub.pivot_table(index="enhancer", columns=columns, values="value", aggfunc="first", sort=False)
+    wide = wide.reindex(_order(list(wide.index), enhancers))
+    if isinstance(wide.columns, pd.MultiIndex):
+        levels = [_order(list(dict.fromkeys(wide.columns.get_level_values(i))), col_order.get(c, []))
+                  for i, c in enumerate(columns)]
+        cols = [c for c in pd.MultiIndex.from_product(levels) if c in wide.columns]
+        wide = wide[cols]
+    else:
+        wide = wide[_order(list(wide.columns), col_order.get(columns[0], []))]
+    wide.columns.names = [c.capitalize() for c in columns]
+    wide.index.name = "Enhancer"
+    return wide
+
+
+def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of the paper's numbers for the datasets whose protocol is the paper's (their ``paper_key``)."""
+    paper = paper_frame()
+    by_title = {d["title"]: d for d in cfg["datasets"].values()}
+    methods = ["UPT-Flow"] + [PAPER_METHODS[e["name"]] for e in cfg["enhancers"]
+                              if e["name"] in PAPER_METHODS and PAPER_METHODS[e["name"]] != "UPT-Flow"]
+    records, notes = [], []
+    for ds_title in dict.fromkeys(sub["dataset"]):
+        key = (by_title.get(ds_title) or {}).get("paper_key")
+        if not key:
+            continue
+        hits = paper[(paper["dataset"] == key) & paper["method"].isin(methods)]
+        for r in hits.itertuples():
+            ours = [m for m, theirs in PAPER_METRICS.items() if theirs == r.metric]
+            for m in ours:
+                if (ds_title, m) in wide.columns:
+                    records.append(dict(enhancer=f"{r.method} (paper)", dataset=ds_title, metric=m, value=r.value))
+        if len(hits):
+            notes.append(f"Rows marked (paper): reported numbers of {_PAPER_SOURCE[hits['table'].iloc[0]]}, "
+                         f"column {key!r}, same dataset split and metric definitions as ours.")
+    if not records:
+        return wide, notes
+    extra = pd.DataFrame(records).pivot_table(index="enhancer", columns=["dataset", "metric"], values="value",
+                                              aggfunc="first", sort=False)
+    extra.index.name = wide.index.name
+    extra.columns.names = wide.columns.names
+    return pd.concat([wide, extra.reindex(columns=wide.columns)]), notes
+
+
+def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
+    """All tables for the merged result rows ``df`` of a suite config (empty groups produce no table)."""
+    if df.empty:
+        return []
+    enhancers = [e["label"] for e in cfg["enhancers"]]
+    titles = {name: d["title"] for name, d in cfg["datasets"].items()}
+    ds_order = list(titles.values())
+    metric_order = ["PSNR", "SSIM", "LPIPS", "LOE", "NIQE", "BRISQUE", "COCO AP50", "COCO AP", "COCO AP75",
+                    "VOC mAP50", "mIoU", "mAcc", "aAcc"]
+    order = {"dataset": ds_order, "metric": metric_order}
+    overall, per_class = df[df["cls"] == ""], df[df["cls"] != ""]
+    tables: list[Table] = []
+    etask = cfg["tasks"].get("enhancement", {})
+    groups = [
+        ("enhancement_paired", "Paired enhancement quality (full-reference)", "enhancement",
+         [titles[n] for n in etask.get("paired", ())]),
+        ("enhancement_unpaired", "Unpaired enhancement quality (no-reference)", "enhancement",
+         [titles[n] for n in etask.get("unpaired", ())]),
+        ("detection", "Low-light object detection", "detection", None),
+        ("segmentation", "Night semantic segmentation", "segmentation", None),
+        ("traffic", "Night traffic monitoring", "traffic", None),
+    ]
+    for name, title, task, datasets in groups:
+        sub = overall[overall["task"] == task]
+        if datasets is not None:
+            sub = sub[sub["dataset"].isin(datasets)]
+        if sub.empty:
+            continue
+        wide = _pivot(sub, ["dataset", "metric"], enhancers, order)
+        notes: list[str] = []
+        if task in ("enhancement", "traffic"):
+            wide, notes = _paper_rows(wide, cfg, sub)
+        if task in ("detection", "segmentation"):
+            notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")
+        tables.append(Table(name, title, wide, _protocol_line(sub), notes))
+    for task in ("detection", "segmentation"):
+        sub_task = per_class[per_class["task"] == task]
+        for (ds, metric), sub in sub_task.groupby(["dataset", "metric"], sort=False):
+            slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ds}_{metric}").strip("_").lower()
+            wide = _pivot(sub, ["cls"], enhancers, {})
+            tables.append(Table(f"{task}_per_class_{slug}", f"{ds}: per-class {metric}", wide, _protocol_line(sub),
+                                per_class=True))
+    return tables
+
+
+def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    if isinstance(out.columns, pd.MultiIndex):
+        out.columns = [" / ".join(str(c) for c in col) + (" ↓" if col[-1] in LOWER_IS_BETTER else "")
+                       for col in out.columns]
+    return out
+
+
+def _markdown(t: Table) -> str:
+    body = _flat_columns(t.frame).to_markdown(floatfmt=".3f", missingval="–")
+    notes = "".join(f"\n_{n}_\n" for n in t.notes)
+    return f"## {t.title}\n\n_Protocol: {t.protocol}_\n\n{body}\n{notes}"
+
+
+def _latex(t: Table) -> str:
+    frame = t.frame.copy()
+    body = frame.to_latex(float_format="%.3f", na_rep="--", multicolumn=True, multicolumn_format="c",
+                          caption=t.title, label=f"tab:{t.name}", escape=True)
+    lines = [f"% Protocol: {t.protocol}"] + [f"% {n}" for n in t.notes]
+    return "\n".join(lines) + "\n" + body
+
+
+def _csv(t: Table) -> str:
+    lines = [f"# Protocol: {t.protocol}"] + [f"# {n}" for n in t.notes]
+    return "\n".join(lines) + "\n" + t.frame.to_csv()
+
+
+def write_tables(tables: list[Table], out_dir: str | Path) -> list[Path]:
+    """Write each table as ``<name>.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md`` with all of them."""
+    out = Path(out_dir)
+    written = []
+    for t in tables:
+        for suffix, text in ((".csv", _csv(t)), (".md", _markdown(t)), (".tex", _latex(t))):
+            path = out / f"{t.name}{suffix}"
+            atomic_write_text(path, text)
+            written.append(path)
+    atomic_write_text(out / "tables.md", "# Results\n\n" + "\n".join(_markdown(t) for t in tables))
+    written.append(out / "tables.md")
+    return written
+

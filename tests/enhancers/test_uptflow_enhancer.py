@@ -1,0 +1,116 @@
+"""The UPT-Flow enhancer: uint8 in/out through the base class, tiling close to untiled, CLI batch behaviour."""
+
+import numpy as np
+import pytest
+import torch
+
+from tests.models.tiny import tiny_uptflow
+from uptflow.enhancers import build_enhancer
+from uptflow.enhancers.uptflow import UPTFlowEnhancer
+from uptflow.models import save_model
+from uptflow.models.tiling import blend_weights, choose_tile, tile_starts, tiled_apply
+from uptflow.utils.io import imread_rgb, imwrite_rgb
+
+
+@pytest.fixture(scope="module")
+def enhancer() -> UPTFlowEnhancer:
+    return UPTFlowEnhancer(model=tiny_uptflow(), tile=None)
+
+
+def _low_image(h: int = 45, w: int = 61, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).random((h, w, 3)) * 80).astype(np.uint8)
+
+
+def test_uint8_rgb_in_uint8_rgb_out(enhancer):
+    out = enhancer(_low_image())
+    assert out.dtype == np.uint8 and out.shape == (45, 61, 3)
+    assert out.std() > 0
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgba", "uint16"])
+def test_other_image_kinds_are_converted_by_the_base_class(enhancer, kind):
+    img = _low_image(32, 24)
+    variants = {
+        "gray": img[..., 0],
+        "rgba": np.dstack([img, np.full(img.shape[:2], 255, np.uint8)]),
+        "uint16": img.astype(np.uint16) * 257,
+    }
+    out = enhancer(variants[kind])
+    assert out.shape == (32, 24, 3) and out.dtype == np.uint8
+    if kind != "gray":
+        np.testing.assert_array_equal(out, enhancer(img))
+
+
+def test_path_input_matches_array_input(enhancer, tmp_path):
+    img = _low_image()
+    imwrite_rgb(tmp_path / "low.png", img)
+    np.testing.assert_array_equal(enhancer(tmp_path / "low.png"), enhancer(img))
+
+
+def test_build_enhancer_by_name_with_weights(tmp_path):
+    path = save_model(tiny_uptflow(), tmp_path / "w.pth")
+    enh = build_enhancer("uptflow", weights=path, tile=None)
+    assert isinstance(enh, UPTFlowEnhancer) and enh.params()["weights"] == "w.pth"
+    with pytest.raises(ValueError, match="weights"):
+        build_enhancer("uptflow")
+
+
+def test_tiled_apply_blends_a_pixelwise_function_exactly():
+    x = torch.rand(1, 3, 70, 93, generator=torch.Generator().manual_seed(0))
+    for blend in ("linear", "cosine"):
+        y = tiled_apply(lambda t: t * 0.5 + 0.1, x, tile=32, overlap=8, blend=blend)
+        torch.testing.assert_close(y, x * 0.5 + 0.1, atol=1e-6, rtol=0)
+
+
+def test_tiles_cover_the_image_with_the_requested_overlap():
+    starts = tile_starts(100, 32, 8)
+    assert starts[0] == 0 and starts[-1] == 100 - 32
+    assert all(b - a <= 32 - 8 for a, b in zip(starts, starts[1:], strict=False))
+    assert tile_starts(20, 32, 8) == [0]
+    w = blend_weights(16, 16, 4, (True, False, False, True), "cosine")
+    assert w.min() > 0 and w[-1, 0] == 1 and w[0, 0] < 0.2
+
+
+def test_tile_choice_from_memory_budget():
+    assert choose_tile(100, 100, budget_bytes=10**9, bytes_per_pixel=1000) is None
+    tile = choose_tile(1000, 1000, budget_bytes=256 * 256 * 1000, bytes_per_pixel=1000)
+    assert tile == 256
+    assert choose_tile(4000, 4000, budget_bytes=10, bytes_per_pixel=1000) == 64  # floor at min_tile
+
+
+def test_tiled_model_output_is_close_to_untiled():
+    model = tiny_uptflow()
+    low = torch.rand(1, 3, 96, 112, generator=torch.Generator().manual_seed(1)) * 0.3
+    with torch.no_grad():
+        full = model.enhance(low)
+        tiled = UPTFlowEnhancer(model=model, tile=64, overlap=24).enhance_tensor(low)
+    assert tiled.shape == full.shape
+    diff = (tiled - full).abs()
+    # tiles see less context (an approximation), but the result stays close and seamless
+    assert diff.mean() < 0.02 and diff.max() < 0.25
+
+
+def test_auto_tile_is_untiled_when_it_fits_and_tiles_otherwise():
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
+    assert enh.tile_for(400, 600) is None
+    small = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=20_000 * 128 * 128)
+    assert small.tile_for(400, 600) == 128
+
+
+def test_cli_enhances_a_folder_resumably_and_reports_failures(tmp_path, capsys):
+    from uptflow.cli import main
+
+    weights = save_model(tiny_uptflow(), tmp_path / "w.pth")
+    src, out = tmp_path / "in", tmp_path / "out"
+    imwrite_rgb(src / "a.png", _low_image(24, 32, 1))
+    imwrite_rgb(src / "sub" / "b.png", _low_image(16, 40, 2))
+    (src / "broken.png").write_bytes(b"not an image")
+    args = ["enhance", "--weights", str(weights), "--input", str(src), "--output", str(out), "--tile", "0"]
+    assert main(args) == 1
+    assert "broken.png" in capsys.readouterr().out
+    assert imread_rgb(out / "a.png").shape == (24, 32, 3) and imread_rgb(out / "sub" / "b.png").shape == (16, 40, 3)
+    stamp = (out / "a.png").stat().st_mtime_ns
+    (src / "broken.png").unlink()
+    assert main(args) == 0
+    assert (out / "a.png").stat().st_mtime_ns == stamp
+    assert "2 skipped" in capsys.readouterr().out

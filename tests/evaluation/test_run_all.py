@@ -1,0 +1,264 @@
+"""evaluation/run_all.py: config validation, resumable stages, sharding + merge, tables in the paper's layout."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation.suite.config import ConfigError, validate_config
+from evaluation.suite.results import ROW_COLUMNS, read_results, row
+from evaluation.suite.shard import Shard, parse_shard
+from evaluation.suite.state import StateStore
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_ALL = REPO / "evaluation" / "run_all.py"
+
+
+def _write_config(path: Path, cfg: dict) -> Path:
+    """Write ``cfg`` as an mmengine Python config file."""
+    path.write_text("".join(f"{k} = {v!r}\n" for k, v in cfg.items()))
+    return path
+
+
+def _frames(folder: Path, n: int = 3) -> Path:
+    """A tiny dark 'video' as a folder of frames: a darkened scikit-image photo panning sideways."""
+    from skimage import data
+
+    from uptflow.utils.io import imwrite_rgb
+
+    base = (data.astronaut()[::2, ::2] * 0.25).astype(np.uint8)
+    for i in range(n):
+        imwrite_rgb(folder / f"frame{i:03d}.png", np.ascontiguousarray(np.roll(base, 3 * i, axis=1)))
+    return folder
+
+
+def _tiny_config(tmp: Path, work: str = "work", tasks: tuple[str, ...] = ("enhancement", "traffic")) -> dict:
+    """A suite on data made here: classical enhancers, synthetic pairs, a frames folder, one absent dataset."""
+    data = tmp / "data"
+    if not (data / "frames").is_dir():
+        _frames(data / "frames")
+    all_tasks = dict(
+        enhancement=dict(paired=["synthetic"], unpaired=["frames"]),
+        detection=dict(dataset="exdark", detector=dict(type="yolov8", weights="{data_root}/yolov8n.pt")),
+        traffic=dict(datasets=["frames"], metrics=["LOE", "NIQE", "BRISQUE"]),
+    )
+    return dict(
+        suite="tiny", data_root=str(data), work_dir=str(tmp / work), cache_dir=str(tmp / "cache"), seed=0,
+        enhancers=[dict(name="identity", label="input"), dict(name="gamma"), dict(name="clahe")],
+        datasets=dict(
+            synthetic=dict(type="synthetic", num_images=2, size=96, title="Synthetic"),
+            frames=dict(type="frames", root="{data_root}/frames", title="Frames"),
+            exdark=dict(type="exdark", root="{data_root}/ExDark", optional=True, title="ExDark"),
+        ),
+        tasks={k: v for k, v in all_tasks.items() if k in tasks},
+        report=dict(html=True, grid_images=1, grid_max_side=96),
+    )
+
+
+# ------------------------------------------------------------------------------------------- config validation
+@pytest.mark.parametrize("mutate, key", [
+    (lambda c: c.update(bogus=1), "bogus: unknown key"),
+    (lambda c: c.update(seed="zero"), "seed: expected int"),
+    (lambda c: c["enhancers"].append(dict(name="no_such_enhancer")), "enhancers[3].name: unknown enhancer"),
+    (lambda c: c["enhancers"][1].update(weights="/nonexistent/w.pth"), "enhancers[1].weights: file not found"),
+    (lambda c: c["enhancers"][2].update(colour=True), "enhancers[2].colour: unknown key"),
+    (lambda c: c["datasets"]["synthetic"].update(num_images="4"), "datasets.synthetic.num_images: expected int"),
+    (lambda c: c["datasets"]["frames"].update(type="video"), "datasets.frames.type: unknown dataset type"),
+    (lambda c: c["datasets"]["exdark"].update(optional=False), "datasets.exdark.root: not found"),
+    (lambda c: c["tasks"]["traffic"].update(datasets=["nope"]), "tasks.traffic.datasets[0]: dataset 'nope'"),
+    (lambda c: c["tasks"]["enhancement"].update(paired=["frames"]), "tasks.enhancement.paired[0]: dataset 'frames'"),
+    (lambda c: c["tasks"].update(tracking={}), "tasks.tracking: unknown task"),
+    (lambda c: c["tasks"]["traffic"].update(enhancers=["zero"]), "tasks.traffic.enhancers[0]: no enhancer"),
+    (lambda c: c.pop("work_dir"), "work_dir: required key is missing"),
+])
+def test_config_error_names_the_key(tmp_path, mutate, key):
+    cfg = _tiny_config(tmp_path)
+    mutate(cfg)
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    assert str(info.value).startswith(key), str(info.value)
+
+
+def test_detector_weights_are_required_only_when_the_dataset_is_present(tmp_path):
+    cfg = _tiny_config(tmp_path, tasks=("detection",))
+    validate_config(cfg)  # ExDark absent: the detection task will be skipped, its weights are not needed
+    (tmp_path / "data" / "ExDark").mkdir()
+    with pytest.raises(ConfigError, match=r"^tasks\.detection\.detector\.weights: file not found"):
+        validate_config(cfg)
+
+
+def test_bad_config_fails_before_any_work(tmp_path):
+    cfg = _tiny_config(tmp_path)
+    cfg["tasks"]["traffic"]["metrics"] = ["LOE", 3]
+    path = _write_config(tmp_path / "bad.py", cfg)
+    res = subprocess.run([sys.executable, str(RUN_ALL), "--config", str(path)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert res.returncode == 2
+    assert "tasks.traffic.metrics[1]: expected str" in res.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def test_cli_rejects_unknown_task_and_enhancer(tmp_path):
+    from evaluation.run_all import main
+
+    path = _write_config(tmp_path / "c.py", _tiny_config(tmp_path))
+    assert main(["--config", str(path), "--only", "enhancement,tracking"]) == 2
+    assert main(["--config", str(path), "--enhancers", "input,nope"]) == 2
+    assert not (tmp_path / "work").exists()
+
+
+# ------------------------------------------------------------------------------------------- building blocks
+def test_shards_partition_units_and_read_torchrun_env():
+    units = [f"score/t/d/e{i}" for i in range(50)]
+    owned = [[u for u in units if Shard(i, 3).owns(u)] for i in range(3)]
+    assert sorted(sum(owned, [])) == sorted(units) and all(owned)
+    assert parse_shard("1/4") == Shard(1, 4)
+    assert parse_shard(None, env={"RANK": "2", "WORLD_SIZE": "3"}) == Shard(2, 3)
+    assert parse_shard(None, env={}) == Shard(0, 1)
+    with pytest.raises(ValueError, match="--shard"):
+        parse_shard("4/4")
+
+
+def test_state_store_marks_units_done_atomically(tmp_path):
+    store = StateStore(tmp_path)
+    assert not store.is_done("score/a/b")
+    store.mark_done("score/a/b", dict(kind="score", rows=[1]))
+    assert store.is_done("score/a/b") and store.load("score/a/b")["rows"] == [1]
+    (tmp_path / "broken.json").write_text("{not json")
+    assert [m["unit"] for m in store.all()] == ["score/a/b"]
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_merge_keeps_one_copy_of_each_unit(tmp_path):
+    rows = [row("gamma", "D", "enhancement", "PSNR", 20.0, unit="u1"), row("clahe", "D", "enhancement", "PSNR",
+                                                                            18.0, unit="u2")]
+    for name, part in (("shard-0-of-2.csv", rows[:1]), ("shard-1-of-2.csv", rows), ("copy.csv", rows[1:])):
+        pd.DataFrame(part, columns=ROW_COLUMNS).to_csv(tmp_path / name, index=False)
+    df = read_results([tmp_path, tmp_path / "copy.csv"])
+    assert sorted(df["enhancer"]) == ["clahe", "gamma"]
+    with pytest.raises(FileNotFoundError, match="--merge"):
+        read_results([tmp_path / "missing"])
+
+
+def test_tables_follow_the_paper_layout_with_paper_rows_only_on_its_protocol(tmp_path):
+    from evaluation.tables.report import build_tables, write_tables
+
+    cfg = validate_config(dict(
+        suite="t", work_dir=str(tmp_path / "w"), data_root=str(tmp_path),
+        enhancers=[dict(name="identity", label="input"), dict(name="gamma")],
+        datasets=dict(real=dict(type="paired", root=str(tmp_path), optional=True, paper_key="LOLv2-real",
+                                title="LOLv2-real"),
+                      syn=dict(type="synthetic", title="Synthetic")),
+        tasks=dict(enhancement=dict(paired=["real", "syn"])),
+    ))
+    rows = [row(e, ds, "enhancement", m, v, split="test", protocol="skimage", n=2)
+            for e, base in (("input", 10.0), ("gamma", 15.0)) for ds in ("LOLv2-real", "Synthetic")
+            for m, v in (("PSNR", base), ("SSIM", base / 100))]
+    tables = build_tables(pd.DataFrame(rows, columns=ROW_COLUMNS).fillna(""), cfg)
+    (t,) = tables
+    assert list(t.frame.index) == ["input", "gamma", "UPT-Flow (paper)"]
+    assert t.frame.loc["gamma", ("LOLv2-real", "PSNR")] == 15.0
+    assert t.frame.loc["UPT-Flow (paper)", ("LOLv2-real", "PSNR")] == 25.056
+    assert np.isnan(t.frame.loc["UPT-Flow (paper)", ("Synthetic", "PSNR")])  # not the paper's protocol
+    assert "LOLv2-real (split test, 2 images): skimage" in t.protocol
+    paths = write_tables(tables, tmp_path / "tables")
+    md = (tmp_path / "tables" / "enhancement_paired.md").read_text()
+    assert "Protocol:" in md and "25.056" in md and "15.000" in md
+    tex = (tmp_path / "tables" / "enhancement_paired.tex").read_text()
+    assert tex.startswith("% Protocol:") and "\\begin{tabular}" in tex
+    back = pd.read_csv(tmp_path / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1], index_col=0)
+    assert back.loc["input", ("LOLv2-real", "SSIM")] == pytest.approx(0.1)
+    assert len(paths) == 4
+
+
+def test_paper_numbers_match_the_spec_for_upt_flow():
+    from evaluation.tables.paper_numbers import paper_frame
+
+    df = paper_frame().set_index(["table", "method", "dataset", "metric"])["value"]
+    assert df[("table1", "UPT-Flow", "LOLv2-real", "PSNR")] == 25.056
+    assert df[("table2", "UPT-Flow", "SDSD-outdoor", "SSIM")] == 0.887
+    assert df[("table3", "UPT-Flow", "NTM part 2", "BRISQUE")] == 28.55
+    assert set(df.index.get_level_values("table")) == {"table1", "table2", "table3"}
+
+
+# ------------------------------------------------------------------------------------------- end to end
+def _run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, str(RUN_ALL), "--no-progress", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env=env)
+
+
+def _tables(work: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((work / "tables").glob("*")) if p.suffix in (".csv", ".md")}
+
+
+@pytest.mark.slow
+def test_tiny_suite_runs_end_to_end_and_lists_what_it_skipped(tmp_path):
+    path = _write_config(tmp_path / "tiny.py", _tiny_config(tmp_path, tasks=("enhancement", "detection", "traffic")))
+    res = _run(["--config", str(path)], tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    work = tmp_path / "work"
+    assert f"ExDark: skipped, put the dataset at {tmp_path / 'data' / 'ExDark'}" in res.stdout
+    tables = _tables(work)
+    assert {"enhancement_paired.csv", "enhancement_unpaired.csv", "traffic.csv"} <= set(tables)
+    paired = pd.read_csv(work / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1], index_col=0)
+    assert list(paired.index) == ["input", "gamma", "clahe"] and paired.notna().all().all()
+    info = json.loads((work / "run_info-shard-0-of-1.json").read_text())
+    assert info["status"] == "finished" and info["versions"]["torch"] and "commit" in info["git"]
+    assert (work / "report" / "index.html").is_file() and list((work / "report").glob("grid_*.png"))
+    # a second run without --resume refuses to touch the finished one
+    again = _run(["--config", str(path)], tmp_path)
+    assert again.returncode == 2 and "--resume" in again.stderr
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_redoing_finished_units(tmp_path):
+    path = _write_config(tmp_path / "tiny.py", _tiny_config(tmp_path))
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, str(RUN_ALL), "--no-progress", "--config", str(path)], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "work" / "state"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(state.glob("score__*.json")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed; make the test suite bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in state.glob("score__*.json")}
+    assert before and not (tmp_path / "work" / "tables" / "traffic.csv").exists()
+
+    res = _run(["--config", str(path), "--resume"], tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    after = {p.name: p.stat().st_mtime_ns for p in state.glob("score__*.json")}
+    assert all(after[name] == mtime for name, mtime in before.items())  # finished units were not redone
+    assert len(after) > len(before)
+    leftovers = [p for p in (tmp_path / "work").rglob(".*") if p.is_file()]
+    assert not leftovers, leftovers  # no partial (temporary) files remain
+
+    clean = _write_config(tmp_path / "clean.py", _tiny_config(tmp_path, work="clean"))
+    assert _run(["--config", str(clean)], tmp_path).returncode == 0
+    assert _tables(tmp_path / "work") == _tables(tmp_path / "clean")
+
+
+@pytest.mark.slow
+def test_shards_merge_into_the_same_tables(tmp_path):
+    from evaluation.suite.config import load_config
+    from evaluation.suite.stages import Suite
+
+    path = _write_config(tmp_path / "tiny.py", _tiny_config(tmp_path, tasks=("enhancement",)))
+    single = Suite(load_config(path, work_dir=str(tmp_path / "single")), progress=False)
+    assert single.run() == 0
+    for i in range(2):  # two "machines", each with its own work dir
+        shard = Suite(load_config(path, work_dir=str(tmp_path / f"m{i}")), shard=Shard(i, 2), progress=False)
+        assert shard.run() == 0
+        assert not (tmp_path / f"m{i}" / "tables").exists()  # the other shard's results are not there yet
+    merged = Suite(load_config(path, work_dir=str(tmp_path / "merged")), progress=False)
+    assert merged.merge([str(tmp_path / "m0"), str(tmp_path / "m1")]) == 0
+    assert _tables(tmp_path / "merged") == _tables(tmp_path / "single")

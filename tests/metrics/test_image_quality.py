@@ -1,0 +1,33 @@
+"""The registered stateful ImageQuality metric: per-image rows, prefixed means, unpaired images."""
+
+import numpy as np
+import pytest
+from skimage import data
+
+from uptflow.metrics import functional as F
+from uptflow.registry import METRICS
+
+
+def test_image_quality_accumulates_and_averages_with_prefix():
+    m = METRICS.build(dict(type="ImageQuality", prefix="enh", gt_mean=True))
+    gt = data.astronaut()[:200, :200]
+    low = (gt // 3).astype(np.uint8)
+    pred = (gt // 2).astype(np.uint8)
+    r1 = m.process(pred, gt, low)
+    r2 = m.process(gt, gt, low)  # identical -> PSNR inf, left out of the mean
+    assert r1["psnr"] == F.psnr(pred, gt) and r2["psnr"] == float("inf")
+    assert {"ssim_uniform7", "ssim_gauss11", "psnr_gtmean", "niqe", "brisque", "loe"} <= set(r1)
+    out = m.compute()
+    assert out["enh/psnr"] == pytest.approx(r1["psnr"])
+    assert out["enh/ssim_uniform7"] == pytest.approx((r1["ssim_uniform7"] + 1.0) / 2)
+    m.reset()
+    assert m.compute() == {}
+
+
+def test_unpaired_images_get_only_no_reference_metrics_and_small_ones_nan():
+    m = METRICS.build(dict(type="ImageQuality"))
+    row = m.process(data.astronaut())
+    assert set(row) == {"niqe", "brisque"}
+    with pytest.warns(UserWarning, match="niqe not computed"):
+        small = m.process(np.full((64, 64, 3), 100, np.uint8))
+    assert np.isnan(small["niqe"])

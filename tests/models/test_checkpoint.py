@@ -1,0 +1,84 @@
+"""Checkpoints: uptflow format round trip, official layout mapping and loading, clear errors on mismatches."""
+
+import pytest
+import torch
+
+from tests.models.tiny import TINY_CONFIG, tiny_uptflow
+from uptflow.models import UPTFlow, load_model, save_model
+from uptflow.models.checkpoint import convert_official_state_dict, load_weights
+from uptflow.models.flow import ActNorm, UPTFlowNet
+
+
+def _outputs(model: UPTFlow) -> torch.Tensor:
+    low = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(7)) * 0.3
+    with torch.no_grad():
+        return model.decode(low, heat=0.0)
+
+
+def test_uptflow_format_round_trip_keeps_config_weights_and_outputs(tmp_path):
+    model = tiny_uptflow(window_size=8)
+    path = save_model(model, tmp_path / "tiny.pth")
+    payload = torch.load(path, weights_only=True)
+    assert payload["format"] == "uptflow" and payload["version"] == 1 and payload["config"]["window_size"] == 8
+    loaded = load_model(path)
+    assert loaded.config == model.config and not loaded.training
+    torch.testing.assert_close(_outputs(loaded), _outputs(model), atol=0, rtol=0)
+    assert not list(tmp_path.glob(".tiny.pth*")), "atomic write left a temporary file"
+
+
+def test_actnorm_initialisation_state_survives_save_and_load(tmp_path):
+    fresh = UPTFlow(window_size=5, **TINY_CONFIG)  # nothing initialised yet
+    loaded = load_model(save_model(fresh, tmp_path / "fresh.pth"))
+    assert not any(bool(m.initialized) for m in loaded.modules() if isinstance(m, ActNorm))
+    trained = load_model(save_model(tiny_uptflow(), tmp_path / "init.pth"))
+    assert all(bool(m.initialized) for m in trained.modules() if isinstance(m, ActNorm))
+
+
+def test_window_size_mismatch_names_the_key(tmp_path):
+    sd8 = tiny_uptflow(window_size=8).state_dict()
+    model5 = UPTFlow(window_size=5, **TINY_CONFIG)
+    with pytest.raises(ValueError, match=r"relative_position"):
+        load_weights(model5, sd8, source="w8.pth")
+    # a config that contradicts the tables is caught too
+    path = save_model(tiny_uptflow(window_size=8), tmp_path / "w8.pth")
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["window_size"] = 5
+    torch.save(payload, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match=r"relative_position_bias_table"):
+        load_model(tmp_path / "bad.pth")
+
+
+def test_missing_and_unreadable_files_give_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        load_model(tmp_path / "nope.pth")
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pth"):
+        load_model(tmp_path / "junk.pth")
+    torch.save({"weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="not a UPT-Flow checkpoint"):
+        load_model(tmp_path / "other.pth")
+
+
+@pytest.mark.realdata
+def test_official_key_list_maps_onto_our_model_one_to_one(golden):
+    rows = (golden / "official_state_dict_w5.tsv").read_text().splitlines()[1:]
+    official = {k: torch.empty(0) for k, _, _ in (r.split("\t") for r in rows)}
+    shapes = {k: eval(s) for k, s, _ in (r.split("\t") for r in rows)}  # noqa: S307 - "(a, b)" tuples from the TSV
+    mapped = convert_official_state_dict(official)
+    assert len(mapped) == len(official) == 1929
+    ours = UPTFlowNet().state_dict()
+    flow_keys = {k for k in mapped if k.startswith("flow.")}
+    assert flow_keys == {"flow." + k for k in ours if not k.endswith(".initialized")}
+    for old, new in zip(official, mapped, strict=True):
+        if new.startswith("flow."):
+            assert tuple(ours[new[len("flow."):]].shape) == shapes[old], old
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_official_checkpoint_loads_strictly_with_window_inferred(golden):
+    model = load_model(golden / "official_format_w5_seed0.pth")
+    assert model.window_size == 5 and model.config["window_size"] == 5
+    assert sum(p.numel() for p in model.parameters()) == 23_437_502
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert all(bool(m.initialized) for m in model.modules() if isinstance(m, ActNorm))

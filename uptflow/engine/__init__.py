@@ -1,0 +1,16 @@
+"""Training UPT-Flow with mmengine's Runner: model wrapper, safe optimizer wrappers, hooks, metric, CLI.
+
+Importing this package registers everything in ``uptflow.registry`` and the ``atomic_local`` file backend.
+"""
+
+from uptflow.engine.atomic_backend import AtomicLocalBackend
+from uptflow.engine.hooks import ExportModelHook, ProgressBarHook, RNGStateHook, unwrap
+from uptflow.engine.metric import EnhancementMetric, tensor_to_uint8
+from uptflow.engine.model import PairedDataPreprocessor, UPTFlowTrainer, run_in_fp32
+from uptflow.engine.optim import NonFiniteLossError, SafeAmpOptimWrapper, SafeOptimWrapper
+
+__all__ = [
+    "AtomicLocalBackend", "ExportModelHook", "ProgressBarHook", "RNGStateHook", "unwrap", "EnhancementMetric",
+    "tensor_to_uint8", "PairedDataPreprocessor", "UPTFlowTrainer", "run_in_fp32", "NonFiniteLossError",
+    "SafeAmpOptimWrapper", "SafeOptimWrapper",
+]

@@ -1,0 +1,51 @@
+"""CBAM attention (Woo et al., ECCV'18) as used inside UPT-Flow's coupling sub-networks (not itself invertible)."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["CBAM", "ChannelGate", "SpatialGate"]
+
+
+class ChannelGate(nn.Module):
+    """Scale channels by sigmoid(MLP(avgpool(x)) + MLP(maxpool(x))), the MLP shared between both pools."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = max(channels // reduction, 1)
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def _mlp(self, v: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(v)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the channel gate."""
+        att = self._mlp(x.mean(dim=(2, 3))) + self._mlp(x.amax(dim=(2, 3)))
+        return x * torch.sigmoid(att)[:, :, None, None]
+
+
+class SpatialGate(nn.Module):
+    """Scale pixels by sigmoid(conv7x7([max over channels, mean over channels]))."""
+
+    def __init__(self, kernel_size: int = 7) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the spatial gate."""
+        pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+        return x * torch.sigmoid(self.conv(pooled))
+
+
+class CBAM(nn.Module):
+    """Channel gate then spatial gate (no residual here; the coupling sub-network adds it)."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        self.channel_gate = ChannelGate(channels, reduction)
+        self.spatial_gate = SpatialGate()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Gate ``x`` by channel, then by pixel."""
+        return self.spatial_gate(self.channel_gate(x))

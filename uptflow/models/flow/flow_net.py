@@ -1,0 +1,130 @@
+"""UPT-Flow's invertible network (official ``FlowUpsamplerNet`` with split disabled), spec §3.1.
+
+Per level: squeeze, ``n_unconditional`` steps (ActNorm, 1x1 conv), ``K`` conditional steps (ActNorm, 1x1 conv,
+cross-coupling affine on the level's condition). No split: x [B,3,H,W] -> z [B,3*4^L,H/2^L,W/2^L].
+"""
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from uptflow.models.flow.actnorm import ActNorm
+from uptflow.models.flow.base import FlowSequential, InvertibleModule, zero_logdet
+from uptflow.models.flow.coupling import CrossCouplingAffine
+from uptflow.models.flow.inv_conv import InvConv1x1
+from uptflow.models.flow.squeeze import Squeeze
+from uptflow.registry import FLOWS
+
+__all__ = ["FlowStep", "FlowLevel", "UPTFlowNet"]
+
+
+@FLOWS.register_module()
+class FlowStep(InvertibleModule):
+    """ActNorm -> invertible 1x1 conv -> (optional) cross-coupling affine conditioned on ``cond``."""
+
+    def __init__(self, channels: int, cond_channels: int | None = None, hidden: int = 64, eps: float = 3e-4,
+                 reduction: int = 16) -> None:
+        super().__init__()
+        self.actnorm = ActNorm(channels)
+        self.invconv = InvConv1x1(channels)
+        self.coupling = (CrossCouplingAffine(channels, cond_channels, hidden, eps, reduction)
+                         if cond_channels is not None else None)
+
+    def forward(self, x: torch.Tensor, cond=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalise, mix channels, couple."""
+        x, logdet = self.actnorm(x)
+        x, ld = self.invconv(x)
+        logdet = logdet + ld
+        if self.coupling is not None:
+            x, ld = self.coupling(x, cond)
+            logdet = logdet + ld
+        return x, logdet
+
+    def reverse_logdet(self, y: torch.Tensor, cond=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Undo the coupling, the 1x1 conv and the ActNorm."""
+        logdet = zero_logdet(y)
+        if self.coupling is not None:
+            y, logdet = self.coupling.reverse_logdet(y, cond)
+        y, ld = self.invconv.reverse_logdet(y)
+        y, ld2 = self.actnorm.reverse_logdet(y)
+        return y, logdet + ld + ld2
+
+
+@FLOWS.register_module()
+class FlowLevel(FlowSequential):
+    """One level: squeeze, unconditional steps, conditional steps, all sharing the level's condition."""
+
+    def __init__(self, in_channels: int, cond_channels: int, n_unconditional: int = 2, K: int = 8,
+                 hidden: int = 64, eps: float = 3e-4, reduction: int = 16) -> None:
+        c = in_channels * 4
+        super().__init__(
+            Squeeze(2),
+            *[FlowStep(c) for _ in range(n_unconditional)],
+            *[FlowStep(c, cond_channels, hidden, eps, reduction) for _ in range(K)],
+        )
+
+
+@FLOWS.register_module()
+class UPTFlowNet(InvertibleModule):
+    """The full multi-level flow; ``cond`` is a list with one feature map per level (finest first).
+
+    The flow always runs without autocast, in float32 (or float64 if given float64), because fp16 errors
+    compound over its 30 steps (spec §7.15).
+    """
+
+    def __init__(self, in_channels: int = 3, levels: int = 3, n_unconditional: int = 2, K: int = 8,
+                 cond_channels: int | Sequence[int] = 288, hidden: int = 64, eps: float = 3e-4,
+                 reduction: int = 16) -> None:
+        super().__init__()
+        conds = [cond_channels] * levels if isinstance(cond_channels, int) else list(cond_channels)
+        if len(conds) != levels:
+            raise ValueError(f"cond_channels has {len(conds)} entries for {levels} levels")
+        self.in_channels = in_channels
+        self.n_levels = levels
+        self.n_unconditional = n_unconditional
+        self.K = K
+        self.levels = nn.ModuleList(
+            FlowLevel(in_channels * 4**lvl, conds[lvl], n_unconditional, K, hidden, eps, reduction)
+            for lvl in range(levels)
+        )
+
+    @property
+    def factor(self) -> int:
+        """Spatial down-sampling factor between x and z (H and W must be multiples of it)."""
+        return 2**self.n_levels
+
+    def latent_shape(self, batch: int, height: int, width: int) -> tuple[int, int, int, int]:
+        """Shape of z for an image of ``height`` x ``width``."""
+        f = self.factor
+        return batch, self.in_channels * f * f, height // f, width // f
+
+    def _prepare(self, x: torch.Tensor, cond: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        if cond is None or len(cond) != self.n_levels:
+            raise ValueError(f"UPTFlowNet needs a list of {self.n_levels} condition maps (one per level)")
+        dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+        return x.to(dtype), [c.to(dtype) for c in cond]
+
+    def forward(self, x: torch.Tensor, cond: Sequence[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image -> latent z and the summed log-det (no quantisation constant)."""
+        f = self.factor
+        if x.shape[2] % f or x.shape[3] % f:
+            raise ValueError(f"flow input must have H and W divisible by {f}, got {x.shape[2]}x{x.shape[3]}")
+        with torch.autocast(x.device.type, enabled=False):
+            x, cond = self._prepare(x, cond)
+            logdet = zero_logdet(x)
+            for level, c in zip(self.levels, cond, strict=True):
+                x, ld = level(x, c)
+                logdet = logdet + ld
+        return x, logdet
+
+    def reverse_logdet(self, z: torch.Tensor, cond: Sequence[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent -> image, with the exact reverse log-det."""
+        with torch.autocast(z.device.type, enabled=False):
+            z, cond = self._prepare(z, cond)
+            logdet = zero_logdet(z)
+            for level, c in zip(reversed(self.levels), reversed(cond), strict=True):
+                z, ld = level.reverse_logdet(z, c)
+                logdet = logdet + ld
+        return z, logdet
+

@@ -1,0 +1,112 @@
+"""Tiled inference for images too large to enhance in one pass: overlapping tiles blended with smooth weights.
+
+Tiling is an approximation for UPT-Flow: the encoder's transposed (channel) attention pools statistics over the
+whole image, and its windows and convolutions see only the tile, so a tiled result differs from the untiled one
+(mostly near tile borders, which the overlap blending hides). Untiled is therefore the default whenever the image
+fits the memory budget; see :func:`choose_tile`.
+"""
+
+import math
+import os
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["BYTES_PER_PIXEL", "available_memory", "blend_weights", "choose_tile", "tile_starts", "tiled_apply"]
+
+# Peak extra memory of one UPT-Flow (dim 48) enhance pass per input pixel, float32: 15-18 kB measured with
+# benchmarks/bench_uptflow.py on CPU (peak RSS growth, 128x128 to 400x600), plus a safety margin.
+BYTES_PER_PIXEL = 20_000
+
+
+def available_memory(device: str | torch.device) -> int:
+    """Bytes that can be used now: free GPU memory on CUDA, available RAM otherwise."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # non-POSIX: assume a modest budget
+        return 4 * 1024**3
+
+
+def choose_tile(height: int, width: int, budget_bytes: int, bytes_per_pixel: int = BYTES_PER_PIXEL,
+                multiple: int = 8, min_tile: int = 64) -> int | None:
+    """Return None if the whole image fits ``budget_bytes``, else the largest square tile side that fits.
+
+    The side is a multiple of ``multiple`` (the model pads to 8) and at least ``min_tile``.
+    """
+    if height * width * bytes_per_pixel <= budget_bytes:
+        return None
+    side = int(math.sqrt(budget_bytes / bytes_per_pixel)) // multiple * multiple
+    return max(side, min_tile)
+
+
+def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets covering ``[0, size)`` with tiles of ``tile`` overlapping by at least ``overlap``."""
+    if tile >= size:
+        return [0]
+    if overlap >= tile:
+        raise ValueError(f"overlap {overlap} must be smaller than the tile {tile}")
+    n = math.ceil((size - overlap) / (tile - overlap))
+    if n == 1:
+        return [0]
+    # spread the tiles evenly so every overlap is at least ``overlap``
+    return [round(i * (size - tile) / (n - 1)) for i in range(n)]
+
+
+def _ramp(n: int, length: int, rise: bool, fall: bool, mode: str) -> torch.Tensor:
+    w = torch.ones(n, dtype=torch.float64)
+    length = min(length, n // 2)
+    if length <= 0:
+        return w
+    t = (torch.arange(length, dtype=torch.float64) + 0.5) / length  # strictly inside (0, 1): weights stay > 0
+    r = t if mode == "linear" else 0.5 - 0.5 * torch.cos(math.pi * t)
+    if rise:
+        w[:length] = r
+    if fall:
+        w[n - length:] = r.flip(0)
+    return w
+
+
+def blend_weights(h: int, w: int, overlap: int, sides: tuple[bool, bool, bool, bool], mode: str = "cosine"):
+    """Separable tile weights that ramp over ``overlap`` pixels on the sides (top, bottom, left, right) that
+    touch a neighbouring tile and stay 1 elsewhere (image borders are not faded)."""
+    if mode not in ("linear", "cosine"):
+        raise ValueError(f"blend mode must be 'linear' or 'cosine', got {mode!r}")
+    top, bottom, left, right = sides
+    return _ramp(h, overlap, top, bottom, mode)[:, None] * _ramp(w, overlap, left, right, mode)[None, :]
+
+
+def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int = 32,
+                blend: str = "cosine", progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    """Apply an image-to-image ``fn`` ([B,C,h,w] -> same shape) to overlapping tiles of ``x`` and blend them.
+
+    Args:
+        fn: the per-tile function (e.g. ``model.enhance``).
+        x: images [B, C, H, W].
+        tile: tile side in pixels.
+        overlap: minimum overlap between neighbouring tiles.
+        blend: ``"cosine"`` or ``"linear"`` weight ramps across the overlaps.
+        progress: optional callback ``(done, total)`` after each tile.
+    """
+    b, c, h, w = x.shape
+    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    out = torch.zeros(b, c, h, w, dtype=torch.float64, device=x.device)
+    norm = torch.zeros(h, w, dtype=torch.float64, device=x.device)
+    total, done = len(ys) * len(xs), 0
+    for iy, y0 in enumerate(ys):
+        th = min(tile, h - y0)
+        for ix, x0 in enumerate(xs):
+            tw = min(tile, w - x0)
+            pred = fn(x[:, :, y0:y0 + th, x0:x0 + tw])
+            sides = (iy > 0, iy < len(ys) - 1, ix > 0, ix < len(xs) - 1)
+            # ramps span ``overlap`` pixels, which tile_starts guarantees lie inside the neighbour's tile
+            wgt = blend_weights(th, tw, overlap, sides, blend).to(x.device)
+            out[:, :, y0:y0 + th, x0:x0 + tw] += pred.double() * wgt
+            norm[y0:y0 + th, x0:x0 + tw] += wgt
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return (out / norm).to(x.dtype)

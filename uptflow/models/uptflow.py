@@ -1,0 +1,152 @@
+"""The UPT-Flow network: MSFormer condition encoder + conditional normalizing flow (spec §0-§4).
+
+Tensors are NCHW float RGB in [0, 1]; ``low`` is the low-light image, ``gt`` the normal-light image the flow models.
+``encode``/``nll``/``decode`` need H and W divisible by 8 (three squeezes); ``enhance`` accepts any size.
+"""
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from uptflow.models.flow import UPTFlowNet, data_dependent_init
+from uptflow.registry import MODELS
+
+__all__ = ["UPTFlow", "build_uptflow", "pad_to_multiple"]
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad the bottom/right of ``x`` to multiples of ``multiple`` (numpy 'reflect', as the official test.py).
+
+    Images smaller than the pad are reflected repeatedly, which is what numpy does as well.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    while ph or pw:
+        # torch's reflect mode needs pad < size; pad in chunks for tiny images
+        sh, sw = min(ph, x.shape[-2] - 1), min(pw, x.shape[-1] - 1)
+        if (ph and sh <= 0) or (pw and sw <= 0):
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")  # a 1-pixel side has nothing to reflect
+            break
+        x = F.pad(x, (0, sw, 0, sh), mode="reflect")
+        ph, pw = ph - sh, pw - sw
+    return x
+
+
+@MODELS.register_module(name="UPTFlow")
+class UPTFlow(nn.Module):
+    """UPT-Flow: p(normal-light image | low-light image) as a conditional normalizing flow.
+
+    Args:
+        window_size: MSFormer window size (5 for the LOL checkpoints, 8 for the others).
+        encoder_dim: MSFormer width at full resolution (48 in UPT-Flow; the conditions have 6x as many channels).
+        quant: quantisation levels of the dequantisation noise and NLL constant (32 in UPT-Flow).
+        n_unconditional: ActNorm + 1x1-conv steps per level before the conditional steps.
+        K: conditional steps per level.
+        hidden: width of the coupling sub-networks.
+        eps: added to the sigmoid scales of the couplings.
+    """
+
+    def __init__(self, window_size: int = 5, encoder_dim: int = 48, quant: int = 32,
+                 n_unconditional: int = 2, K: int = 8, hidden: int = 64, eps: float = 3e-4) -> None:
+        super().__init__()
+        from uptflow.models.encoder import MSFormer
+
+        self.config: dict[str, Any] = dict(window_size=window_size, encoder_dim=encoder_dim, quant=quant,
+                                           n_unconditional=n_unconditional, K=K, hidden=hidden, eps=eps)
+        self.window_size = window_size
+        self.quant = quant
+        self.encoder = MSFormer(window_size=window_size, dim=encoder_dim)
+        self.flow = UPTFlowNet(in_channels=3, levels=3, n_unconditional=n_unconditional, K=K,
+                               cond_channels=self.encoder.condition_channels, hidden=hidden, eps=eps)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the parameters (inputs are moved there)."""
+        return next(self.parameters()).device
+
+    def _check(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"{name} must be RGB images [B, 3, H, W], got shape {tuple(x.shape)}")
+        f = self.flow.factor
+        if x.shape[2] % f or x.shape[3] % f:
+            raise ValueError(f"{name}: H and W must be multiples of {f} for encode/nll/decode, got "
+                             f"{x.shape[2]}x{x.shape[3]} (enhance() pads any size)")
+        return x.to(self.device, torch.float32)
+
+    def conditions(self, low: torch.Tensor) -> list[torch.Tensor]:
+        """Run the encoder on ``low`` (with its UPM) and return the flow's three conditions [H/2, H/4, H/8]."""
+        from uptflow.models.encoder import flow_conditions
+        from uptflow.models.upm import unbalanced_point_map
+
+        low = self._check("low", low)
+        return flow_conditions(self.encoder(low, unbalanced_point_map(low)))
+
+    def encode(self, gt: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Map ``gt`` to its latent z [B,192,H/8,W/8] conditioned on ``low``; also return the flow log-det [B]
+        (no dequantisation noise, no quantisation constant)."""
+        gt = self._check("gt", gt)
+        if gt.shape != low.shape:
+            raise ValueError(f"gt {tuple(gt.shape)} and low {tuple(low.shape)} must have the same shape")
+        return self.flow(gt, self.conditions(low))
+
+    def nll(self, gt: torch.Tensor, low: torch.Tensor, dequantize: bool = True,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+        """Spec §3.5 loss per image [B] in bits per pixel: -(log N(z;0,I) + logdet - HW ln q) / (HW ln 2).
+
+        With ``dequantize`` uniform noise U(-1/2q, 1/2q) is added to ``gt`` first (training); the constant
+        ``-HW ln q`` is always included, so both settings are on the same scale.
+        """
+        gt = self._check("gt", gt)
+        if dequantize:
+            noise = torch.rand(gt.shape, generator=generator, device=gt.device, dtype=gt.dtype)
+            gt = gt + (noise - 0.5) / self.quant
+        z, logdet = self.encode(gt, low)
+        pixels = gt.shape[2] * gt.shape[3]
+        log_pz = -0.5 * (z.double().pow(2) + math.log(2 * math.pi)).sum(dim=(1, 2, 3))
+        objective = log_pz + logdet.double() - pixels * math.log(self.quant)
+        return (-objective / (pixels * math.log(2.0))).to(z.dtype)
+
+    def forward(self, gt: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+        """Training objective: batch mean of :meth:`nll` with dequantisation noise."""
+        return self.nll(gt, low, dequantize=True).mean()
+
+    def sample_latent(self, low: torch.Tensor, heat: float = 0.0,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ N(0, heat^2 I) shaped for ``low`` (zeros at heat 0)."""
+        shape = self.flow.latent_shape(low.shape[0], low.shape[2], low.shape[3])
+        if heat == 0:
+            return torch.zeros(shape, device=self.device)
+        return torch.randn(shape, generator=generator, device=self.device) * float(heat)
+
+    def decode(self, low: torch.Tensor, z: torch.Tensor | None = None, heat: float = 0.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Reverse the flow from ``z`` (sampled at ``heat`` when None) conditioned on ``low``; raw, unclamped."""
+        low = self._check("low", low)
+        if z is None:
+            z = self.sample_latent(low, heat, generator)
+        expected = self.flow.latent_shape(*low.shape[:1], *low.shape[2:])
+        if tuple(z.shape) != expected:
+            raise ValueError(f"z has shape {tuple(z.shape)}, expected {expected} for low {tuple(low.shape)}")
+        return self.flow.reverse(z.to(self.device, torch.float32), self.conditions(low))
+
+    def enhance(self, low: torch.Tensor, heat: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1], crop."""
+        if low.ndim != 4 or low.shape[1] != 3:
+            raise ValueError(f"low must be RGB images [B, 3, H, W], got shape {tuple(low.shape)}")
+        h, w = low.shape[-2:]
+        padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
+        return self.decode(padded, heat=heat, generator=generator).clamp(0, 1)[..., :h, :w]
+
+    @torch.no_grad()
+    def init_actnorm(self, gt: torch.Tensor, low: torch.Tensor) -> None:
+        """Data-dependent ActNorm initialisation on one batch (call once before training from scratch)."""
+        with data_dependent_init(self):
+            self.nll(gt, low, dequantize=True)
+
+
+def build_uptflow(window_size: int = 5, **kw: Any) -> UPTFlow:
+    """Build a freshly initialised UPT-Flow network (window 5 for LOL, 8 otherwise)."""
+    return UPTFlow(window_size=window_size, **kw)

@@ -1,0 +1,1 @@
+"""Command-line tools behind ``uptflow <subcommand>`` (one module per subcommand)."""
