@@ -1,4 +1,4 @@
-# UPT-Flow on MIT-Adobe FiveK (expert C): the paper's setting (spec §3.6), window size 8 (non-LOL datasets).
+# UPT-Flow on MIT-Adobe FiveK (expert C): the paper setting (spec §3.6), window 8 (non-LOL datasets).
 _base_ = [
     '../_base_/models/uptflow.py',
     '../_base_/datasets/fivek.py',

@@ -1,4 +1,4 @@
-# UPT-Flow on LOL-v2 real: the paper's setting (spec §3.6), window size 5 (LOL datasets).
+# UPT-Flow on LOL-v2 real: the paper setting (spec §3.6), window 5 (LOL datasets).
 _base_ = [
     '../_base_/models/uptflow.py',
     '../_base_/datasets/lolv2_real.py',

@@ -1,4 +1,4 @@
-# UPT-Flow on SDSD outdoor (SNR-Aware static release): the paper's setting (spec §3.6), window size 8 (non-LOL datasets).
+# UPT-Flow on SDSD outdoor (SNR-Aware static release): the paper setting (spec §3.6), window 8 (non-LOL data).
 _base_ = [
     '../_base_/models/uptflow.py',
     '../_base_/datasets/sdsd_out.py',

@@ -8,8 +8,8 @@ _base_ = [
 window_size = 5
 model = dict(network=dict(window_size=window_size, encoder_dim=16, K=2, hidden=32))
 
-max_iters = 60
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=20)
+max_iters = 120
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=40)
 val_cfg = dict(type='ValLoop')
 optim_wrapper = dict(
     type='SafeOptimWrapper',
@@ -24,7 +24,7 @@ param_scheduler = [
          milestones=[int(max_iters * f) for f in (0.4, 0.6, 0.8, 0.9)]),
 ]
 default_hooks = dict(
-    logger=dict(interval=5),
-    checkpoint=dict(interval=20, max_keep_ckpts=2),
+    logger=dict(interval=10),
+    checkpoint=dict(interval=40, max_keep_ckpts=2),
 )
 randomness = dict(seed=0)

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from evaluation.enhancement.datasets import Sample
 from uptflow.utils.io import imread_rgb, write_with
 
@@ -20,7 +22,7 @@ def comparison_figure(samples: Sequence[Sample], labels: Sequence[str], out: Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    chosen = list(samples)[:max_images]
+    chosen = sorted(samples, key=lambda s: s.gt is None)[:max_images]  # paired images first (stable order)
     if not chosen:
         return
     with_gt = any(s.gt is not None for s in chosen)
@@ -34,7 +36,13 @@ def comparison_figure(samples: Sequence[Sample], labels: Sequence[str], out: Pat
             ax = axes[r][c]
             ax.axis("off")
             if p is not None and Path(p).is_file():
-                ax.imshow(imread_rgb(p))
+                img = imread_rgb(p)
+                if c == 0:
+                    shape = img.shape
+                ax.imshow(img)
+            else:  # a blank panel of the input's size keeps the grid aligned
+                ax.imshow(np.full(shape, 255, np.uint8))
+                ax.text(0.5, 0.5, "n/a", transform=ax.transAxes, ha="center", va="center", fontsize=8)
             if r == 0:
                 ax.set_title(title, fontsize=9)
             if c == 0:

@@ -108,8 +108,6 @@ class MMSegSegmenter(Segmenter):
 
 def build_segmenter(name: str = "mmseg", **kw: Any) -> Segmenter:
     """Build a registered segmenter, e.g. ``build_segmenter("mmseg", config=..., checkpoint=..., device="cpu")``."""
-    import evaluation.segmentation.segmenters  # noqa: F401  (registers the built-in segmenters)
-
     if name not in SEGMENTERS.module_dict:
         raise KeyError(f"unknown segmenter {name!r}; registered: {', '.join(sorted(SEGMENTERS.module_dict))}")
     return SEGMENTERS.build(dict(type=name, **kw))

@@ -8,6 +8,7 @@ enhancer wrapped in the shared cache, and turns the returned numbers into rows. 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ _UNPAIRED_DEFAULT = ("NIQE", "BRISQUE", "LOE")
 _ENH_PROTOCOL = ("PSNR on uint8 RGB; SSIM = skimage 7x7 uniform window, channel_axis=2 (UPT-Flow's test.py); "
                  "SSIM-G11 = 11x11 Gaussian sigma 1.5; no GT-mean unless named; LPIPS AlexNet v0.1; mean over images")
 _ENH_PROTOCOL_NR = "NIQE (MATLAB, gray), BRISQUE (LIVE SVR), LOE (input vs enhanced); mean over images"
+_SEGMENTERS: dict[str, Any] = {}
 # traffic numbers tabulated by default (timings are left out: they are not results and change run to run)
 _TRAFFIC_METRICS = ("LOE", "NIQE", "BRISQUE", "vehicles_per_frame", "persons_per_frame", "flicker_ratio",
                     "warp_ratio")
@@ -192,16 +194,18 @@ def _detection(enh: Any, ds: Any, tcfg: dict[str, Any], cfg: Any, out_dir: Path,
         classlist=d.get("classlist"), detector=det["type"], weights=det["weights"], config=det["config"],
         enhancer=enh.name, enhancer_weights=enh.weights, device=cfg["device"],
         cache_dir=str(cfg.cache_dir) if cfg.cache_dir else None, limit=d["limit"], progress=progress, **det["params"])
-    n = metrics["protocol"]["split"]["n_images"]
+    proto, n = metrics["protocol"], metrics["protocol"]["split"]["n_images"]
+    det_p = proto["detector"]
+    variants = "; ".join(f"{k.upper()}: {v}" for k, v in proto["metric_variants"].items())
+    line = (f"{det_p.get('detector')} ({Path(str(det_p.get('weights'))).name}, {proto['pretraining']}, "
+            f"input {det_p.get('input_size')}); AP in %; {variants}")
     rows = []
     for r in metrics["rows"]:
         cls = r["group"][len("class:"):] if r["group"].startswith("class:") else ""
         if r["group"] != "all" and not cls:
             continue  # light-type / indoor-outdoor breakdowns stay in the unit's own tables
-        proto = (f"{r['detector']} ({r['weights']}, {r['pretraining']}, input {r['input_size']}); "
-                 f"{r['metric']}: {r['variant']}")
-        rows.append(row(enh.label, d["title"], "detection", r["metric"], r["value"], cls=cls, split=r["split"],
-                        protocol=proto, n=n))
+        rows.append(row(enh.label, d["title"], "detection", r["metric"], 100.0 * r["value"], cls=cls,
+                        split=r["split"], protocol=line, n=n))
     return rows
 
 
@@ -217,8 +221,12 @@ def _segmentation(enh: Any, ds: Any, tcfg: dict[str, Any], cfg: Any, out_dir: Pa
     from evaluation.segmentation.segmenters import build_segmenter, config_protocol
 
     d, spec = ds.cfg, tcfg["segmenter"]
-    segmenter = build_segmenter(spec["type"], config=spec["config"], checkpoint=spec["weights"],
-                                device=cfg["device"], **spec["params"])
+    key = json.dumps([spec, cfg["device"]], sort_keys=True, default=str)
+    if key not in _SEGMENTERS:  # one model per process, shared by the units of every enhancer
+        _SEGMENTERS.clear()
+        _SEGMENTERS[key] = build_segmenter(spec["type"], config=spec["config"], checkpoint=spec["weights"],
+                                           device=cfg["device"], **spec["params"])
+    segmenter = _SEGMENTERS[key]
     protocol = get_protocol(config_protocol(spec["config"]))
     degrade = build_degradation(d["degrade"]) if d.get("degrade") else None
     res = evaluate_segmentation(ds.payload, segmenter, protocol, out_dir, enhancer=enh.cache, degrade=degrade,
@@ -259,7 +267,9 @@ def _traffic(enh: Any, ds: Any, tcfg: dict[str, Any], cfg: Any, out_dir: Path,
     r = df.iloc[0]
     proto = "LOE (input vs enhanced) / NIQE / BRISQUE per frame, averaged (uptflow.metrics); see evaluation/traffic"
     if detector is not None:
-        proto += f"; counts by {detector.protocol()}"
+        p = detector.protocol()
+        proto += (f"; vehicle / person counts per frame by {p.get('detector')} {Path(str(p.get('weights'))).name} "
+                  f"(sha256 {str(p.get('weights_sha256'))[:12]}) at score >= 0.25")
     return [row(enh.label, d["title"], "traffic", m, float(r[m]), split=_split(d, "all"), protocol=proto,
                 n=int(r["frames"])) for m in wanted if m in df.columns and np.isfinite(float(r[m]))]
 

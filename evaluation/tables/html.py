@@ -55,7 +55,7 @@ def per_class_chart(t: Table, path: Path) -> Path:
     ax.set_xticklabels(classes, rotation=45, ha="right")
     ax.set_ylabel(t.title.split("per-class ")[-1])
     ax.set_title(t.title)
-    ax.legend(fontsize=8, ncols=min(4, len(enhancers)))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     _save_fig(fig, path)
     return path
@@ -70,7 +70,7 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
 
     samples = grid["samples"]
     has_gt = any(s["gt"] is not None for s in samples)
-    labels = ["input"] + (["ground truth"] if has_gt else []) + list(samples[0]["outputs"])
+    labels = ["source"] + (["ground truth"] if has_gt else []) + list(samples[0]["outputs"])
     fig, axes = plt.subplots(len(samples), len(labels), figsize=(2.4 * len(labels), 2.0 * len(samples)),
                              squeeze=False)
     for r, s in enumerate(samples):

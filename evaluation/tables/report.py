@@ -157,7 +157,9 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _markdown(t: Table) -> str:
-    body = _flat_columns(t.frame).to_markdown(floatfmt=".3f", missingval="–")
+    flat = _flat_columns(t.frame)
+    # tabulate only knows None as missing; NaN (no value for that cell) is shown as a dash like the other formats
+    body = flat.astype(object).where(flat.notna(), None).to_markdown(floatfmt=".3f", missingval="–")
     notes = "".join(f"\n_{n}_\n" for n in t.notes)
     return f"## {t.title}\n\n_Protocol: {t.protocol}_\n\n{body}\n{notes}"
 

@@ -8,9 +8,10 @@ from uptflow.engine.hooks import ExportModelHook, ProgressBarHook, RNGStateHook,
 from uptflow.engine.metric import EnhancementMetric, tensor_to_uint8
 from uptflow.engine.model import PairedDataPreprocessor, UPTFlowTrainer, run_in_fp32
 from uptflow.engine.optim import NonFiniteLossError, SafeAmpOptimWrapper, SafeOptimWrapper
+from uptflow.engine.runner import UPTFlowRunner
 
 __all__ = [
     "AtomicLocalBackend", "ExportModelHook", "ProgressBarHook", "RNGStateHook", "unwrap", "EnhancementMetric",
     "tensor_to_uint8", "PairedDataPreprocessor", "UPTFlowTrainer", "run_in_fp32", "NonFiniteLossError",
-    "SafeAmpOptimWrapper", "SafeOptimWrapper",
+    "SafeAmpOptimWrapper", "SafeOptimWrapper", "UPTFlowRunner",
 ]

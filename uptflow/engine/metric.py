@@ -27,10 +27,11 @@ class EnhancementMetric(BaseMetric):
 
     Args:
         collect_device: 'cpu' or 'gpu' for gathering results across processes. Defaults to 'cpu'.
-        prefix: metric name prefix (mmengine adds ``prefix/``). Defaults to None.
+        prefix: metric name prefix (mmengine adds ``prefix/``); empty means bare names (``psnr``, which the
+            CheckpointHook's ``save_best='psnr'`` refers to). Defaults to None (empty).
     """
 
-    default_prefix = None
+    default_prefix = ""
 
     def __init__(self, collect_device: str = "cpu", prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)

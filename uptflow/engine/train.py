@@ -104,9 +104,9 @@ def build_runner(cfg):
     """Build the mmengine Runner for a prepared config (registers uptflow's modules first)."""
     import uptflow.data  # noqa: F401 - registers datasets / transforms
     import uptflow.engine  # noqa: F401 - registers the wrapper, hooks, optimizer wrappers, metric, file backend
-    from mmengine.runner import Runner
+    from uptflow.engine.runner import UPTFlowRunner
 
-    return Runner.from_cfg(cfg)
+    return UPTFlowRunner.from_cfg(cfg)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,6 +25,13 @@ test_pipeline = [
 """
 
 
+def test_mmseg_segmenter_is_found_through_the_registry():
+    from evaluation.segmentation.segmenters import MMSegSegmenter
+    from uptflow.registry import SEGMENTERS
+
+    assert SEGMENTERS.get("mmseg") is MMSegSegmenter
+
+
 def test_every_segmentation_config_declares_a_known_protocol():
     from evaluation.segmentation.metrics import PROTOCOLS
     from evaluation.segmentation.segmenters import config_protocol

@@ -1,0 +1,97 @@
+"""Every training config loads, follows the paper's settings, and builds (datasets on fake trees, tiny model)."""
+
+import copy
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+import uptflow.data  # noqa: F401 - registers datasets / transforms
+import uptflow.engine  # noqa: F401 - registers wrapper, hooks, optimizer wrappers, metric
+from tests.data import fake_trees
+from tests.engine.tiny import ROOT, TINY_NETWORK
+from uptflow.engine.train import prepare_config
+from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS
+
+CONFIG_DIR = ROOT / "configs" / "uptflow"
+PAPER = {  # config -> (window size, fake-tree maker)
+    "uptflow_lolv2-real_50k.py": (5, fake_trees.make_lolv2),
+    "uptflow_lolv2-syn_50k.py": (5, fake_trees.make_lolv2),
+    "uptflow_fivek_50k.py": (8, fake_trees.make_fivek),
+    "uptflow_smid_50k.py": (8, fake_trees.make_smid),
+    "uptflow_sdsd-in_50k.py": (8, lambda root: fake_trees.make_sdsd(root, "indoor")),
+    "uptflow_sdsd-out_50k.py": (8, lambda root: fake_trees.make_sdsd(root, "outdoor")),
+}
+
+
+def test_every_config_is_covered():
+    assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py"])
+
+
+def _check_types(cfg: Config) -> None:
+    assert MODELS.get(cfg.model.type) is not None and MODELS.get(cfg.model.network.type) is not None
+    assert OPTIM_WRAPPERS.get(cfg.optim_wrapper.type) is not None
+    assert METRICS.get(cfg.val_evaluator.type) is not None
+    for hook in cfg.custom_hooks:
+        assert HOOKS.get(hook.type) is not None, hook.type
+    assert cfg.default_hooks.checkpoint.save_best == "psnr" and cfg.default_hooks.checkpoint.rule == "greater"
+    assert cfg.default_hooks.checkpoint.backend_args == dict(backend="atomic_local")
+
+
+def _build_datasets(cfg: Config, root: Path) -> None:
+    for key, split_len in (("train_dataloader", None), ("val_dataloader", None)):
+        ds_cfg = copy.deepcopy(cfg[key].dataset.to_dict())
+        ds_cfg["data_root"] = str(root)
+        ds = DATASETS.build(ds_cfg)
+        assert len(ds) > 0, (key, split_len)
+        if key == "val_dataloader":
+            sample = ds[0]
+            assert sample["inputs"]["low"].shape == sample["inputs"]["gt"].shape
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_config_follows_the_paper_and_builds(name, tmp_path):
+    window, make_tree = PAPER[name]
+    cfg = Config.fromfile(str(CONFIG_DIR / name))
+    _check_types(cfg)
+    assert cfg.model.network.window_size == window
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay) == ("Adam", 2e-4, (0.9, 0.999), 0.0)
+    max_iters = cfg.train_cfg.max_iters
+    assert max_iters == 50000 and cfg.train_cfg.val_interval == 500
+    warmup, steps = cfg.param_scheduler
+    assert (warmup.type, warmup.end, warmup.start_factor) == ("LinearLR", 800, 1 / 800)
+    assert steps.type == "MultiStepLR" and steps.gamma == 0.5
+    assert steps.milestones == [int(max_iters * f) for f in (0.4, 0.6, 0.8, 0.9)]
+    assert cfg.train_dataloader.batch_size == 8 and cfg.val_dataloader.batch_size == 1
+    crop = next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == "PairedRandomCrop")
+    assert crop.crop_size == 160
+    _build_datasets(cfg, make_tree(tmp_path / "data"))
+    tiny = copy.deepcopy(cfg.model.to_dict())
+    tiny["network"].update({k: v for k, v in TINY_NETWORK.items() if k != "window_size"})
+    model = MODELS.build(tiny)
+    assert model.net.config["window_size"] == window
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_missing_dataset_is_reported_before_training(name, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"data_root = '.*' does not exist.*--cfg-options"):
+        prepare_config(CONFIG_DIR / name, work_dir=str(tmp_path))
+
+
+def test_data_root_option_reaches_every_dataset(tmp_path):
+    fake_trees.make_lolv2(tmp_path)
+    cfg = prepare_config(CONFIG_DIR / "uptflow_lolv2-real_50k.py", work_dir=str(tmp_path / "w"),
+                         cfg_options={"data_root": str(tmp_path)})
+    assert cfg.train_dataloader.dataset.data_root == cfg.val_dataloader.dataset.data_root == str(tmp_path)
+    assert cfg.optim_wrapper.type in ("SafeOptimWrapper", "SafeAmpOptimWrapper")
+
+
+def test_tiny_config_is_cpu_sized():
+    cfg = Config.fromfile(str(CONFIG_DIR / "uptflow_tiny_synthetic.py"))
+    _check_types(cfg)
+    crop = cfg.train_dataloader.dataset.pipeline[0].crop_size
+    window = cfg.model.network.window_size
+    assert crop % (8 * window) == 0
+    assert cfg.model.network.encoder_dim <= 16 and cfg.train_cfg.max_iters <= 200
+    assert not set(cfg.train_dataloader.dataset.photos) & set(cfg.val_dataloader.dataset.photos)
