@@ -20,11 +20,10 @@ enhancers = [
     dict(name="clahe"),
     dict(name="zero_dce", weights="{data_root}/weights/zero_dce/Epoch99.pth", optional=True),
     dict(name="sci", weights="{data_root}/weights/sci/medium.pt", optional=True),
-    # no weights given: trained here for 20 iterations on the synthetic pairs (a smoke-scale model that shows the
-    # pipeline works, not the paper's); ~0.4 ms of CPU per pixel, so it only runs on the small synthetic set
+    # no weights given: trained here with the tiny config (60 iterations on the synthetic pairs; a smoke-scale model
+    # that shows the pipeline works, not the paper's); ~0.4 ms of CPU per pixel, so it only runs on the small set
     dict(name="uptflow", label="uptflow_tiny",
-         train=dict(config="{repo}/configs/uptflow/uptflow_tiny_synthetic.py",
-                    options={"train_cfg.max_iters": 20, "train_cfg.val_interval": 20, "train_dataloader.batch_size": 2})),
+         train=dict(config="{repo}/configs/uptflow/uptflow_tiny_synthetic.py")),
 ]
 # the enhancers cheap enough for the full-size sample images on 2 CPU cores
 _fast = ["input", "gamma", "clahe", "zero_dce", "sci"]

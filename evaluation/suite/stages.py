@@ -349,7 +349,10 @@ class Suite:
             for name in task_api.task_datasets(task, tcfg):
                 if name not in self.datasets:
                     continue
-                ident = _digest([tcfg, self.cfg["datasets"][name], self.cfg["seed"]])
+                # only settings that change the numbers; restricting the enhancer lists must not redo other units
+                settings = [{k: v for k, v in c.items() if k != "enhancers"}
+                            for c in (tcfg, self.cfg["datasets"][name])]
+                ident = _digest([*settings, self.cfg["seed"]])
                 for enh in self._unit_enhancers(task, name):
                     out.append((f"score/{task}/{name}/{enh.label}/{enh.key}-{ident}", task, name, enh))
         return out

@@ -4,14 +4,15 @@ Importing this package registers everything in ``uptflow.registry`` and the ``at
 """
 
 from uptflow.engine.atomic_backend import AtomicLocalBackend
+from uptflow.engine.ddp import CPUDistributedDataParallel
 from uptflow.engine.hooks import ExportModelHook, ProgressBarHook, RNGStateHook, unwrap
 from uptflow.engine.metric import EnhancementMetric, tensor_to_uint8
-from uptflow.engine.model import PairedDataPreprocessor, UPTFlowTrainer, run_in_fp32
+from uptflow.engine.model import PairedDataPreprocessor, UPTFlowTrainer
 from uptflow.engine.optim import NonFiniteLossError, SafeAmpOptimWrapper, SafeOptimWrapper
 from uptflow.engine.runner import UPTFlowRunner
 
 __all__ = [
-    "AtomicLocalBackend", "ExportModelHook", "ProgressBarHook", "RNGStateHook", "unwrap", "EnhancementMetric",
-    "tensor_to_uint8", "PairedDataPreprocessor", "UPTFlowTrainer", "run_in_fp32", "NonFiniteLossError",
-    "SafeAmpOptimWrapper", "SafeOptimWrapper", "UPTFlowRunner",
+    "AtomicLocalBackend", "CPUDistributedDataParallel", "ExportModelHook", "ProgressBarHook", "RNGStateHook",
+    "unwrap", "EnhancementMetric", "tensor_to_uint8", "PairedDataPreprocessor", "UPTFlowTrainer",
+    "NonFiniteLossError", "SafeAmpOptimWrapper", "SafeOptimWrapper", "UPTFlowRunner",
 ]

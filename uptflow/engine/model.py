@@ -1,6 +1,5 @@
 """mmengine wrapper around the UPTFlow network: NLL training step, heat-0 validation step, batch preprocessing."""
 
-import functools
 from typing import Any
 
 import torch
@@ -10,7 +9,7 @@ from torch import nn
 
 from uptflow.registry import MODELS
 
-__all__ = ["PairedDataPreprocessor", "UPTFlowTrainer", "run_in_fp32"]
+__all__ = ["PairedDataPreprocessor", "UPTFlowTrainer"]
 
 
 @MODELS.register_module()
@@ -33,32 +32,6 @@ class PairedDataPreprocessor(BaseDataPreprocessor):
         return {"inputs": inputs, "data_samples": [dict(s.metainfo) if s is not None else {} for s in samples]}
 
 
-def run_in_fp32(module: nn.Module) -> nn.Module:
-    """Make ``module`` always run in float32, even inside an autocast region (returns it, changed in place).
-
-    UPTFlow's ``nll`` runs encoder and flow in one call; under AMP the encoder may use fp16 but the flow must stay
-    in fp32 (spec §7.15: fp16 errors compound through 30 invertible steps). Wrapping the flow's bound ``forward``
-    keeps its parameters and state-dict keys unchanged.
-    """
-    inner = module.forward
-
-    @functools.wraps(inner)
-    def forward(*args: Any, **kwargs: Any) -> Any:
-        def fp32(x: Any) -> Any:
-            if isinstance(x, torch.Tensor) and x.is_floating_point():
-                return x.float()
-            if isinstance(x, (list, tuple)):
-                return type(x)(fp32(v) for v in x)
-            return x
-
-        device_type = next(module.parameters()).device.type
-        with torch.autocast(device_type=device_type, enabled=False):
-            return inner(*fp32(args), **{k: fp32(v) for k, v in kwargs.items()})
-
-    module.forward = forward
-    return module
-
-
 @MODELS.register_module()
 class UPTFlowTrainer(BaseModel):
     """Train UPT-Flow by its conditional NLL (bits per pixel) and validate it by heat-0 enhancement.
@@ -69,12 +42,11 @@ class UPTFlowTrainer(BaseModel):
     Args:
         network: config of the network (``dict(type='UPTFlow', window_size=5, ...)``) or the module itself.
         heat: latent temperature of the validation decode (0 in the paper).
-        flow_fp32: keep the flow in float32 under autocast (AMP); the encoder may still run in fp16.
         data_preprocessor: config of the preprocessor. Defaults to :class:`PairedDataPreprocessor`.
         init_cfg: mmengine weight-init config (unused by default: the network initialises itself).
     """
 
-    def __init__(self, network: dict | nn.Module, heat: float = 0.0, flow_fp32: bool = True,
+    def __init__(self, network: dict | nn.Module, heat: float = 0.0,
                  data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
         if data_preprocessor is None or isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor or dict(type="PairedDataPreprocessor"))
@@ -84,9 +56,8 @@ class UPTFlowTrainer(BaseModel):
             if not callable(getattr(self.net, name, None)):
                 raise TypeError(f"network {type(self.net).__name__} has no {name}() method; UPTFlowTrainer needs "
                                 f"the UPTFlow API (nll, enhance, init_actnorm)")
+        # under AMP only the encoder uses fp16: UPTFlowNet turns autocast off itself (spec §7.15)
         self.heat = float(heat)
-        if flow_fp32 and isinstance(getattr(self.net, "flow", None), nn.Module):
-            run_in_fp32(self.net.flow)
 
     def actnorm_initialized(self) -> bool:
         """Whether every ActNorm of the network has its data-dependent initialisation (buffer ``initialized``)."""

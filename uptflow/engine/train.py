@@ -89,7 +89,9 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
     if use_amp and cfg.optim_wrapper.get("type") == "SafeOptimWrapper":
         cfg.optim_wrapper.type = "SafeAmpOptimWrapper"
     if not torch.cuda.is_available() and launcher != "none":
-        cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}  # NCCL needs CUDA
+        # NCCL and mmengine's default DDP wrapper need CUDA; see uptflow.engine.ddp
+        cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}
+        cfg.model_wrapper_cfg = cfg.get("model_wrapper_cfg") or dict(type="CPUDistributedDataParallel")
     vis = cfg.get("visualizer")
     if vis is not None and vis.get("vis_backends"):
         try:
@@ -102,10 +104,15 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
 
 def build_runner(cfg):
     """Build the mmengine Runner for a prepared config (registers uptflow's modules first)."""
+    import torch
+
     import uptflow.data  # noqa: F401 - registers datasets / transforms
     import uptflow.engine  # noqa: F401 - registers the wrapper, hooks, optimizer wrappers, metric, file backend
+    from uptflow.engine.ddp import init_cpu_process_group
     from uptflow.engine.runner import UPTFlowRunner
 
+    if cfg.get("launcher", "none") == "pytorch" and not torch.cuda.is_available():
+        init_cpu_process_group()
     return UPTFlowRunner.from_cfg(cfg)
 
 

@@ -1,43 +1,9 @@
+_base_ = ['./paired_160.py']
+
 # Static SDSD indoor as distributed by SNR-Aware (indoor_static_np/{input,GT}), SNR-Aware's test scenes.
 # data_root is a placeholder: point it at your copy (`--cfg-options data_root=/path`); training stops with the
 # expected folder tree when it is missing.
 data_root = 'data/SDSD'
-crop_size = 160  # UPT-Flow's GT_size
 
-train_pipeline = [
-    dict(type='LoadImagePair'),
-    dict(type='PairedRandomCrop', crop_size=crop_size),
-    dict(type='PairedHFlip', prob=0.5),
-    dict(type='PackPairedInputs'),
-]
-val_pipeline = [
-    dict(type='LoadImagePair'),
-    dict(type='PackPairedInputs'),
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='SDSDDataset', subset='indoor',
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline,
-    ),
-)
-# full images, batch 1 (the model pads to a multiple of 8 itself)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SDSDDataset', subset='indoor',
-        data_root=data_root,
-        split='test',
-        pipeline=val_pipeline,
-        test_mode=True,
-    ),
-)
-val_evaluator = dict(type='EnhancementMetric')
+train_dataloader = dict(dataset=dict(type='SDSDDataset', subset='indoor', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='SDSDDataset', subset='indoor', data_root=data_root))

@@ -4,5 +4,4 @@ model = dict(
     type='UPTFlowTrainer',
     network=dict(type='UPTFlow', window_size=window_size),
     heat=0.0,
-    flow_fp32=True,
 )
