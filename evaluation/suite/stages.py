@@ -226,9 +226,12 @@ class Suite:
         from uptflow.plugins.cache import EnhancedImageCache, file_sha256
 
         self.enhancers = []
+        used = self._labels_used()
         for e in self.cfg["enhancers"]:
             if self.enhancer_labels is not None and e["label"] not in self.enhancer_labels:
                 continue
+            if e["label"] not in used:
+                continue  # no selected task runs it on any dataset: do not build (or train) it
             weights = e["weights"]
             try:
                 if weights is not None and not Path(weights).is_file():
@@ -248,6 +251,17 @@ class Suite:
                 continue
             self.enhancers.append(ReadyEnhancer(e["label"], e["name"], enh, cache, weights, sha, dict(e["params"])))
             self.log(f"enhancer {e['label']}: {e['name']} {cache.key}" + (f" weights {weights}" if weights else ""))
+
+    def _labels_used(self) -> set[str]:
+        """Labels of the enhancers some selected task runs on some of its datasets (per the config)."""
+        used: set[str] = set()
+        for task in self.only:
+            by_task = self.cfg["tasks"][task].get("enhancers")
+            for name in task_api.task_datasets(task, self.cfg["tasks"][task]):
+                by_data = self.cfg["datasets"][name].get("enhancers")
+                used |= {e["label"] for e in self.cfg["enhancers"]
+                         if (by_task is None or e["label"] in by_task) and (by_data is None or e["label"] in by_data)}
+        return used
 
     def _train_unit(self, e: dict[str, Any]) -> str:
         return f"train/{e['label']}/{_digest([e['name'], e['params'], e['train'], self.cfg['seed']])}"

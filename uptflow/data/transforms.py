@@ -121,8 +121,29 @@ class LoadImagePair:
         return f"{type(self).__name__}(npy_order={self.npy_order!r})"
 
 
+class _PairedCrop:
+    """Crop the same ``crop_size`` window from every image of ``keys``; subclasses choose the window's origin."""
+
+    def __init__(self, crop_size: int | Sequence[int], keys: Sequence[str] = ("low", "gt")) -> None:
+        self.crop_size = _parse_size(crop_size)
+        self.keys = tuple(keys)
+
+    def origin(self, h: int, w: int) -> tuple[int, int]:
+        """Top-left (y0, x0) of the crop in an h x w image."""
+        raise NotImplementedError
+
+    def __call__(self, results: dict) -> dict:
+        """Crop every key at the window given by :meth:`origin`."""
+        h, w = _check_fits(results, self.keys, self.crop_size, type(self).__name__)
+        y0, x0 = self.origin(h, w)
+        return _crop(results, self.keys, y0, x0, *self.crop_size)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(crop_size={self.crop_size}, keys={self.keys})"
+
+
 @TRANSFORMS.register_module()
-class PairedRandomCrop:
+class PairedRandomCrop(_PairedCrop):
     """Crop the same random ``crop_size`` window from every image of a pair.
 
     Required Keys:
@@ -146,23 +167,16 @@ class PairedRandomCrop:
     """
 
     def __init__(self, crop_size: int | Sequence[int] = 160, keys: Sequence[str] = ("low", "gt")) -> None:
-        self.crop_size = _parse_size(crop_size)
-        self.keys = tuple(keys)
+        super().__init__(crop_size, keys)
 
-    def __call__(self, results: dict) -> dict:
-        """Crop every key at one location drawn uniformly from the valid ones."""
-        h, w = _check_fits(results, self.keys, self.crop_size, type(self).__name__)
+    def origin(self, h: int, w: int) -> tuple[int, int]:
+        """A top-left corner drawn uniformly from the valid ones."""
         ch, cw = self.crop_size
-        y0 = int(np.random.randint(0, h - ch + 1))
-        x0 = int(np.random.randint(0, w - cw + 1))
-        return _crop(results, self.keys, y0, x0, ch, cw)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(crop_size={self.crop_size}, keys={self.keys})"
+        return int(np.random.randint(0, h - ch + 1)), int(np.random.randint(0, w - cw + 1))
 
 
 @TRANSFORMS.register_module()
-class PairedCenterCrop:
+class PairedCenterCrop(_PairedCrop):
     """Crop the central ``crop_size`` window (no randomness; for validation on fixed-size patches).
 
     Required Keys:
@@ -184,18 +198,9 @@ class PairedCenterCrop:
         keys (Sequence[str]): images cropped together. Defaults to ``('low', 'gt')``.
     """
 
-    def __init__(self, crop_size: int | Sequence[int], keys: Sequence[str] = ("low", "gt")) -> None:
-        self.crop_size = _parse_size(crop_size)
-        self.keys = tuple(keys)
-
-    def __call__(self, results: dict) -> dict:
-        """Crop every key at the centre."""
-        h, w = _check_fits(results, self.keys, self.crop_size, type(self).__name__)
-        ch, cw = self.crop_size
-        return _crop(results, self.keys, (h - ch) // 2, (w - cw) // 2, ch, cw)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(crop_size={self.crop_size}, keys={self.keys})"
+    def origin(self, h: int, w: int) -> tuple[int, int]:
+        """The top-left corner of the central window."""
+        return (h - self.crop_size[0]) // 2, (w - self.crop_size[1]) // 2
 
 
 @TRANSFORMS.register_module()

@@ -21,6 +21,7 @@ Output rounding: uptflow's ``Enhancer.__call__`` rounds to uint8 (like ``torchvi
 Zero-DCE / IAT); SCI's own script truncates instead, so SCI outputs may differ from its saved PNGs by 1 LSB.
 """
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -180,11 +181,14 @@ class _AffChannel(nn.Module):
         return torch.tensordot(t, self.color, dims=[[-1], [-1]]) * self.alpha + self.beta
 
 
-class _ConvMlp(nn.Module):
-    def __init__(self, dim: int, hidden: int) -> None:
+class _Mlp(nn.Module):
+    """fc1 -> GELU -> fc2, with 1x1 convolutions on [B, C, H, W] (``conv=True``) or linear layers on tokens."""
+
+    def __init__(self, dim: int, hidden: int, conv: bool = False) -> None:
         super().__init__()
-        self.fc1 = nn.Conv2d(dim, hidden, 1)
-        self.fc2 = nn.Conv2d(hidden, dim, 1)
+        layer = functools.partial(nn.Conv2d, kernel_size=1) if conv else nn.Linear
+        self.fc1 = layer(dim, hidden)
+        self.fc2 = layer(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.gelu(self.fc1(x)))
@@ -201,7 +205,7 @@ class _CBlock(nn.Module):
         self.attn = nn.Conv2d(dim, dim, 5, padding=2, groups=dim)
         self.conv2 = nn.Conv2d(dim, dim, 1)
         self.norm2 = _AffChannel(dim)
-        self.mlp = _ConvMlp(dim, 4 * dim)
+        self.mlp = _Mlp(dim, 4 * dim, conv=True)
         self.gamma_1 = nn.Parameter(1e-4 * torch.ones(1, dim, 1, 1))
         self.gamma_2 = nn.Parameter(1e-4 * torch.ones(1, dim, 1, 1))
 
@@ -249,16 +253,6 @@ class _QueryAttention(nn.Module):
         return self.proj((attn @ v).transpose(1, 2).reshape(b, -1, c))
 
 
-class _TokenMlp(nn.Module):
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class _QueryBlock(nn.Module):
     def __init__(self, dim: int = 64) -> None:
         super().__init__()
@@ -266,7 +260,7 @@ class _QueryBlock(nn.Module):
         self.norm1 = nn.LayerNorm(dim)
         self.attn = _QueryAttention(dim)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = _TokenMlp(dim, 4 * dim)
+        self.mlp = _Mlp(dim, 4 * dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.pos_embed(x)
@@ -346,11 +340,21 @@ def _load_state_dict(net: nn.Module, weights: str | os.PathLike | None, what: st
 
 
 class _TorchEnhancer(Enhancer):
-    net: nn.Module
+    """A network with official weights: subclasses set ``what`` / ``expected`` and implement ``build_net``."""
 
-    def _finish(self, net: nn.Module, weights, what: str, expected: str) -> None:
-        self.weights = _load_state_dict(net, weights, what, expected)
+    net: nn.Module
+    what: str  # the method's name in error messages
+    expected: str  # where its official checkpoint sits in the shared sample data, for error messages
+
+    def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> None:
+        super().__init__(device)
+        net = self.build_net()
+        self.weights = _load_state_dict(net, weights, self.what, self.expected)
         self.net = net.to(self.device).eval().requires_grad_(False)
+
+    def build_net(self) -> nn.Module:
+        """The network, before its weights are loaded."""
+        raise NotImplementedError
 
     def params(self) -> dict:
         return {"weights": self.weights.name}
@@ -360,11 +364,10 @@ class _TorchEnhancer(Enhancer):
 class ZeroDCE(_TorchEnhancer):
     """Zero-DCE (Guo et al., CVPR 2020) with the official ``Epoch99.pth``."""
 
-    name = "zero_dce"
+    name, what, expected = "zero_dce", "Zero-DCE", "zero_dce/Epoch99.pth"
 
-    def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> None:
-        super().__init__(device)
-        self._finish(DCENet(), weights, "Zero-DCE", "zero_dce/Epoch99.pth")
+    def build_net(self) -> nn.Module:
+        return DCENet()
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.to(self.device))[1].clamp(0, 1)
@@ -374,13 +377,15 @@ class ZeroDCE(_TorchEnhancer):
 class ZeroDCEPP(_TorchEnhancer):
     """Zero-DCE++ (Li et al., TPAMI 2021) with the official ``Epoch99.pth`` and scale factor 12."""
 
-    name = "zero_dce_pp"
+    name, what, expected = "zero_dce_pp", "Zero-DCE++", "zero_dce_pp/Epoch99.pth"
 
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  scale_factor: int = 12) -> None:
-        super().__init__(device)
         self.scale_factor = int(scale_factor)
-        self._finish(DCENetPP(self.scale_factor), weights, "Zero-DCE++", "zero_dce_pp/Epoch99.pth")
+        super().__init__(weights, device)
+
+    def build_net(self) -> nn.Module:
+        return DCENetPP(self.scale_factor)
 
     def params(self) -> dict:
         return {**super().params(), "scale_factor": self.scale_factor}
@@ -405,11 +410,10 @@ class ZeroDCEPP(_TorchEnhancer):
 class SCI(_TorchEnhancer):
     """SCI (Ma et al., CVPR 2022); the level (easy / medium / difficult) is the checkpoint file."""
 
-    name = "sci"
+    name, what, expected = "sci", "SCI", "sci/medium.pt"
 
-    def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> None:
-        super().__init__(device)
-        self._finish(SCINet(), weights, "SCI", "sci/medium.pt")
+    def build_net(self) -> nn.Module:
+        return SCINet()
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.to(self.device))[1]
@@ -435,15 +439,17 @@ class IAT(_TorchEnhancer):
     takes ``(x - 0.5) / 0.5``.
     """
 
-    name = "iat"
+    name, what, expected = "iat", "IAT", "iat/best_Epoch_lol_v1.pth"
 
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  variant: str | None = None) -> None:
-        super().__init__(device)
-        self._finish(IATNet(), weights, "IAT", "iat/best_Epoch_lol_v1.pth")
+        super().__init__(weights, device)
         self.variant = variant or _iat_variant_from_name(self.weights)
         if self.variant not in _IAT_VARIANTS:
             raise ValueError(f"IAT variant must be one of {_IAT_VARIANTS}, got {self.variant!r}")
+
+    def build_net(self) -> nn.Module:
+        return IATNet()
 
     def params(self) -> dict:
         return {**super().params(), "variant": self.variant}
