@@ -29,10 +29,11 @@ enhancers = [
 ]
 
 datasets = dict(
-    lolv2_real=dict(type="paired", root="{data_root}/LOL-v2", dataset=dict(type="LOLv2Dataset", subset="real",
-                    split="test"), split="test", paper_key="LOLv2-real", optional=True, title="LOLv2-real"),
-    lolv2_syn=dict(type="paired", root="{data_root}/LOL-v2", dataset=dict(type="LOLv2Dataset", subset="synthetic",
-                   split="test"), split="test", paper_key="LOLv2-synthetic", optional=True, title="LOLv2-synthetic"),
+    # the 100 test pairs of each LOL-v2 subset (Low/ + Normal/ matched by stem)
+    lolv2_real=dict(type="paired", root="{data_root}/LOL-v2/Real_captured/Test", split="test",
+                    paper_key="LOLv2-real", optional=True, title="LOLv2-real"),
+    lolv2_syn=dict(type="paired", root="{data_root}/LOL-v2/Synthetic/Test", split="test",
+                   paper_key="LOLv2-synthetic", optional=True, title="LOLv2-synthetic"),
     dicm=dict(type="unpaired", root="{data_root}/DICM", optional=True, title="DICM"),
     exdark=dict(type="exdark", root="{data_root}/ExDark", split="test", split_kind="official", optional=True,
                 title="ExDark"),

@@ -1,6 +1,6 @@
 """ExDark detection run: read, split, (enhance, cached), detect, score; resumable, every number with its protocol.
 
-Outputs in ``out``: ``predictions.json`` (COCO results), ``gt.json`` (COCO ground truth of the evaluated images),
+Outputs in ``out``: ``predictions.json`` (COCO results), ``gt_coco.json`` (COCO ground truth of the evaluated images, file names included),
 ``split.json``, ``metrics.json`` (protocol + every number as a row) and tables ``overall``, ``per_class``,
 ``per_light``, ``per_inout`` as CSV and Markdown. Per-image predictions are appended to
 ``out/.work/predictions.jsonl`` so an interrupted run continues where it stopped.
@@ -168,7 +168,7 @@ def run_exdark_detection(data: str | os.PathLike, out: str | os.PathLike, split:
     results = [r for n in names for r in done[n]]
     gt = coco_dict(ds, names)
     atomic_write_json(out / "predictions.json", results)
-    atomic_write_json(out / "gt.json", gt)
+    atomic_write_json(out / "gt_coco.json", gt)
     atomic_write_json(out / "split.json", sp.to_dict())
     scores = score_all(gt, results)
     metrics = {"protocol": protocol, "reader_stats": {k: v for k, v in ds.stats.items() if k != "clipped"},

@@ -18,7 +18,7 @@ def test_command_writes_outputs_and_resumes(tmp_path):
         warnings.simplefilter("ignore")
         run_exdark_detection(data, out, subset="all", weights="yolov8n.yaml", imgsz=64, progress=False,
                              pretraining="none (random init)", class_map="coco")
-    for name in ("predictions.json", "gt.json", "split.json", "metrics.json", "overall.csv", "per_class.md",
+    for name in ("predictions.json", "gt_coco.json", "split.json", "metrics.json", "overall.csv", "per_class.md",
                  "per_light.csv", "per_inout.md"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())

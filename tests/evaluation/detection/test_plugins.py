@@ -99,3 +99,25 @@ def test_ultralytics_hook_enhances_before_detection(tmp_path):
         res = model.predict(np.ascontiguousarray(rgb[..., ::-1]), imgsz=64, device="cpu", verbose=False)[0]
     assert attempts == [] and enh.calls == 1
     np.testing.assert_array_equal(res.orig_img[..., ::-1], np.clip(rgb.astype(int) * 2, 0, 255))
+
+
+@pytest.mark.mm
+def test_example_enhanced_config_pipeline_enhances_then_resizes(tmp_path):
+    import cv2
+    from mmcv.transforms import Compose
+    from mmdet.utils import register_all_modules
+    from mmengine.utils import import_modules_from_strings
+
+    from uptflow.utils.mm_compat import load_config
+
+    cfg = load_config("configs/detection/yolov3_d53_exdark_608_random_enhanced-online.py")
+    import_modules_from_strings(**cfg.custom_imports)
+    register_all_modules(init_default_scope=True)
+    steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline if s["type"] != "LoadAnnotations"]
+    assert steps[1]["type"] == "EnhanceLowLight" and steps[1]["enhancer"]["type"] == "uptflow"
+    steps[1].update(enhancer=dict(type="gamma", gamma=2.0), cache_dir=str(tmp_path / "cache"))  # no weights here
+    rgb = _img(h=30, w=40)
+    cv2.imwrite(str(tmp_path / "a.png"), rgb[..., ::-1])
+    out = Compose(steps)({"img_path": str(tmp_path / "a.png"), "img_id": 0})
+    assert tuple(out["inputs"].shape) == (3, 456, 608)  # 608 keep-ratio resize of a 30x40 image
+    assert out["inputs"].float().mean() > torch.from_numpy(rgb).float().mean()  # brightened before resizing

@@ -1,0 +1,22 @@
+"""Example: the MAET/IAT ExDark protocol with UPT-Flow enhancing each test image inside mmdet's pipeline.
+
+The ``EnhanceLowLight`` transform goes right after ``LoadImageFromFile``; any registered enhancer works
+(``enhancer=dict(type='clahe')``, ``dict(type='zero_dce', weights=...)``). Enhanced images are cached on disk,
+keyed by enhancer, parameters and weights checksum, so repeated evaluations enhance each image once.
+Put UPT-Flow weights at ``weights/uptflow_lolv2_real.pth`` or override:
+``--cfg-options test_dataloader.dataset.pipeline.1.enhancer.weights=/path/to.pth``.
+"""
+
+_base_ = ["./yolov3_d53_exdark_608_random.py"]
+
+custom_imports = dict(imports=["uptflow.plugins"], allow_failed_imports=False)
+
+test_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="EnhanceLowLight", enhancer=dict(type="uptflow", weights="weights/uptflow_lolv2_real.pth")),
+    dict(type="Resize", scale=(608, 608), keep_ratio=True),
+    dict(type="LoadAnnotations", with_bbox=True),
+    dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
