@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch"),
     "train": ("uptflow.engine.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)"),
     "enhance": ("uptflow.tools.enhance", "enhance an image or a folder with UPT-Flow or another enhancer"),
-    "enhance-bench": ("evaluation.enhancement.__main__", "score enhancers on paired / unpaired sets (PSNR, SSIM, NIQE...)"),
+    "enhance-bench": ("evaluation.enhancement.__main__", "score enhancers on paired / unpaired image sets"),
     "exdark-detect": ("evaluation.detection.cli", "enhance, detect and score ExDark (COCO AP, VOC mAP@0.5)"),
     "night-seg": ("evaluation.segmentation.__main__", "enhance, segment and score night data (mIoU, mmseg models)"),
     "night-traffic": ("evaluation.traffic.__main__", "night-traffic video: LOE/NIQE/BRISQUE, detections, flicker"),

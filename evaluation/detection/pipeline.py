@@ -1,8 +1,8 @@
 """ExDark detection run: read, split, (enhance, cached), detect, score; resumable, every number with its protocol.
 
-Outputs in ``out``: ``predictions.json`` (COCO results), ``gt_coco.json`` (COCO ground truth of the evaluated images, file names included),
-``split.json``, ``metrics.json`` (protocol + every number as a row) and tables ``overall``, ``per_class``,
-``per_light``, ``per_inout`` as CSV and Markdown. Per-image predictions are appended to
+Outputs in ``out``: ``predictions.json`` (COCO results), ``gt_coco.json`` (COCO ground truth of the evaluated
+images, file names included), ``split.json``, ``metrics.json`` (protocol + every number as a row) and tables
+``overall``, ``per_class``, ``per_light``, ``per_inout`` as CSV and Markdown. Per-image predictions are appended to
 ``out/.work/predictions.jsonl`` so an interrupted run continues where it stopped.
 """
 
@@ -65,20 +65,25 @@ def _load_partial(path: Path) -> dict[str, list[dict]]:
     return done
 
 
-def _enhancer(name: str | None, weights: str | None, device: str, cache_root: str | None):
-    if not name or name == "none":
+def _enhancer(enhancer: Any, weights: str | None, device: str, cache_root: str | None):
+    if enhancer is None or enhancer == "none":
         return None, {"name": "none"}
     from uptflow.enhancers import build_enhancer
     from uptflow.plugins.cache import EnhancedImageCache
 
-    cache = EnhancedImageCache(build_enhancer(name, weights=weights, device=device), root=cache_root, weights=weights)
+    if isinstance(enhancer, EnhancedImageCache):
+        cache = enhancer
+    else:
+        if isinstance(enhancer, str):
+            enhancer = build_enhancer(enhancer, weights=weights, device=device)
+        cache = EnhancedImageCache(enhancer, root=cache_root, weights=weights)
     return cache, dict(cache.identity, cache_key=cache.key)
 
 
 def run_exdark_detection(data: str | os.PathLike, out: str | os.PathLike, split: str = "official",
                          subset: str = "test", seed: int = 0, classlist: str | None = None, detector: str = "yolov8",
                          weights: str | None = None, config: str | None = None, imgsz: int = 640,
-                         conf: float = 0.001, enhancer: str | None = None, enhancer_weights: str | None = None,
+                         conf: float = 0.001, enhancer: Any = None, enhancer_weights: str | None = None,
                          device: str = "cpu", cache_dir: str | None = None, pretraining: str | None = None,
                          class_map: str = "auto",
                          limit: int | None = None, overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -96,7 +101,8 @@ def run_exdark_detection(data: str | os.PathLike, out: str | os.PathLike, split:
         config: mmdet config.
         imgsz: ultralytics inference size.
         conf: ultralytics score threshold.
-        enhancer: registered enhancer name, or None / 'none' for the original images.
+        enhancer: registered enhancer name, an Enhancer (built with any parameters), an EnhancedImageCache,
+            or None / 'none' for the original images.
         enhancer_weights: enhancer weights file.
         device: torch device.
         cache_dir: root of the enhanced-image cache.

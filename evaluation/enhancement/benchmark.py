@@ -40,15 +40,21 @@ HIGHER_IS_BETTER = {"psnr", "ssim_uniform7", "ssim_gauss11", "psnr_gtmean", "ssi
 
 @dataclass
 class EnhancerSpec:
-    """An enhancer to run: table ``label``, registered ``name``, optional ``weights`` and constructor kwargs."""
+    """An enhancer to run: table ``label``, registered ``name``, optional ``weights`` and constructor kwargs.
+
+    ``enhancer`` passes a ready callable (uint8 RGB in and out, e.g. an Enhancer behind a cache) instead.
+    """
 
     label: str
     name: str
     weights: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    enhancer: Any = None
 
     def build(self, device: str):
         """Build the enhancer (raises clear errors for missing weights / unknown names)."""
+        if self.enhancer is not None:
+            return self.enhancer
         return build_enhancer(self.name, weights=self.weights, device=device, **self.kwargs)
 
 
@@ -67,7 +73,7 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def run_benchmark(samples: Sequence[Sample], specs: Sequence[EnhancerSpec], out: str | Path, device: str = "cpu",
-                  metric: ImageQuality | None = None, figure_images: int = 4) -> pd.DataFrame:
+                  metric: ImageQuality | None = None, figure_images: int = 4, progress: bool = True) -> pd.DataFrame:
     """Enhance and score every sample with every enhancer; returns the per-image table (also on disk).
 
     Args:
@@ -77,6 +83,7 @@ def run_benchmark(samples: Sequence[Sample], specs: Sequence[EnhancerSpec], out:
         device: torch device for learned enhancers.
         metric: the scorer (default: ``ImageQuality()`` = full-reference when GT exists, NIQE, BRISQUE, LOE).
         figure_images: number of images in the comparison figure (0 = no figure).
+        progress: show a progress bar per enhancer.
     """
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
@@ -95,7 +102,7 @@ def run_benchmark(samples: Sequence[Sample], specs: Sequence[EnhancerSpec], out:
         if not todo:
             continue
         enhancer = spec.build(device)  # built only when there is work, so a finished run needs no weights
-        for s in tqdm(todo, desc=spec.label, unit="img"):
+        for s in tqdm(todo, desc=spec.label, unit="img", disable=not progress):
             low = inputs.get((s.group, s.name))
             if low is None:
                 low = inputs[(s.group, s.name)] = imread_rgb(s.low)

@@ -1,10 +1,15 @@
 """Readers for enhancement benchmarks: LOL v1, LOL-v2, any paired folder (matched by file stem) and unpaired folders.
 
+A prefix equal to the folder name is ignored when matching (LOL-v2 real pairs ``Low/low00001.png`` with
+``Normal/normal00001.png``).
+
 Every reader returns a list of ``Sample`` (group, name, low path, ground-truth path or None), sorted.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from uptflow.data.paired import key_by_stem
 
 __all__ = ["Sample", "IMAGE_EXTS", "list_images", "read_paired", "read_unpaired", "read_dataset", "UnmatchedError"]
 
@@ -48,17 +53,16 @@ def _pair_dirs(folder: Path) -> tuple[Path, Path] | None:
     return None
 
 
-def _by_stem(paths: list[Path], folder: Path) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for p in paths:
-        if p.stem in out:
-            raise ValueError(f"{folder}: two images share the stem {p.stem!r}: {out[p.stem].name}, {p.name}")
-        out[p.stem] = p
-    return out
+def _common_prefix(paths: list[Path], folder: Path) -> str:
+    """The folder's own name when every stem starts with it (LOL-v2 real: ``Low/low00001.png``), else ''."""
+    prefix = folder.name.lower()
+    return prefix if paths and all(p.stem.startswith(prefix) for p in paths) else ""
 
 
 def _pair_folder(group: str, low_dir: Path, gt_dir: Path, allow_unmatched: bool) -> list[Sample]:
-    lows, gts = _by_stem(list_images(low_dir), low_dir), _by_stem(list_images(gt_dir), gt_dir)
+    low_files, gt_files = list_images(low_dir), list_images(gt_dir)
+    lows = key_by_stem(low_files, _common_prefix(low_files, low_dir), low_dir)
+    gts = key_by_stem(gt_files, _common_prefix(gt_files, gt_dir), gt_dir)
     if not lows:
         raise ValueError(f"no images in {low_dir}")
     missing_gt = sorted(set(lows) - set(gts))

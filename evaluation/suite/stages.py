@@ -48,7 +48,6 @@ class ReadyEnhancer:
     cache: Any
     weights: str | None
     weights_sha256: str | None
-    config_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -249,7 +248,7 @@ class Suite:
             except Exception as err:  # noqa: BLE001 - one broken enhancer must not stop the others
                 self.fail(f"enhancer/{e['label']}", err)
                 continue
-            self.enhancers.append(ReadyEnhancer(e["label"], e["name"], enh, cache, weights, sha, dict(e["params"])))
+            self.enhancers.append(ReadyEnhancer(e["label"], e["name"], enh, cache, weights, sha))
             self.log(f"enhancer {e['label']}: {e['name']} {cache.key}" + (f" weights {weights}" if weights else ""))
 
     def _labels_used(self) -> set[str]:

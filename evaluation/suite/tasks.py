@@ -119,20 +119,10 @@ def _synthetic_pairs(d: dict[str, Any], data_dir: Path, seed: int) -> Path:
 
 # ---------------------------------------------------------------------------------------------- training
 def train_enhancer(config: str, out_dir: Path, options: dict[str, Any], seed: int, device: str) -> Path:
-    """Train UPT-Flow from an mmengine config with ``uptflow.engine`` (resuming its own checkpoints after a kill).
+    """Train UPT-Flow from an mmengine config (resuming its own checkpoints after a kill); return the exported net."""
+    from uptflow.engine.train import train
 
-    Returns the exported network (``uptflow_final.pth``, written by the config's ``ExportModelHook``).
-    """
-    from uptflow.engine.train import build_runner, prepare_config
-
-    cfg = prepare_config(config, work_dir=str(out_dir), resume="auto",
-                         cfg_options={"randomness.seed": seed, **(options or {})}, amp=device != "cpu")
-    build_runner(cfg).train()
-    weights = Path(cfg.work_dir) / "uptflow_final.pth"
-    if not weights.is_file():
-        raise FileNotFoundError(f"training with {config} finished without writing {weights} (the config needs "
-                                "ExportModelHook in custom_hooks)")
-    return weights
+    return train(config, out_dir, cfg_options={"randomness.seed": seed, **(options or {})}, amp=device != "cpu")
 
 
 # ---------------------------------------------------------------------------------------------- units
@@ -155,12 +145,6 @@ def _enhancement(enh: Any, ds: Any, tcfg: dict[str, Any], cfg: Any, out_dir: Pat
     from uptflow.metrics.image_quality import ImageQuality
     from uptflow.metrics.lpips import LPIPS, lpips_available
 
-    class CachedSpec(EnhancerSpec):
-        """The suite's enhancer behind the shared cache, in place of a spec the benchmark would build itself."""
-
-        def build(self, device: str) -> Any:
-            return enh.cache
-
     d = ds.cfg
     paired = ds.name in tcfg.get("paired", ())
     wanted = (tcfg.get("metrics") or _PAIRED_DEFAULT) if paired else (tcfg.get("nr_metrics") or _UNPAIRED_DEFAULT)
@@ -171,8 +155,9 @@ def _enhancement(enh: Any, ds: Any, tcfg: dict[str, Any], cfg: Any, out_dir: Pat
     metric = ImageQuality(gt_mean=any(n.endswith("_gtmean") for n in names),
                           lpips=LPIPS() if "lpips" in names else None,
                           no_reference=bool(names & {"niqe", "brisque"}))
-    table = run_benchmark(ds.payload, [CachedSpec(enh.label, enh.name)], out_dir, device=cfg["device"], metric=metric,
-                          figure_images=0)
+    spec = EnhancerSpec(enh.label, enh.name, enhancer=enh.cache)  # the suite's enhancer behind the shared cache
+    table = run_benchmark(ds.payload, [spec], out_dir, device=cfg["device"], metric=metric, figure_images=0,
+                          progress=progress)
     summary = summarize(table, [enh.label]).iloc[0]
     proto = (f"{_ENH_PROTOCOL} (evaluation.enhancement)" if paired else f"{_ENH_PROTOCOL_NR} (evaluation.enhancement)")
     split = _split(d, "all")
@@ -186,13 +171,10 @@ def _detection(enh: Any, ds: Any, tcfg: dict[str, Any], cfg: Any, out_dir: Path,
     from evaluation.detection.pipeline import run_exdark_detection
 
     d, det = ds.cfg, tcfg["detector"]
-    if enh.config_params:
-        raise NotImplementedError("run_exdark_detection takes an enhancer name, so enhancer params set in the "
-                                  "suite config cannot reach it; it needs an `enhancer` instance argument")
     metrics = run_exdark_detection(
         d["root"], out_dir, split=d.get("split_kind", "official"), subset=_split(d, "test"), seed=cfg["seed"],
         classlist=d.get("classlist"), detector=det["type"], weights=det["weights"], config=det["config"],
-        enhancer=enh.name, enhancer_weights=enh.weights, device=cfg["device"],
+        enhancer=enh.cache, enhancer_weights=enh.weights, device=cfg["device"],
         cache_dir=str(cfg.cache_dir) if cfg.cache_dir else None, limit=d["limit"], progress=progress, **det["params"])
     proto, n = metrics["protocol"], metrics["protocol"]["split"]["n_images"]
     det_p = proto["detector"]

@@ -49,3 +49,19 @@ def test_missing_dataset_fails_with_the_option_to_set(tmp_path):
     assert res.returncode != 0
     assert "does not exist" in res.stderr and "--cfg-options" in res.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_train_api_returns_a_network_that_loads_and_enhances(tmp_path):
+    import torch
+
+    from tests.engine.tiny import tiny_cfg
+    from uptflow import load_model
+    from uptflow.engine.train import train
+
+    opts = {k: v for k, v in tiny_cfg(tmp_path / "probe", max_iters=2).items()
+            if k in ("model", "train_dataloader", "val_dataloader", "train_cfg", "custom_hooks", "visualizer")}
+    torch.set_num_threads(1)
+    weights = train(TINY_CONFIG, tmp_path / "work", cfg_options=opts)
+    assert weights == tmp_path / "work" / "uptflow_final.pth"
+    out = load_model(weights).enhance(torch.rand(1, 3, 20, 28))
+    assert out.shape == (1, 3, 20, 28) and 0 <= float(out.min()) <= float(out.max()) <= 1

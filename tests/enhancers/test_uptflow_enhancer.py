@@ -1,4 +1,4 @@
-"""The UPT-Flow enhancer: uint8 in/out through the base class, tiling close to untiled, CLI batch behaviour."""
+"""The UPT-Flow enhancer: uint8 in/out through the base class, tiling close to untiled (CLI: tests/tools)."""
 
 import numpy as np
 import pytest
@@ -95,22 +95,3 @@ def test_auto_tile_is_untiled_when_it_fits_and_tiles_otherwise():
     assert enh.tile_for(400, 600) is None
     small = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=20_000 * 128 * 128)
     assert small.tile_for(400, 600) == 128
-
-
-def test_cli_enhances_a_folder_resumably_and_reports_failures(tmp_path, capsys):
-    from uptflow.cli import main
-
-    weights = save_model(tiny_uptflow(), tmp_path / "w.pth")
-    src, out = tmp_path / "in", tmp_path / "out"
-    imwrite_rgb(src / "a.png", _low_image(24, 32, 1))
-    imwrite_rgb(src / "sub" / "b.png", _low_image(16, 40, 2))
-    (src / "broken.png").write_bytes(b"not an image")
-    args = ["enhance", "--weights", str(weights), "--input", str(src), "--output", str(out), "--tile", "0"]
-    assert main(args) == 1
-    assert "broken.png" in capsys.readouterr().out
-    assert imread_rgb(out / "a.png").shape == (24, 32, 3) and imread_rgb(out / "sub" / "b.png").shape == (16, 40, 3)
-    stamp = (out / "a.png").stat().st_mtime_ns
-    (src / "broken.png").unlink()
-    assert main(args) == 0
-    assert (out / "a.png").stat().st_mtime_ns == stamp
-    assert "2 skipped" in capsys.readouterr().out

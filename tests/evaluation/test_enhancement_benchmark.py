@@ -40,6 +40,17 @@ def test_readers_understand_lol_v1_lol_v2_and_unpaired_layouts(tmp_path):
     assert groups == {"our485/low", "our485/high", "eval15/low", "eval15/high"}
 
 
+def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
+    root = tmp_path / "LOL-v2" / "Real_captured" / "Test"
+    _make_pair_dirs(root, "Low", "Normal", n=2)
+    for folder, prefix in (("Low", "low"), ("Normal", "normal")):
+        for f in sorted((root / folder).iterdir()):
+            f.rename(f.with_name(f"{prefix}{int(f.stem) + 1:05d}.png"))
+    samples = read_paired(tmp_path / "LOL-v2")
+    assert [(s.low.name, s.gt.name) for s in samples] == [("low00001.png", "normal00001.png"),
+                                                          ("low00002.png", "normal00002.png")]
+
+
 def test_paired_reader_lists_unmatched_images_or_keeps_them_as_unpaired(tmp_path):
     _make_pair_dirs(tmp_path, extra_low=("lonely",))
     with pytest.raises(UnmatchedError, match=r"\['lonely'\]"):

@@ -262,3 +262,17 @@ def test_shards_merge_into_the_same_tables(tmp_path):
     merged = Suite(load_config(path, work_dir=str(tmp_path / "merged")), progress=False)
     assert merged.merge([str(tmp_path / "m0"), str(tmp_path / "m1")]) == 0
     assert _tables(tmp_path / "merged") == _tables(tmp_path / "single")
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_quick_suite_detection_on_the_shared_exdark_sample(tmp_path, shared):
+    res = _run(["--data-root", str(shared / "data"), "--work-dir", str(tmp_path / "w"), "--cache-dir",
+                str(tmp_path / "cache"), "--only", "detection", "--enhancers", "input,gamma"], tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    overall = pd.read_csv(tmp_path / "w" / "tables" / "detection.csv", comment="#", header=[0, 1], index_col=0)
+    assert list(overall.index) == ["input", "gamma"]
+    assert ((overall >= 0) & (overall <= 100)).all().all()
+    per_class = (tmp_path / "w" / "tables" / "detection_per_class_exdark_sample_coco_ap50.md").read_text()
+    assert "Protocol:" in per_class and "People" in per_class and "yolov8n.pt" in per_class
+    assert (tmp_path / "w" / "report" / "chart_detection_per_class_exdark_sample_coco_ap50.png").is_file()

@@ -254,3 +254,14 @@ def test_window_block_runs_in_float64():
     with torch.no_grad():
         y = blk(x, m)
     assert y.dtype == torch.float64 and y.shape == x.shape
+
+
+def test_one_channel_upm_feature_stands_for_identical_channels():
+    torch.manual_seed(0)
+    block = LeWinBlock(8, 2, (4, 4), shift=(2, 2)).eval()
+    x, upm = torch.randn(1, 8, 10, 12), (torch.rand(1, 1, 10, 12) > 0.5).float()
+    with torch.no_grad():
+        torch.testing.assert_close(block(x, upm), block(x, upm.expand(-1, 8, -1, -1)), atol=1e-6, rtol=1e-6)
+    down = torch.nn.Conv2d(8, 4, 3, padding=1, bias=False)
+    summed = torch.nn.functional.conv2d(upm, down.weight.sum(dim=1, keepdim=True), padding=1)
+    torch.testing.assert_close(summed, down(upm.expand(-1, 8, -1, -1)), atol=1e-6, rtol=1e-6)

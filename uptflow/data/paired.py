@@ -46,7 +46,7 @@ from mmengine.dataset import BaseDataset
 
 from uptflow.registry import DATASETS, TRANSFORMS
 
-__all__ = ["IMG_EXTENSIONS", "list_images", "match_pairs", "PairedImageDataset", "UnpairedImageDataset",
+__all__ = ["IMG_EXTENSIONS", "list_images", "key_by_stem", "match_pairs", "PairedImageDataset", "UnpairedImageDataset",
            "LOLDataset", "LOLv2Dataset", "FiveKDataset", "SMIDDataset", "SDSDDataset", "SDSD_TEST_SCENES"]
 
 IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".npy")
@@ -92,8 +92,8 @@ def _listing(items: Iterable[str]) -> str:
     return shown + (f" ... ({len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else "")
 
 
-def _keyed(files: Sequence[Path], prefix: str, folder: Path) -> dict[str, Path]:
-    """Map pair key (stem without ``prefix``) to file; raise on two files sharing a key."""
+def key_by_stem(files: Sequence[Path], prefix: str, folder: Path) -> dict[str, Path]:
+    """Map pair key (file stem without ``prefix``) to file; raise naming both files when two share a key."""
     out: dict[str, Path] = {}
     for f in files:
         key = f.stem[len(prefix):] if prefix and f.stem.startswith(prefix) else f.stem
@@ -121,8 +121,8 @@ def match_pairs(low_dir: str | Path, gt_dir: str | Path, low_prefix: str = "", g
         ValueError: when some file has no partner (all unmatched files are named) or two files share a key.
     """
     low_dir, gt_dir = Path(low_dir), Path(gt_dir)
-    low = _keyed(list_images(low_dir, extensions), low_prefix, low_dir)
-    gt = _keyed(list_images(gt_dir, extensions), gt_prefix, gt_dir)
+    low = key_by_stem(list_images(low_dir, extensions), low_prefix, low_dir)
+    gt = key_by_stem(list_images(gt_dir, extensions), gt_prefix, gt_dir)
     only_low, only_gt = set(low) - set(gt), set(gt) - set(low)
     if only_low or only_gt:
         parts = []

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-__all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots"]
+__all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "train"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +114,23 @@ def build_runner(cfg):
     if cfg.get("launcher", "none") == "pytorch" and not torch.cuda.is_available():
         init_cpu_process_group()
     return UPTFlowRunner.from_cfg(cfg)
+
+
+def train(config: str | os.PathLike, work_dir: str | os.PathLike, cfg_options: dict | None = None,
+          resume: str | None = "auto", amp: bool = True) -> Path:
+    """Train from ``config`` in ``work_dir`` (resuming its latest checkpoint there) and return the exported network.
+
+    The returned file is ``<work_dir>/uptflow_final.pth`` in uptflow's format, written by the config's
+    ``ExportModelHook``; ``uptflow.load_model`` reads it.
+    """
+    cfg = prepare_config(config, work_dir=str(work_dir), resume=resume, cfg_options=cfg_options, amp=amp)
+    build_runner(cfg).train()
+    hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") in ("ExportModelHook", "uptflow.ExportModelHook")]
+    weights = Path(cfg.work_dir) / f"{(hooks[0].get('prefix') if hooks else None) or 'uptflow'}_final.pth"
+    if not weights.is_file():
+        raise FileNotFoundError(f"training with {config} finished without writing {weights}: the config needs "
+                                "dict(type='ExportModelHook') in custom_hooks")
+    return weights
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,6 +26,8 @@ class UPTFlowEnhancer(Enhancer):
         weights: checkpoint path (official layout or uptflow format; the window size is read from it).
         device: where the network runs (inputs follow it).
         heat: latent temperature; 0 decodes z = 0 (deterministic).
+        seed: seed of the heat > 0 sampling, reset for every call (the same image gives the same output);
+            None draws from torch's global generator.
         tile: ``"auto"`` (untiled when the image fits ``memory_budget``, else the largest fitting tile),
             ``None``/``0`` (never tile) or a tile side in pixels.
         overlap: minimum overlap of neighbouring tiles in pixels.
@@ -38,7 +40,8 @@ class UPTFlowEnhancer(Enhancer):
 
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  heat: float = 0.0, tile: int | str | None = "auto", overlap: int = 32, blend: str = "cosine",
-                 memory_budget: int | None = None, model: torch.nn.Module | None = None) -> None:
+                 memory_budget: int | None = None, model: torch.nn.Module | None = None,
+                 seed: int | None = None) -> None:
         super().__init__(device)
         if model is None:
             if weights is None:
@@ -59,12 +62,16 @@ class UPTFlowEnhancer(Enhancer):
         self.overlap = int(overlap)
         self.blend = blend
         self.heat = float(heat)
+        self.seed = seed
         self.memory_budget = memory_budget
 
     def params(self) -> dict[str, Any]:
         """Settings that change the output."""
-        return {"weights": Path(self.weights).name if self.weights else None, "heat": self.heat,
-                "tile": self.tile, "overlap": self.overlap, "blend": self.blend}
+        out = {"weights": Path(self.weights).name if self.weights else None, "heat": self.heat,
+               "tile": self.tile, "overlap": self.overlap, "blend": self.blend}
+        if self.heat:
+            out["seed"] = self.seed  # only sampling depends on it (heat-0 cache keys stay as they were)
+        return out
 
     def tile_for(self, height: int, width: int) -> int | None:
         """The tile side used for an image of this size (None = whole image)."""
@@ -81,7 +88,13 @@ class UPTFlowEnhancer(Enhancer):
 
         x = x.to(self.device, torch.float32)
         tile = self.tile_for(*x.shape[-2:])
-        with torch.no_grad():
+        gen = None
+        if self.heat and self.seed is not None:
+            gen = torch.Generator(device=self.device).manual_seed(int(self.seed))
+        with torch.inference_mode():
             if tile is None:
-                return self.model.enhance(x, heat=self.heat)
-            return tiled_apply(lambda t: self.model.enhance(t, heat=self.heat), x, tile, self.overlap, self.blend)
+                out = self.model.enhance(x, heat=self.heat, generator=gen)
+            else:
+                out = tiled_apply(lambda t: self.model.enhance(t, heat=self.heat, generator=gen), x, tile,
+                                  self.overlap, self.blend)
+        return out.clone()  # a normal tensor again: callers may modify it in place outside inference mode

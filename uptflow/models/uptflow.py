@@ -132,13 +132,16 @@ class UPTFlow(nn.Module):
             raise ValueError(f"z has shape {tuple(z.shape)}, expected {expected} for low {tuple(low.shape)}")
         return self.flow.reverse(z.to(self.device, torch.float32), self.conditions(low))
 
-    def enhance(self, low: torch.Tensor, heat: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1], crop."""
+    def enhance(self, low: torch.Tensor, heat: float = 0.0, generator: torch.Generator | None = None,
+                clamp: bool = True) -> torch.Tensor:
+        """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1] (unless
+        ``clamp`` is False: the raw decode), crop."""
         if low.ndim != 4 or low.shape[1] != 3:
             raise ValueError(f"low must be RGB images [B, 3, H, W], got shape {tuple(low.shape)}")
         h, w = low.shape[-2:]
         padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
-        return self.decode(padded, heat=heat, generator=generator).clamp(0, 1)[..., :h, :w]
+        out = self.decode(padded, heat=heat, generator=generator)
+        return (out.clamp(0, 1) if clamp else out)[..., :h, :w]
 
     @torch.no_grad()
     def init_actnorm(self, gt: torch.Tensor, low: torch.Tensor) -> None:

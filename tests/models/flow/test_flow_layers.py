@@ -73,3 +73,20 @@ def test_flow_runs_in_fp32_under_autocast(seed):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         z, logdet = net(x, cond)
     assert z.dtype == torch.float32 and logdet.dtype == torch.float32
+
+
+def test_invconv_inverse_is_cached_at_inference_and_follows_weight_updates():
+    from uptflow.models.flow import InvConv1x1
+
+    conv = InvConv1x1(4)
+    y = torch.randn(1, 4, 3, 3)
+    with torch.inference_mode():
+        first = conv.reverse(y)
+        assert conv._inverse(y.dtype) is conv._inverse(y.dtype)  # reused, not recomputed
+    with torch.no_grad():
+        conv.weight.mul_(2.0)  # an in-place update (optimiser step, load_state_dict) bumps the version
+    with torch.no_grad():
+        torch.testing.assert_close(conv.reverse(y), first / 2, atol=1e-6, rtol=0)
+    x = torch.randn(1, 4, 3, 3, requires_grad=True)
+    conv.reverse(x).sum().backward()  # with grad on, the inverse stays differentiable
+    assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0

@@ -105,8 +105,17 @@ class ConvProjection(nn.Module):
         return t.reshape(b, self.num_heads, c // self.num_heads, -1).transpose(-2, -1)
 
     def forward(self, x_win: Tensor, m_win: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Project windows [B', C, wh, ww] to q, k, v of shape [B', heads, N, C/heads]."""
-        return self._heads(self.to_q(m_win)), self._heads(self.to_k(m_win)), self._heads(self.to_v(x_win))
+        """Project windows [B', C, wh, ww] to q, k, v of shape [B', heads, N, C/heads].
+
+        ``m_win`` may have a single channel standing for C identical ones (the full-resolution UPM feature): a
+        depthwise conv of identical channels is a 1 -> C conv with the same [C, 1, 3, 3] weight, without the copies.
+        """
+        if m_win.shape[1] == 1 and x_win.shape[1] > 1:
+            q = F.conv2d(m_win, self.to_q.weight, self.to_q.bias, padding=1)
+            k = F.conv2d(m_win, self.to_k.weight, self.to_k.bias, padding=1)
+        else:
+            q, k = self.to_q(m_win), self.to_k(m_win)
+        return self._heads(q), self._heads(k), self._heads(self.to_v(x_win))
 
 
 class WindowAttention(nn.Module):
@@ -252,7 +261,9 @@ class LeWinBlock(nn.Module):
         self.mlp = LeFF(dim, int(dim * mlp_ratio))
 
     def forward(self, x: Tensor, m: Tensor) -> Tensor:
-        """Transform ``x`` [B, C, H, W] guided by the UPM feature ``m`` [B, C, H, W]; returns [B, C, H, W]."""
+        """Transform ``x`` [B, C, H, W] guided by the UPM feature ``m`` [B, C or 1, H, W]; returns [B, C, H, W].
+
+        A one-channel ``m`` stands for C identical channels (cheaper, same result)."""
         b, c, h, w = x.shape
         wh, ww = self.window
         pad_b, pad_r = -h % wh, -w % ww
@@ -266,7 +277,8 @@ class LeWinBlock(nn.Module):
             ms = torch.roll(ms, shifts=(-self.shift[0], -self.shift[1]), dims=(2, 3))
         nh, nw = hp // wh, wp // ww
         x_win = xs.reshape(b, nh, wh, nw, ww, c).permute(0, 1, 3, 5, 2, 4).reshape(-1, c, wh, ww)
-        m_win = ms.reshape(b, c, nh, wh, nw, ww).permute(0, 2, 4, 1, 3, 5).reshape(-1, c, wh, ww)
+        cm = ms.shape[1]  # C, or 1 for a UPM feature of C identical channels (see ConvProjection)
+        m_win = ms.reshape(b, cm, nh, wh, nw, ww).permute(0, 2, 4, 1, 3, 5).reshape(-1, cm, wh, ww)
         mask = shifted_window_mask(hp, wp, self.window, self.shift, x.device).to(x.dtype) if shifted else None
         out = self.attn(x_win, m_win, mask)  # [B * nW, N, C]
         out = out.reshape(b, nh, nw, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)

@@ -208,13 +208,17 @@ class MSFormer(nn.Module):
             raise ValueError(f"MSFormer needs H and W divisible by 8 (pad the image first), got {h}x{w}")
         if upm.shape != (b, 1, h, w):
             raise ValueError(f"MSFormer: upm must have shape {(b, 1, h, w)}, got {tuple(upm.shape)}")
-        m1 = upm.to(low.dtype).expand(-1, self.dim, -1, -1)
+        # The official UPM feature m1 is the map tiled to ``dim`` identical channels. Both of its uses are computed
+        # from the single channel instead: the window blocks accept it as is (see ConvProjection), and the Down conv
+        # of C identical channels equals a 1-channel conv with the weight summed over its input channels.
+        m1 = upm.to(low.dtype)
 
         e0 = self.patch_embed(low)
         g1 = self.encoder_level1(e0)
         x1 = g1 + self.encoderlayer_1(e0, m1)
 
-        m2 = self.down1_2(m1)
+        down_conv, unshuffle = self.down1_2.body
+        m2 = unshuffle(F.conv2d(m1, down_conv.weight.sum(dim=1, keepdim=True), padding=1))
         g2 = self.encoder_level2(self.down1_2(x1))
         x2 = g2 + self.encoderlayer_2(g2, m2)  # sequential in the official code (spec §7.4)
 

@@ -52,6 +52,10 @@ class ActNorm(InvertibleModule):
         """x = y * exp(-logs) - bias."""
         return y * torch.exp(-self.logs) - self.bias, -self._logdet(y)
 
+    def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
+        """x = y * exp(-logs) - bias (no log-det)."""
+        return y * torch.exp(-self.logs) - self.bias
+
     def _logdet(self, x: torch.Tensor) -> torch.Tensor:
         return (self.logs.sum() * (x.shape[2] * x.shape[3])).expand(x.shape[0])
 

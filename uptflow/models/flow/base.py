@@ -71,3 +71,9 @@ class FlowSequential(InvertibleModule):
             y, ld = layer.reverse_logdet(y, cond)
             logdet = logdet + ld
         return y, logdet
+
+    def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
+        """Invert the layers in reverse order without computing log-dets."""
+        for layer in reversed(self.layers):
+            y = layer.reverse(y, cond)
+        return y

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from uptflow.models.flow.actnorm import ActNorm
-from uptflow.models.flow.base import InvertibleModule
+from uptflow.models.flow.base import InvertibleModule, zero_logdet
 from uptflow.models.flow.cbam import CBAM
 from uptflow.registry import FLOWS
 
@@ -105,22 +105,36 @@ class CrossCouplingAffine(InvertibleModule):
 
     def reverse_logdet(self, y: torch.Tensor, cond: torch.Tensor = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Undo (d), (c), (b), (a); the log-det subtracts each step's own scale (fixes the official bug)."""
+        return self._reverse(y, cond, with_logdet=True)
+
+    def reverse(self, y: torch.Tensor, cond: torch.Tensor = None) -> torch.Tensor:
+        """Undo (d), (c), (b), (a) without the log-det (inference skips its logs and sums)."""
+        return self._reverse(y, cond, with_logdet=False)[0]
+
+    def _reverse(self, y: torch.Tensor, cond: torch.Tensor | None,
+                 with_logdet: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         if cond is None:
             raise ValueError("CrossCouplingAffine needs a condition feature map")
+        logdet = zero_logdet(y) if with_logdet else None
         z1, z2 = y[:, :self.c1], y[:, self.c1:]
         t, s = self._shift_scale(self.coupling_net_2, torch.cat([z2, cond], dim=1))
         z1 = z1 / s - t
-        logdet = -self._sum_log(s)
+        if with_logdet:
+            logdet = logdet - self._sum_log(s)
         t, s = self._shift_scale(self.feat_net_2, cond)
         z = torch.cat([z1, z2], dim=1) / s - t
-        logdet = logdet - self._sum_log(s)
+        if with_logdet:
+            logdet = logdet - self._sum_log(s)
         z1, z2 = z[:, :self.c1], z[:, self.c1:]
         t, s = self._shift_scale(self.coupling_net_1, torch.cat([z1, cond], dim=1))
         z2 = z2 / s - t
-        logdet = logdet - self._sum_log(s)
+        if with_logdet:
+            logdet = logdet - self._sum_log(s)
         t, s = self._shift_scale(self.feat_net_1, cond)
         x = torch.cat([z1, z2], dim=1) / s - t
-        return x, logdet - self._sum_log(s)
+        if with_logdet:
+            logdet = logdet - self._sum_log(s)
+        return x, logdet
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, eps={self.eps}"

@@ -50,6 +50,12 @@ class FlowStep(InvertibleModule):
         y, ld2 = self.actnorm.reverse_logdet(y)
         return y, logdet + ld + ld2
 
+    def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
+        """Undo the step without computing log-dets."""
+        if self.coupling is not None:
+            y = self.coupling.reverse(y, cond)
+        return self.actnorm.reverse(self.invconv.reverse(y))
+
 
 @FLOWS.register_module()
 class FlowLevel(FlowSequential):
@@ -127,4 +133,12 @@ class UPTFlowNet(InvertibleModule):
                 z, ld = level.reverse_logdet(z, c)
                 logdet = logdet + ld
         return z, logdet
+
+    def reverse(self, z: torch.Tensor, cond: Sequence[torch.Tensor] = None) -> torch.Tensor:
+        """Latent -> image without log-dets (the inference path)."""
+        with torch.autocast(z.device.type, enabled=False):
+            z, cond = self._prepare(z, cond)
+            for level, c in zip(reversed(self.levels), reversed(cond), strict=True):
+                z = level.reverse(z, c)
+        return z
 

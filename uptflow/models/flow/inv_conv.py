@@ -1,4 +1,9 @@
-"""Invertible 1x1 convolution (Glow, without LU decomposition), as in the official code."""
+"""Invertible 1x1 convolution (Glow, without LU decomposition), as in the official code.
+
+The official code recomputes W^-1 in float64 on every reverse call. Here, when no gradient is needed, the inverse
+(and log|det W|) is cached and reused until the weight changes: the cache is keyed on the weight's identity, its
+version counter (bumped by every in-place update: optimiser steps, ``load_state_dict``), dtype and device.
+"""
 
 import torch
 import torch.nn.functional as F
@@ -18,9 +23,29 @@ class InvConv1x1(InvertibleModule):
         super().__init__()
         q, _ = torch.linalg.qr(torch.randn(num_channels, num_channels, dtype=torch.float64))
         self.weight = nn.Parameter(q.float())
+        self._cache: dict[str, tuple[tuple, torch.Tensor]] = {}
+
+    def _cached(self, name: str, dtype: torch.dtype, compute) -> torch.Tensor:
+        """``compute()`` (a function of the weight), memoised while the weight is unchanged and grad is off."""
+        if torch.is_grad_enabled() and self.weight.requires_grad:
+            return compute()  # training: keep the graph, never reuse
+        key = (id(self.weight), self.weight._version, self.weight.data_ptr(), self.weight.device, dtype)
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != key:
+            # a normal tensor even when first computed under inference_mode, so later autograd use stays legal
+            with torch.inference_mode(False), torch.no_grad():
+                hit = (key, compute())
+            self._cache[name] = hit
+        return hit[1]
 
     def _logdet(self, x: torch.Tensor) -> torch.Tensor:
-        return (torch.linalg.slogdet(self.weight)[1] * (x.shape[2] * x.shape[3])).to(x.dtype).expand(x.shape[0])
+        logabsdet = self._cached("logabsdet", x.dtype, lambda: torch.linalg.slogdet(self.weight)[1])
+        return (logabsdet * (x.shape[2] * x.shape[3])).to(x.dtype).expand(x.shape[0])
+
+    def _inverse(self, dtype: torch.dtype) -> torch.Tensor:
+        # float64 for accuracy, cast back, as the official code does
+        w_inv = self._cached("inverse", dtype, lambda: torch.linalg.inv(self.weight.double()).to(dtype))
+        return w_inv.view(*w_inv.shape, 1, 1)
 
     def forward(self, x: torch.Tensor, cond=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Mix channels with W."""
@@ -28,9 +53,16 @@ class InvConv1x1(InvertibleModule):
         return F.conv2d(x, w.view(*w.shape, 1, 1)), self._logdet(x)
 
     def reverse_logdet(self, y: torch.Tensor, cond=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mix channels with W^-1, computed in float64 for accuracy and cast back (as the official code does)."""
-        w_inv = torch.linalg.inv(self.weight.double()).to(y.dtype)
-        return F.conv2d(y, w_inv.view(*w_inv.shape, 1, 1)), -self._logdet(y)
+        """Mix channels with W^-1 (float64 inverse cast back); log-det -H*W*log|det W|."""
+        return F.conv2d(y, self._inverse(y.dtype)), -self._logdet(y)
+
+    def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
+        """Mix channels with W^-1 (no log-det)."""
+        return F.conv2d(y, self._inverse(y.dtype))
+
+    def _apply(self, fn, recurse=True):
+        self._cache.clear()  # .to()/.cuda()/.half() may replace the weight storage
+        return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]}"

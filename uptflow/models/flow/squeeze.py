@@ -43,5 +43,9 @@ class Squeeze(InvertibleModule):
         """Depth-to-space."""
         return unsqueeze2d(y, self.factor), zero_logdet(y)
 
+    def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
+        """Depth-to-space (no log-det)."""
+        return unsqueeze2d(y, self.factor)
+
     def extra_repr(self) -> str:
         return f"factor={self.factor}"
