@@ -13,12 +13,13 @@ setting is scored against it. Which weights:
   channel attention, ECA and CBAM pools) change when they only see a tile.
 
 Usage:
-    python benchmarks/bench_tiling.py --size 1024 --tiles 512:64,768:128 --threads 2
+    python benchmarks/bench_tiling.py --size 1024 --tiles 640:64 --threads 2
     python benchmarks/bench_tiling.py --weights /tmp/tiny/uptflow_best.pth --size 1024 --tiles 256:32,512:64
 """
 
 import argparse
 import math
+import resource
 import time
 
 import numpy as np
@@ -60,7 +61,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", default="golden", help="checkpoint path, or 'golden' (perturbed random, raw output)")
     p.add_argument("--size", type=int, default=1024, help="image side in pixels")
-    p.add_argument("--tiles", default="512:64", help="comma-separated TILE:OVERLAP settings")
+    p.add_argument("--tiles", default="640:64", help="comma-separated TILE:OVERLAP settings")
     p.add_argument("--blend", default="cosine", choices=["cosine", "linear"])
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
@@ -76,18 +77,21 @@ def main() -> int:
     with torch.inference_mode():
         t0 = time.perf_counter()
         ref = fn(low)
-        rows.append({"tile": "none", "overlap": 0, "tiles": 1, "seconds": time.perf_counter() - t0, "PSNR_dB": math.inf})
+        rows.append({"tile": "none", "overlap": 0, "tiles": 1, "seconds": time.perf_counter() - t0,
+                     "PSNR_dB": math.inf})
         peak = float(ref.max() - ref.min()) if raw else 1.0
         for setting in args.tiles.split(","):
             tile, overlap = (int(v) for v in setting.split(":"))
-            count = []
+            done = []
             t0 = time.perf_counter()
-            out = tiled_apply(fn, low, tile, overlap, args.blend, progress=lambda d, n: count.append(n))
-            rows.append({"tile": tile, "overlap": overlap, "tiles": count[-1] if count else 1,
+            out = tiled_apply(fn, low, tile, overlap, args.blend, progress=lambda _, total, log=done: log.append(total))
+            rows.append({"tile": tile, "overlap": overlap, "tiles": done[-1],
                          "seconds": time.perf_counter() - t0, "PSNR_dB": psnr(ref, out, peak)})
-    print(f"weights={args.weights} ({'raw decode, peak = reference range %.1f' % peak if raw else 'clamped, peak 1'}), "
+    scoring = f"raw decode, peak = reference range {peak:.1f}" if raw else "clamped, peak 1"
+    print(f"weights={args.weights} ({scoring}), "
           f"astronaut {args.size}x{args.size}, blend={args.blend}, threads={args.threads}")
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".2f"))
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     return 0
 
 

@@ -2,8 +2,8 @@
 
 * Parameters: of ``build_uptflow(window_size=5)`` (random weights; speed does not depend on them).
 * FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and matmuls, FLOPs = 2 x MACs) of one
-  enhance pass at 256x256 on the meta device, scaled linearly by the pixel count (the cost is linear in H*W up to
-  the window padding at 1/8 scale).
+  enhance pass at 256x256 on fake tensors (nothing is computed), scaled linearly by the pixel count (the cost is
+  linear in H*W up to the window padding at 1/8 scale).
 * Latency: best of ``--repeats`` ``UPTFlowEnhancer.enhance_tensor`` calls after a small warm-up (float32).
 * Peak memory: every case runs in a fresh subprocess. CPU: peak RSS growth during the timed calls
   (``ru_maxrss`` minus the RSS before them); CUDA: ``torch.cuda.max_memory_allocated`` growth.
@@ -43,19 +43,21 @@ def _parse_size(spec: str) -> tuple[int, int, str]:
 
 
 def _count_flops() -> dict:
-    """Parameters and FLOPs of one enhance pass at FLOP_SIDE x FLOP_SIDE (meta device: nothing is computed)."""
+    """Parameters and FLOPs of one enhance pass at FLOP_SIDE x FLOP_SIDE (fake tensors: nothing is computed)."""
     import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils.flop_counter import FlopCounterMode
 
     from uptflow.models import build_uptflow
 
-    with torch.device("meta"):
-        model = build_uptflow(window_size=5).eval()
+    model = build_uptflow(window_size=5).eval()
+    # fake CPU tensors rather than the meta device, which torch.autocast (used by the flow) does not accept
+    with FakeTensorMode(allow_non_fake_inputs=True):
         low = torch.rand(1, 3, FLOP_SIDE, FLOP_SIDE)
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model.enhance(low)
     params = sum(p.numel() for p in model.parameters())
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model.enhance(low)
     return {"params": params, "flops_per_pixel": counter.get_total_flops() / FLOP_SIDE**2}
 
 

@@ -1,8 +1,8 @@
-"""Run every ``benchmarks/bench_*.py`` script in turn; each prints its own table.
+"""Run every benchmark script (``benchmarks/bench_*.py`` and ``enhance_speed.py``) in turn; each prints its table.
 
 Usage:
-    $ python benchmarks/run_benchmarks.py            # all
-    $ python benchmarks/run_benchmarks.py uptflow    # only scripts whose name contains "uptflow"
+    $ python benchmarks/run_benchmarks.py                  # all
+    $ python benchmarks/run_benchmarks.py enhance tiling   # only scripts whose name contains "enhance" or "tiling"
 """
 
 import subprocess
@@ -13,7 +13,8 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmark scripts; return the number that failed."""
     argv = sys.argv[1:] if argv is None else argv
-    scripts = sorted(Path(__file__).parent.glob("bench_*.py"))
+    here = Path(__file__).parent
+    scripts = sorted([*here.glob("bench_*.py"), here / "enhance_speed.py"])
     if argv:
         scripts = [s for s in scripts if any(a in s.stem for a in argv)]
     failed = 0

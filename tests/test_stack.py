@@ -92,5 +92,5 @@ def test_ultralytics_pretrained_yolov8n_finds_the_bus(shared):
     with no_network() as attempts:
         res = YOLO(str(weights)).predict(str(image), imgsz=640, device="cpu", verbose=False)[0]
     assert attempts == []
-    names = {res.names[int(c)] for c, s in zip(res.boxes.cls, res.boxes.conf) if s > 0.5}
+    names = {res.names[int(c)] for c, s in zip(res.boxes.cls, res.boxes.conf, strict=True) if s > 0.5}
     assert "bus" in names and "person" in names

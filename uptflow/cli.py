@@ -2,7 +2,7 @@
 
 Examples:
     $ uptflow setup-mm                      # build + cache mmcv with compiled ops for this torch
-    $ uptflow enhance --weights W.pth --input in/ --output out/
+    $ uptflow enhance in/ 'more/*.jpg' --weights W.pth -o out/
     $ uptflow train configs/uptflow/uptflow_tiny_synthetic.py --work-dir work_dirs/tiny
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
@@ -19,7 +19,7 @@ __all__ = ["main", "SUBCOMMANDS"]
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch"),
     "train": ("uptflow.engine.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)"),
-    "enhance": ("uptflow.tools.enhance", "enhance an image or a folder with UPT-Flow or another enhancer"),
+    "enhance": ("uptflow.tools.enhance", "enhance images, folders or globs with UPT-Flow or another enhancer"),
     "enhance-bench": ("evaluation.enhancement.__main__", "score enhancers on paired / unpaired image sets"),
     "exdark-detect": ("evaluation.detection.cli", "enhance, detect and score ExDark (COCO AP, VOC mAP@0.5)"),
     "night-seg": ("evaluation.segmentation.__main__", "enhance, segment and score night data (mIoU, mmseg models)"),

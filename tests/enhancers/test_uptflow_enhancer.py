@@ -8,8 +8,8 @@ from tests.models.tiny import tiny_uptflow
 from uptflow.enhancers import build_enhancer
 from uptflow.enhancers.uptflow import UPTFlowEnhancer
 from uptflow.models import save_model
-from uptflow.models.tiling import blend_weights, choose_tile, tile_starts, tiled_apply
-from uptflow.utils.io import imread_rgb, imwrite_rgb
+from uptflow.models.tiling import BYTES_PER_PIXEL, blend_weights, choose_tile, tile_starts, tiled_apply
+from uptflow.utils.io import imwrite_rgb
 
 
 @pytest.fixture(scope="module")
@@ -93,5 +93,13 @@ def test_tiled_model_output_is_close_to_untiled():
 def test_auto_tile_is_untiled_when_it_fits_and_tiles_otherwise():
     enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
     assert enh.tile_for(400, 600) is None
-    small = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=20_000 * 128 * 128)
+    small = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=BYTES_PER_PIXEL * 128 * 128)
     assert small.tile_for(400, 600) == 128
+
+
+def test_auto_policy_runs_a_megapixel_frame_untiled_and_tiles_4k_with_a_24_gb_budget():
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=int(0.8 * 19 * 2**30))  # 24 GB machine
+    assert enh.tile_for(1024, 1024) is None
+    tile = enh.tile_for(2160, 3840)
+    assert tile is not None and 768 <= tile < 2160 and tile % 8 == 0
+    assert tile**2 * BYTES_PER_PIXEL <= 0.8 * 19 * 2**30

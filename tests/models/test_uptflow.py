@@ -42,10 +42,13 @@ def test_full_model_matches_official_outputs(golden, case):
         z, logdet = model.encode(gt, low)
         bits = model.nll(gt, low, dequantize=False)
         x0 = model.decode(low)
+    with torch.inference_mode():  # the enhancer's path: cached inverses, folded ActNorms, no log-dets
+        x_enh = model.enhance(low, clamp=False)
     assert rel_err(z, d["z"]) < 1e-4
     assert abs(logdet.item() - float(d["logdet"])) / abs(float(d["logdet"])) < 1e-4
     assert abs(bits.item() - float(d["nll_bits"])) / abs(float(d["nll_bits"])) < 1e-4
     assert rel_err(x0, d["enhanced_heat0"]) < 1e-3
+    assert rel_err(x_enh, d["enhanced_heat0"]) < 1e-3
 
 
 @pytest.mark.parametrize("size", [(37, 53), (101, 67)])

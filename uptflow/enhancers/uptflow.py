@@ -32,7 +32,8 @@ class UPTFlowEnhancer(Enhancer):
             ``None``/``0`` (never tile) or a tile side in pixels.
         overlap: minimum overlap of neighbouring tiles in pixels.
         blend: ``"cosine"`` or ``"linear"`` blending across overlaps.
-        memory_budget: bytes the enhance pass may use; default: 60 % of the free memory of ``device``.
+        memory_budget: bytes the enhance pass may use; default: ``MEMORY_FRACTION`` (80 %) of the available memory
+            of ``device`` (``uptflow.models.tiling``).
         model: an already built UPTFlow (instead of ``weights``; used by tests and training previews).
     """
 
@@ -75,11 +76,13 @@ class UPTFlowEnhancer(Enhancer):
 
     def tile_for(self, height: int, width: int) -> int | None:
         """The tile side used for an image of this size (None = whole image)."""
-        from uptflow.models.tiling import available_memory, choose_tile
+        from uptflow.models.tiling import MEMORY_FRACTION, available_memory, choose_tile
 
         if self.tile != "auto":
             return self.tile if self.tile and self.tile < max(height, width) else None
-        budget = self.memory_budget if self.memory_budget is not None else int(0.6 * available_memory(self.device))
+        budget = self.memory_budget
+        if budget is None:
+            budget = int(MEMORY_FRACTION * available_memory(self.device))
         return choose_tile(height, width, budget)
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:

@@ -12,19 +12,30 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["BYTES_PER_PIXEL", "available_memory", "blend_weights", "choose_tile", "tile_starts", "tiled_apply"]
+__all__ = ["BYTES_PER_PIXEL", "MEMORY_FRACTION", "available_memory", "blend_weights", "choose_tile", "tile_starts",
+           "tiled_apply"]
 
-# Peak extra memory of one UPT-Flow (dim 48) enhance pass per input pixel, float32: 15-18 kB measured with
-# benchmarks/bench_uptflow.py on CPU (peak RSS growth, 128x128 to 400x600), plus a safety margin.
-BYTES_PER_PIXEL = 20_000
+# Peak extra memory of one UPT-Flow (dim 48) enhance pass per input pixel, float32 on CPU, measured with
+# benchmarks/enhance_speed.py (peak RSS growth): 13.9 kB at 256x256, 11.9 kB at 600x400, i.e. about 11.2 kB per
+# pixel plus ~170 MiB fixed; 14 kB covers both from 256x256 up.
+BYTES_PER_PIXEL = 14_000
+# Share of the available memory an enhance pass may use by default.
+MEMORY_FRACTION = 0.8
 
 
 def available_memory(device: str | torch.device) -> int:
-    """Bytes that can be used now: free GPU memory on CUDA, available RAM otherwise."""
+    """Bytes that can be used now: free GPU memory on CUDA, MemAvailable (free + reclaimable cache) otherwise."""
     device = torch.device(device)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # non-POSIX: assume a modest budget

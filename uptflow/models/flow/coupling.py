@@ -32,7 +32,16 @@ class Conv2dZeros(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve and rescale."""
+        if not torch.is_grad_enabled():  # inference: fold the rescaling into the (small) weight and bias
+            scale = torch.exp(self.logs * self.logscale_factor)
+            return self._conv_forward(x, self.weight * scale[:, :, :, None], self.bias * scale.flatten())
         return super().forward(x) * torch.exp(self.logs * self.logscale_factor)
+
+
+def _conv_actnorm(x: torch.Tensor, conv: nn.Conv2d, norm: ActNorm) -> torch.Tensor:
+    """ActNorm(conv(x)) for a bias-free conv with the affine folded into the conv: (Wx + b) s = (W s) x + b s."""
+    scale = torch.exp(norm.logs).flatten()
+    return conv._conv_forward(x, conv.weight * scale[:, None, None, None], norm.bias.flatten() * scale)
 
 
 class AffineNet(nn.Module):
@@ -52,9 +61,14 @@ class AffineNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict the interleaved (shift, raw scale) channels."""
-        h = F.relu(self.norm_in(self.conv_in(x))[0])
-        h = F.relu(self.norm_hidden(self.conv_hidden(h))[0])
-        h = h + self.cbam(h)
+        if torch.is_grad_enabled() or self.norm_in._init_on_forward:
+            h = F.relu(self.norm_in(self.conv_in(x))[0])
+            h = F.relu(self.norm_hidden(self.conv_hidden(h))[0])
+            h = h + self.cbam(h)
+        else:  # inference: ActNorms folded into the convs (two fewer passes over the hidden maps each)
+            h = F.relu(_conv_actnorm(x, self.conv_in, self.norm_in), inplace=True)
+            h = F.relu(_conv_actnorm(h, self.conv_hidden, self.norm_hidden), inplace=True)
+            h += self.cbam(h)
         return self.conv_out(h)
 
 
