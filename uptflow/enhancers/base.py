@@ -1,6 +1,5 @@
 """The enhancer protocol shared by UPT-Flow and every baseline, and the registry-backed builder."""
 
-import importlib
 import os
 from typing import Any
 
@@ -11,10 +10,6 @@ from uptflow.registry import ENHANCERS
 from uptflow.utils.io import imread_rgb, to_rgb_uint8
 
 __all__ = ["Enhancer", "build_enhancer", "list_enhancers"]
-
-# modules whose import registers built-in enhancers; a new enhancer file adds itself here
-_BUILTIN_MODULES = ("uptflow.enhancers.classical", "uptflow.enhancers.learned", "uptflow.enhancers.uptflow")
-
 
 class Enhancer:
     """Base class: subclasses implement ``enhance_tensor`` ([B,3,H,W] float in [0,1] -> same).
@@ -66,24 +61,15 @@ class Enhancer:
         return f"{type(self).__name__}({args})"
 
 
-def _import_builtins() -> None:
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
-
-
 def list_enhancers() -> list[str]:
     """Return the names of all registered enhancers."""
-    _import_builtins()
+    ENHANCERS.import_from_location()  # registers the built-in enhancers (see uptflow.registry)
     return sorted(ENHANCERS.module_dict)
 
 
 def build_enhancer(name: str, weights: str | os.PathLike | None = None, device: str = "cpu", **kw: Any) -> Enhancer:
     """Build a registered enhancer by name, e.g. ``build_enhancer("zero_dce", weights=path)``."""
-    _import_builtins()
+    ENHANCERS.import_from_location()  # registers the built-in enhancers (see uptflow.registry)
     if name not in ENHANCERS.module_dict:
         raise KeyError(f"unknown enhancer {name!r}; registered: {', '.join(sorted(ENHANCERS.module_dict))}")
     cfg: dict[str, Any] = dict(type=name, device=device, **kw)
