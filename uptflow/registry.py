@@ -15,12 +15,14 @@ from mmengine.registry.build_functions import build_from_cfg, build_model_from_c
 
 
 def _in_own_scope(build_func):
-    """Wrap a build function so our registries resolve plain type names in scope 'uptflow'.
+    """Wrap a build function so our registries with an mmengine parent resolve plain type names in scope 'uptflow'.
 
     mmengine resolves ``dict(type='X')`` in the process-wide default scope; after any mmdet/mmseg code has set it
     (``register_all_modules(init_default_scope=True)``, ``init_model``) uptflow's own types would no longer be
-    found. Building from an uptflow registry therefore always starts in its scope; scoped names such as
-    ``'mmdet.YOLOV3'`` and the parents' types still resolve as usual.
+    found. Building from such a registry therefore starts in its scope; scoped names such as ``'mmdet.YOLOV3'``
+    and the parents' types still resolve as usual. Registries without a parent (enhancers, flows, detectors,
+    segmenters) need no wrapper: mmengine falls back to the registry itself, and their objects may build mmdet /
+    mmseg models that must see the caller's scope.
     """
 
     def build(cfg, registry, *args, **kwargs):
@@ -55,7 +57,7 @@ MODELS = Registry(
     locations=["uptflow.models", "uptflow.engine"],
 )
 # invertible layers; every class here is tested for round trip and log-det by tests/models/flow
-FLOWS = Registry("flow", build_func=_BUILD, scope="uptflow", locations=["uptflow.models.flow"])
+FLOWS = Registry("flow", scope="uptflow", locations=["uptflow.models.flow"])
 # paired / unpaired image datasets
 DATASETS = Registry("dataset", build_func=_BUILD, parent=MMENGINE_DATASETS, scope="uptflow", locations=["uptflow.data"])
 # data transforms, including the EnhanceLowLight plug-in for mmdet / mmseg pipelines
@@ -77,14 +79,13 @@ METRICS = Registry(
 # enhancers: uint8 HxWx3 RGB in, same out (see uptflow.enhancers.base.Enhancer)
 ENHANCERS = Registry(
     "enhancer",
-    build_func=_BUILD,
     scope="uptflow",
     locations=["uptflow.enhancers.classical", "uptflow.enhancers.learned", "uptflow.enhancers.uptflow"],
 )
 # object detectors behind one interface (image in, boxes / scores / labels out)
-DETECTORS = Registry("detector", build_func=_BUILD, scope="uptflow", locations=["evaluation.detection.detectors"])
+DETECTORS = Registry("detector", scope="uptflow", locations=["evaluation.detection.detectors"])
 # semantic segmenters behind one interface (image in, trainId map out)
-SEGMENTERS = Registry("segmenter", build_func=_BUILD, scope="uptflow", locations=["evaluation.segmentation.segmenters"])
+SEGMENTERS = Registry("segmenter", scope="uptflow", locations=["evaluation.segmentation.segmenters"])
 # training hooks (RNG state in checkpoints, model export, progress bar) and optimizer wrappers that skip
 # non-finite steps, used by the mmengine Runner in ``uptflow train``
 HOOKS = Registry("hook", build_func=_BUILD, parent=MMENGINE_HOOKS, scope="uptflow", locations=["uptflow.engine"])
