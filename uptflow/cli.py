@@ -12,8 +12,9 @@ the table below maps names to modules so ``uptflow --help`` imports nothing heav
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
-__all__ = ["main", "SUBCOMMANDS"]
+__all__ = ["main", "run_standalone", "SUBCOMMANDS"]
 
 # name -> (module, one-line help); subcommand modules keep heavy imports inside run()
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -25,6 +26,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "night-seg": ("evaluation.segmentation.__main__", "enhance, segment and score night data (mIoU, mmseg models)"),
     "night-traffic": ("evaluation.traffic.__main__", "night-traffic video: LOE/NIQE/BRISQUE, detections, flicker"),
 }
+
+
+def run_standalone(add_arguments: Callable[[argparse.ArgumentParser], None],
+                   run: Callable[[argparse.Namespace], int | None], prog: str, doc: str | None,
+                   argv: list[str] | None = None) -> int:
+    """Parse ``argv`` with a subcommand's options and run it: the ``main`` of ``python -m <module>``."""
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0])
+    add_arguments(parser)
+    return int(run(parser.parse_args(argv)) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from uptflow.cli import run_standalone
 from uptflow.utils.paths import cache_dir
 
 __all__ = ["MMCV_VERSION", "wheel_cache_dir", "verify_ops", "ensure_mmcv", "add_arguments", "run", "main"]
@@ -177,9 +178,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for ``python -m uptflow.setup_mm``."""
-    parser = argparse.ArgumentParser(prog="python -m uptflow.setup_mm", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return run_standalone(add_arguments, run, "python -m uptflow.setup_mm", __doc__, argv)
 
 
 if __name__ == "__main__":

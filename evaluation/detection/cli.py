@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+from uptflow.cli import run_standalone
+
 __all__ = ["add_arguments", "run", "main"]
 
 
@@ -58,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m evaluation.detection``."""
-    p = argparse.ArgumentParser(prog="python -m evaluation.detection", description=__doc__.split("\n\n")[0])
-    add_arguments(p)
-    return run(p.parse_args(argv))
+    return run_standalone(add_arguments, run, "python -m evaluation.detection", __doc__, argv)
 
 
 if __name__ == "__main__":

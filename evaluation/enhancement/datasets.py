@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uptflow.data.paired import key_by_stem
+from uptflow.utils.io import IMAGE_SUFFIXES
 
-__all__ = ["Sample", "IMAGE_EXTS", "list_images", "read_paired", "read_unpaired", "read_dataset", "UnmatchedError"]
+__all__ = ["Sample", "list_images", "read_paired", "read_unpaired", "read_dataset", "UnmatchedError"]
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # (low, ground truth) folder-name pairs, compared case-insensitively
 _PAIR_DIRS = (("low", "high"), ("low", "normal"), ("input", "gt"), ("input", "target"), ("lq", "gt"))
 
@@ -35,7 +35,7 @@ class UnmatchedError(ValueError):
 def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     """Image files in ``folder`` (sorted; hidden files skipped)."""
     it = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
+    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
 
 
 def _find_child(folder: Path, name: str) -> Path | None:
@@ -108,7 +108,7 @@ def read_unpaired(root: str | Path) -> list[Sample]:
         raise FileNotFoundError(f"dataset folder not found: {root}")
     images = list_images(root, recursive=True)
     if not images:
-        raise ValueError(f"no images under {root} (extensions: {', '.join(sorted(IMAGE_EXTS))})")
+        raise ValueError(f"no images under {root} (extensions: {', '.join(IMAGE_SUFFIXES)})")
     samples = []
     for p in images:
         rel = p.parent.relative_to(root).as_posix()

@@ -10,6 +10,8 @@ import argparse
 import sys
 import warnings
 
+from uptflow.cli import run_standalone
+
 __all__ = ["add_arguments", "run", "main"]
 
 
@@ -84,9 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run."""
-    parser = argparse.ArgumentParser(prog="python -m evaluation.segmentation", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return run_standalone(add_arguments, run, "python -m evaluation.segmentation", __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ Example:
 import argparse
 import sys
 
+from uptflow.cli import run_standalone
+
 __all__ = ["add_arguments", "run", "main"]
 
 
@@ -99,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run."""
-    parser = argparse.ArgumentParser(prog="python -m evaluation.traffic", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return run_standalone(add_arguments, run, "python -m evaluation.traffic", __doc__, argv)
 
 
 if __name__ == "__main__":

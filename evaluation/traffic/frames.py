@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from uptflow.utils.io import imread_rgb
+from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
 
-__all__ = ["Frame", "FrameSource", "open_source", "IMAGE_EXTS", "VIDEO_EXTS"]
+__all__ = ["Frame", "FrameSource", "open_source", "VIDEO_EXTS"]
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
@@ -53,10 +52,10 @@ class FrameSource:
         self.every, self.max_frames, self.fps = every, max_frames, fps
         if self.path.is_dir():
             self.kind = "frames"
-            self.files = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_EXTS),
+            self.files = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
                                 key=_natural_key)
             if not self.files:
-                raise FileNotFoundError(f"no image frames ({', '.join(IMAGE_EXTS)}) in {self.path}")
+                raise FileNotFoundError(f"no image frames ({', '.join(IMAGE_SUFFIXES)}) in {self.path}")
         elif self.path.is_file():
             if self.path.suffix.lower() not in VIDEO_EXTS:
                 raise ValueError(f"{self.path}: not a video ({', '.join(VIDEO_EXTS)}) nor a folder of frames")

@@ -45,11 +45,12 @@ from pathlib import Path
 from mmengine.dataset import BaseDataset
 
 from uptflow.registry import DATASETS, TRANSFORMS
+from uptflow.utils.io import IMAGE_SUFFIXES
 
 __all__ = ["IMG_EXTENSIONS", "list_images", "key_by_stem", "match_pairs", "PairedImageDataset", "UnpairedImageDataset",
            "LOLDataset", "LOLv2Dataset", "FiveKDataset", "SMIDDataset", "SDSDDataset", "SDSD_TEST_SCENES"]
 
-IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".npy")
+IMG_EXTENSIONS = (*IMAGE_SUFFIXES, ".npy")  # SNR-Aware distributes SMID / SDSD as .npy arrays
 
 # SNR-Aware's held-out static-SDSD scenes (its data-preparation code); everything else trains
 SDSD_TEST_SCENES = {

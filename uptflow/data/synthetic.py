@@ -24,7 +24,7 @@ import numpy as np
 
 from uptflow.data.paired import _FolderDataset, list_images
 from uptflow.registry import DATASETS
-from uptflow.utils.io import imread_rgb
+from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
 
 __all__ = ["LowLightDegradation", "SyntheticLowLightDataset", "SkimagePhotoPairs", "SKIMAGE_PHOTOS",
            "load_skimage_photo"]
@@ -161,8 +161,7 @@ class SyntheticLowLightDataset(_SyntheticBase):
     TREE = "    data_root/<name>.png   (normal-light images)"
 
     def _sources(self) -> list[tuple[str, Callable[[], np.ndarray]]]:
-        return [(p.stem, lambda p=p: imread_rgb(p)) for p in list_images(self._root(), tuple(
-            e for e in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")))]
+        return [(p.stem, lambda p=p: imread_rgb(p)) for p in list_images(self._root(), IMAGE_SUFFIXES)]
 
 
 @DATASETS.register_module()

@@ -11,9 +11,10 @@ import argparse
 import glob
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "add_arguments", "run", "collect_inputs", "output_paths"]
+from uptflow.utils.io import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+__all__ = ["add_arguments", "run", "collect_inputs", "output_paths"]
+
 _GLOB_CHARS = set("*?[")
 
 

@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 
+# file suffixes of the image formats imread_rgb reads (lower case)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
 __all__ = [
+    "IMAGE_SUFFIXES",
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
     "imread_rgb", "imwrite_rgb", "to_rgb_uint8", "write_with",
 ]
