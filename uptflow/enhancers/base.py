@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image, ImageOps
 
 from uptflow.registry import ENHANCERS
 from uptflow.utils.io import imread_rgb, to_rgb_uint8
@@ -45,13 +46,8 @@ class Enhancer:
     def _as_uint8(img: Any) -> np.ndarray:
         if isinstance(img, (str, os.PathLike)):
             return imread_rgb(img)
-        try:
-            from PIL import Image, ImageOps
-
-            if isinstance(img, Image.Image):
-                return to_rgb_uint8(np.asarray(ImageOps.exif_transpose(img)), source="PIL image", mode=img.mode)
-        except ImportError:  # pragma: no cover - pillow is a core dependency
-            pass
+        if isinstance(img, Image.Image):
+            return to_rgb_uint8(np.array(ImageOps.exif_transpose(img)), source="PIL image", mode=img.mode)
         if isinstance(img, np.ndarray):
             return to_rgb_uint8(img)
         raise TypeError(f"expected a path, PIL image or numpy array, got {type(img).__name__}")
