@@ -26,10 +26,13 @@ from evaluation.suite.results import read_results, shard_files_complete, write_s
 from evaluation.suite.runinfo import git_commit, versions
 from evaluation.suite.shard import Shard
 from evaluation.suite.state import StateStore
-from uptflow.utils.io import atomic_write_json
+from uptflow.utils.io import TEMP_MARK, atomic_write_json, is_temp_file
 
 __all__ = ["ResumeError", "ReadyEnhancer", "ReadyDataset", "Suite"]
 
+# the folders under the work dir that the suite creates and writes, and the stems of its top-level records
+SUITE_FOLDERS = ("state", "results", "units", "tables", "report", "logs", "data", "train")
+SUITE_RECORDS = ("run_info-", "skipped-", "failures-")
 # how long shards other than 0 wait for shard 0 to finish training an enhancer
 _TRAIN_WAIT_S = 6 * 3600
 
@@ -149,15 +152,21 @@ class Suite:
                               "pass --resume to continue it, or choose another --work-dir")
 
     def remove_stray_temp_files(self) -> None:
-        """Delete temporary files a killed run left behind (``uptflow.utils.io.atomic_path`` names them ``.*``).
+        """Delete the temporary files a killed run of the suite left behind, and nothing else.
 
+        Only files named by ``uptflow.utils.io.atomic_path`` (``.<name>.uptflow-tmp-*``) are removed, and only in
+        the folders the suite writes (plus its own top-level records): the work dir may hold the user's files.
         Only a single-shard run does this: with several shards in one work dir, another shard's temporary file
         may be in the middle of being written.
         """
         if self.shard.count != 1:
             return
-        for p in self.work_dir.rglob(".*"):
-            if p.is_file():
+        own = [self.work_dir / d for d in SUITE_FOLDERS]
+        candidates = [p for d in own if d.is_dir() for p in d.rglob(f"*{TEMP_MARK}*")]
+        candidates += [p for p in self.work_dir.glob(f".*{TEMP_MARK}*") if p.name.lstrip(".").startswith(
+            SUITE_RECORDS)]
+        for p in candidates:
+            if p.is_file() and not p.is_symlink() and is_temp_file(p):
                 p.unlink(missing_ok=True)
 
     def run(self) -> int:

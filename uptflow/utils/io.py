@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -14,10 +15,21 @@ import numpy as np
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 __all__ = [
-    "IMAGE_SUFFIXES",
+    "IMAGE_SUFFIXES", "TEMP_MARK", "is_temp_file",
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
     "imread_rgb", "imwrite_rgb", "to_rgb_uint8", "write_with",
 ]
+
+
+# marks the temporary files of atomic_path: ".<name>.uptflow-tmp-<random><suffix>", so a cleanup can tell
+# them from anything a user keeps (see is_temp_file)
+TEMP_MARK = ".uptflow-tmp-"
+_TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"[A-Za-z0-9_]+(\.[A-Za-z0-9]+)*$")
+
+
+def is_temp_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named like a temporary file of :func:`atomic_path` (left behind by a killed writer)."""
+    return bool(_TEMP_NAME.match(Path(path).name))
 
 
 @contextmanager
@@ -28,7 +40,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=suffix if suffix is not None else path.suffix,
                                dir=path.parent)
     os.close(fd)
     try:
