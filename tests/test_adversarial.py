@@ -1,4 +1,157 @@
-"""What an adversarial user tries: dotfiles in the work dir, malicious weights files on every loading path."""
+"""What an adversarial user tries: malicious weights files on every loading path, dotfiles in the work dir.
+
+Every malicious pickle below would run code (create a marker file) if it were unpickled with
+``weights_only=False`` or with a plain ``getattr`` allow-listed; each test checks that the load is refused with
+one line naming the file and the refused global, and that the marker file was never created.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from uptflow.utils.safe_load import UnsafeWeightsError
+
+
+class _RunsCode:
+    """Unpickling this calls ``os.system`` (a classic pickle payload)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+class _WalksAttributes:
+    """Unpickling this returns ``getattr(HistoryBuffer.mean, '__globals__')``, the globals of mmengine's module:
+    with a plain ``getattr`` allow-listed (as mmengine checkpoints need), a file can walk from any allowed object to
+    any attribute reachable from it, which the allow-list exists to prevent."""
+
+    def __reduce__(self):
+        from mmengine.logging.history_buffer import HistoryBuffer
+
+        return getattr, (HistoryBuffer.mean, "__globals__")
+
+
+def _evil_file(path: Path, payload: object, base: dict | None = None) -> Path:
+    torch.save({**(base or {}), "payload": payload}, path)
+    return path
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Path:
+    m = tmp_path / "code_ran"
+    yield m
+    assert not m.exists(), "the weights file executed code"
+
+
+def _assert_refused(err: pytest.ExceptionInfo, path: Path) -> None:
+    msg = str(err.value)
+    assert str(path) in msg and "\n" not in msg, msg
+    assert "weights_only" not in msg  # never torch's advice to turn safe loading off
+
+
+def test_uptflow_weights_with_a_code_payload_are_refused(tmp_path, marker):
+    from uptflow.models.checkpoint import load_model
+
+    path = _evil_file(tmp_path / "evil.pth", _RunsCode(marker))
+    with pytest.raises(UnsafeWeightsError, match="system") as err:
+        load_model(path)
+    _assert_refused(err, path)
+
+
+@pytest.mark.parametrize("name", ["zero_dce", "zero_dce_pp", "sci", "iat"])
+def test_baseline_enhancer_weights_with_a_code_payload_are_refused(tmp_path, marker, name):
+    from uptflow.enhancers import build_enhancer
+
+    path = _evil_file(tmp_path / f"{name}.pth", _RunsCode(marker))
+    with pytest.raises(UnsafeWeightsError, match="system") as err:
+        build_enhancer(name, weights=path)
+    _assert_refused(err, path)
+
+
+def test_training_resume_refuses_getattr_beyond_the_message_hub(tmp_path):
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
+
+    ok = tmp_path / "ok.pth"
+    # a real message hub entry pickles getattr(HistoryBuffer, "min") and loads
+    torch.save({"message_hub": {"loss": HistoryBuffer([1.0, 2.0], [1, 1])}}, ok)
+    with safe_loading(ok, "training checkpoint", mmengine_checkpoint_globals()):
+        hub = torch.load(ok, weights_only=True)["message_hub"]["loss"]
+    assert hub.mean() == 1.5
+
+    path = _evil_file(tmp_path / "iter_2.pth", _WalksAttributes())
+    with pytest.raises(UnsafeWeightsError, match="getattr") as err:
+        with safe_loading(path, "training checkpoint", mmengine_checkpoint_globals()):
+            torch.load(path, weights_only=True)
+    _assert_refused(err, path)
+
+
+def test_trainer_resume_from_a_malicious_checkpoint_is_refused(tmp_path, marker):
+    from tests.engine.tiny import tiny_cfg
+    from uptflow.engine.train import build_runner
+
+    runner = build_runner(tiny_cfg(tmp_path / "w", max_iters=1))
+    path = _evil_file(tmp_path / "iter_1.pth", _RunsCode(marker), base={"state_dict": {}})
+    with pytest.raises(UnsafeWeightsError) as err:
+        runner.load_checkpoint(str(path))
+    _assert_refused(err, path)
+
+
+def test_ultralytics_detector_weights_with_a_code_payload_are_refused(tmp_path, marker):
+    from evaluation.detection.detectors import build_detector, ultralytics_offline
+
+    ultralytics_offline()
+    from ultralytics import YOLO
+
+    path = _evil_file(tmp_path / "yolo_evil.pt", _RunsCode(marker), base={"model": YOLO("yolov8n.yaml").model})
+    with pytest.raises(UnsafeWeightsError, match="system") as err:
+        build_detector("yolov8", weights=str(path))
+    _assert_refused(err, path)
+
+
+@pytest.mark.mm
+@pytest.mark.slow
+def test_mmdet_checkpoint_with_a_code_payload_is_refused(tmp_path, marker):
+    import mmdet
+
+    from evaluation.detection.detectors import build_detector
+
+    config = Path(mmdet.__file__).parent / ".mim" / "configs" / "yolo" / "yolov3_d53_8xb8-320-273e_coco.py"
+    path = _evil_file(tmp_path / "det.pth", _RunsCode(marker), base={"state_dict": {}})
+    with pytest.raises(UnsafeWeightsError, match="system") as err:
+        build_detector("mmdet", config=str(config), weights=str(path),
+                       cfg_options={"model.backbone.init_cfg": None})
+    _assert_refused(err, path)
+
+
+@pytest.mark.mm
+@pytest.mark.slow
+def test_mmseg_checkpoint_with_a_code_payload_is_refused(tmp_path, marker):
+    from evaluation.segmentation.segmenters import build_segmenter
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "segmentation" / "segformer_mit-b0_cityscapes19.py"
+    path = _evil_file(tmp_path / "seg.pth", _RunsCode(marker), base={"state_dict": {}})
+    with pytest.raises(UnsafeWeightsError, match="system") as err:
+        build_segmenter("mmseg", config=str(config), checkpoint=str(path))
+    _assert_refused(err, path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", os.urandom(2048)],
+                         ids=["empty", "text", "random-bytes"])
+def test_unreadable_weights_give_one_line_naming_the_file(tmp_path, content):
+    from uptflow.models.checkpoint import load_model
+
+    path = tmp_path / "broken.pth"
+    path.write_bytes(content)
+    with pytest.raises(UnsafeWeightsError, match="not a readable") as err:
+        load_model(path)
+    _assert_refused(err, path)
+
 
 # ------------------------------------------------------------------------------------------ the suite's work dir
 def test_suite_runs_never_delete_the_users_dotfiles(tmp_path):

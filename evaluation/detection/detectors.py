@@ -21,7 +21,7 @@ from .exdark import EXDARK_CLASSES
 
 __all__ = ["Detections", "Detector", "UltralyticsDetector", "MMDetDetector", "COCO_TO_EXDARK", "COCO80",
            "exdark_class_map",
-           "build_detector", "ultralytics_offline"]
+           "build_detector", "ultralytics_offline", "load_yolo"]
 
 # zero-shot use of a COCO model on ExDark: every ExDark class has one COCO counterpart
 COCO_TO_EXDARK: dict[str, str] = {
@@ -107,12 +107,43 @@ def exdark_class_map(names: tuple[str, ...] | list[str], kind: str = "auto") -> 
 
 
 def ultralytics_offline() -> None:
-    """Keep ultralytics off the network: YOLO_OFFLINE=1 and settings sync off (set before/at first import)."""
+    """Keep ultralytics off the network and its weights loading safe (set before/at first import).
+
+    YOLO_OFFLINE=1 and settings sync off: nothing is downloaded. ULTRALYTICS_SAFE_LOAD=1: ``.pt`` files are read with
+    torch's weights-only unpickler and ultralytics' allow-list of its model classes, so a crafted weights file
+    cannot run code (ultralytics' default unpickles with ``weights_only=False``). ultralytics reads the flag when it
+    is imported; if it was imported earlier, its module-level copies are switched on too.
+    """
+    import sys
+
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"
+    for mod in ("ultralytics.utils", "ultralytics.nn.tasks"):
+        if mod in sys.modules:
+            sys.modules[mod].SAFE_LOAD = True
     from ultralytics.utils import SETTINGS
 
     if SETTINGS.get("sync", False):
         SETTINGS.update(sync=False)
+
+
+def load_yolo(weights: str | os.PathLike) -> Any:
+    """An ultralytics ``YOLO`` from a local ``.pt`` (safely unpickled) or a model ``.yaml``; errors name the file."""
+    import pickle
+
+    ultralytics_offline()
+    from ultralytics import YOLO
+
+    try:
+        return YOLO(str(weights))
+    except TypeError as e:  # ultralytics' wording for a refused or unreadable file; ours names the global
+        cause = e.__cause__
+        if isinstance(cause, pickle.UnpicklingError):
+            from uptflow.utils.safe_load import safe_loading
+
+            with safe_loading(weights, "ultralytics weights"):
+                raise cause from None
+        raise ValueError(f"{weights}: not a loadable ultralytics checkpoint ({str(e).splitlines()[0]})") from None
 
 
 @DETECTORS.register_module(name="ultralytics")
@@ -132,16 +163,13 @@ class UltralyticsDetector(Detector):
             max_det: maximum detections per image.
             device: torch device string.
         """
-        ultralytics_offline()
-        from ultralytics import YOLO
-
         w = str(weights)
         if w.endswith((".yaml", ".yml")):
             self.weights, self.sha256 = w, None
         else:
             p = require_file(w, "ultralytics weights")
             self.weights, self.sha256 = str(p), file_sha256(p)
-        self.model = YOLO(self.weights)
+        self.model = load_yolo(self.weights)
         self.imgsz, self.conf, self.iou, self.max_det, self.device = imgsz, conf, iou, max_det, device
         names = self.model.names
         self.class_names = tuple(names[i] for i in sorted(names))
@@ -179,13 +207,15 @@ class MMDetDetector(Detector):
         from mmdet.utils import register_all_modules
 
         from uptflow.utils.mm_compat import load_config
+        from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
         register_all_modules(init_default_scope=True)
         cfg = load_config(require_file(config, "mmdet config"), cfg_options)
         self.config = str(config)
         self.weights = str(require_file(weights, "mmdet checkpoint")) if weights is not None else None
         self.sha256 = file_sha256(self.weights) if self.weights else None
-        self.model = init_detector(cfg, self.weights, device=device)
+        with safe_loading(self.weights, "mmdet checkpoint", mmengine_checkpoint_globals()):
+            self.model = init_detector(cfg, self.weights, device=device)
         meta = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("metainfo")
         if self.weights is None and meta and "classes" in meta:
             # without a checkpoint mmdet falls back to COCO names; the config knows the real classes

@@ -68,16 +68,13 @@ def prepare_dataset(data: str | os.PathLike, out: str | os.PathLike, split: str 
 def train_ultralytics(data_yaml: str | os.PathLike, model: str, out: str | os.PathLike, epochs: int = 50,
                       imgsz: int = 640, batch: int = 16, device: str = "cpu", **kw: Any) -> Path:
     """Train an ultralytics model (``.pt`` to fine-tune, ``.yaml`` from scratch) offline; return best weights."""
-    from .detectors import ultralytics_offline
-
-    ultralytics_offline()
-    from ultralytics import YOLO
+    from .detectors import load_yolo
 
     out = Path(out).resolve()
     args = dict(data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, device=device, project=str(out),
                 name="ultralytics", exist_ok=True, plots=False, verbose=False, amp=False, workers=0)
     args.update(kw)
-    YOLO(model).train(**args)
+    load_yolo(model).train(**args)
     weights = out / "ultralytics" / "weights"
     best = weights / "best.pt"
     return best if best.is_file() else weights / "last.pt"

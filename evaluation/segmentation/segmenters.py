@@ -57,6 +57,8 @@ class MMSegSegmenter(Segmenter):
         from mmengine.model import revert_sync_batchnorm
         from mmseg.apis import init_model
 
+        from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
+
         self.config_path = require_file(config, "segmentation config")
         cfg = load_config(self.config_path, cfg_options)
         if "test_pipeline" not in cfg:
@@ -77,7 +79,8 @@ class MMSegSegmenter(Segmenter):
             torch.manual_seed(seed)
         self.seed = seed
         self.device = str(device)
-        model = init_model(cfg, self.checkpoint, device=self.device)
+        with safe_loading(self.checkpoint, "segmentation checkpoint", mmengine_checkpoint_globals()):
+            model = init_model(cfg, self.checkpoint, device=self.device)
         if not self.device.startswith("cuda"):
             # SyncBN (the Cityscapes configs' norm) only runs in a distributed GPU job
             model = revert_sync_batchnorm(model)

@@ -1,25 +1,16 @@
-"""mmengine ``Runner`` that can resume from its own checkpoints under torch >= 2.6.
+"""mmengine ``Runner`` that resumes from its own checkpoints with torch's weights-only unpickler.
 
-torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine 0.10.7 loads checkpoints without passing
-``weights_only``, and its checkpoints hold the message hub (``HistoryBuffer`` objects and numpy arrays), so
-``--resume`` fails with an ``UnpicklingError``. Rather than turning the safe loader off, the runner allow-lists
-exactly the types those checkpoints contain, and only while it loads a checkpoint.
+mmengine 0.10.7 loads checkpoints without passing ``weights_only`` (so torch >= 2.6 reads them weights-only), and
+its checkpoints hold the message hub (``HistoryBuffer`` objects, numpy arrays and ``HistoryBuffer.<statistic>``
+methods), so ``--resume`` would fail with an ``UnpicklingError``. Rather than turning the safe loader off, the
+runner allow-lists exactly those types (``uptflow.utils.safe_load``), and only while it loads a checkpoint.
 """
 
-import numpy as np
-import torch
-from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import Runner
 
-__all__ = ["UPTFlowRunner", "CHECKPOINT_SAFE_GLOBALS"]
+from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
-# what the message hub of an mmengine checkpoint pickles besides tensors and builtin containers (found with
-# torch.serialization.get_unsafe_globals_in_checkpoint, plus the dtype classes numpy arrays and scalars unpickle
-# to); HistoryBuffer keeps bound statistics methods, which pickle as getattr(buffer, 'min'), hence getattr
-CHECKPOINT_SAFE_GLOBALS = [
-    HistoryBuffer, np.ndarray, np.dtype, np._core.multiarray._reconstruct, np._core.multiarray.scalar, getattr,
-    *(type(np.dtype(t)) for t in (np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8, np.bool_)),
-]
+__all__ = ["UPTFlowRunner"]
 
 
 class UPTFlowRunner(Runner):
@@ -28,6 +19,6 @@ class UPTFlowRunner(Runner):
     def load_checkpoint(self, filename: str, map_location="cpu", strict: bool = False,
                         revise_keys: list = [(r"^module.", "")]):  # noqa: B006 - mmengine's signature
         """Load ``filename`` as mmengine does, with the message-hub types allow-listed."""
-        with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS):
+        with safe_loading(filename, "training checkpoint", mmengine_checkpoint_globals()):
             return super().load_checkpoint(filename, map_location=map_location, strict=strict,
                                            revise_keys=revise_keys)

@@ -33,6 +33,7 @@ from torch import nn
 from uptflow.enhancers.base import Enhancer
 from uptflow.registry import ENHANCERS
 from uptflow.utils.paths import require_file, shared_root
+from uptflow.utils.safe_load import safe_torch_load
 
 __all__ = ["DCENet", "DCENetPP", "SCINet", "IATNet", "ZeroDCE", "ZeroDCEPP", "SCI", "IAT", "apply_le_curve"]
 
@@ -321,10 +322,7 @@ def _load_state_dict(net: nn.Module, weights: str | os.PathLike | None, what: st
             hint = f" (found one at {root / 'data' / 'weights' / expected})"
         raise ValueError(f"{what} needs weights=PATH to the official checkpoint {expected}{hint}")
     path = require_file(weights, f"{what} checkpoint")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means a wrong or corrupt file
-        raise ValueError(f"cannot read {what} checkpoint {path}: {e}") from e
+    sd = safe_torch_load(path, f"{what} checkpoint")
     if not isinstance(sd, dict):
         raise ValueError(f"{path}: expected a state_dict (name -> tensor), got {type(sd).__name__}")
     try:

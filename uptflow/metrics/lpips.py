@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from uptflow.utils.paths import cache_dir, require_file
+from uptflow.utils.safe_load import safe_torch_load
 
 __all__ = ["LPIPS", "default_backbone_path", "default_linear_path", "lpips_available"]
 
@@ -75,10 +76,10 @@ class LPIPS(nn.Module):
                 "or pass linear=PATH to that file"
             )
         lin = require_file(linear or lin_default, "LPIPS v0.1 AlexNet linear heads (lpips weights/v0.1/alex.pth)")
-        sd = torch.load(bb, map_location="cpu", weights_only=True)
+        sd = safe_torch_load(bb, "AlexNet weights for LPIPS")
         feat_sd = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
         features.load_state_dict(feat_sd, strict=True)
-        lin_sd = torch.load(lin, map_location="cpu", weights_only=True)
+        lin_sd = safe_torch_load(lin, "LPIPS linear heads")
         # lpips stores each head as lin{k}.model.1.weight (index 0 is a parameter-free Dropout)
         self.lins.load_state_dict({f"{k}.weight": lin_sd[f"lin{k}.model.1.weight"] for k in range(5)}, strict=True)
 

@@ -17,7 +17,6 @@ from typing import Any
 import torch
 
 from uptflow.utils.io import atomic_path
-from uptflow.utils.paths import require_file
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "convert_official_state_dict", "is_official_state_dict",
@@ -91,11 +90,9 @@ def convert_official_state_dict(sd: Mapping[str, torch.Tensor], n_unconditional:
 
 
 def _read(path: str | os.PathLike) -> Any:
-    p = require_file(path, "UPT-Flow weights")
-    try:
-        return torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - report any unpickling failure with the file name
-        raise ValueError(f"cannot read checkpoint {p}: {e}") from e
+    from uptflow.utils.safe_load import safe_torch_load
+
+    return safe_torch_load(path, "UPT-Flow weights")
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any], bool]:
