@@ -9,7 +9,7 @@ import numpy as np
 from scipy.ndimage import correlate
 from scipy.special import gamma
 
-__all__ = ["rgb2gray_matlab", "rgb2y_bt601", "imresize_matlab", "mscn", "fit_ggd", "fit_aggd", "gaussian_window"]
+__all__ = ["rgb2gray_matlab", "imresize_matlab", "mscn", "fit_ggd", "fit_aggd", "gaussian_window"]
 
 # the search grid of the reference estimateggdparam / estimateaggdparam
 _GAM = np.arange(0.2, 10.0 + 1e-9, 0.001)
@@ -21,12 +21,6 @@ def rgb2gray_matlab(img: np.ndarray) -> np.ndarray:
     """MATLAB ``rgb2gray`` on uint8 RGB: BT.601 luma weights, rounded to integers; returns float64 HxW."""
     w = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
     return np.round(img.astype(np.float64) @ w)
-
-
-def rgb2y_bt601(img: np.ndarray) -> np.ndarray:
-    """MATLAB ``rgb2ycbcr`` Y channel of uint8 RGB (16..235), rounded; float64 HxW (BasicSR's NIQE default)."""
-    w = np.array([65.481, 128.553, 24.966]) / 255.0
-    return np.round(img.astype(np.float64) @ w + 16.0)
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -77,6 +71,8 @@ def gaussian_window(size: int = 7, sigma: float = 7 / 6) -> np.ndarray:
 def mscn(img: np.ndarray, window: np.ndarray, mode: str) -> np.ndarray:
     """Mean-subtracted contrast-normalised coefficients ``(I - mu) / (sigma + 1)`` of a 0..255 grey image.
 
+    Computed in ``img``'s float dtype (NIQE passes float32 to follow its reference, BRISQUE float64).
+
     Args:
         img: float HxW image in 0..255.
         window: normalised filter window (7x7 Gaussian, sigma 7/6).
@@ -101,7 +97,9 @@ def fit_ggd(x: np.ndarray) -> tuple[float, float]:
 def fit_aggd(x: np.ndarray) -> tuple[float, float, float]:
     """Moment-matching asymmetric generalised Gaussian fit; returns (alpha, left std, right std).
 
-    NaN stds (no negative or no positive values) propagate, as in the MATLAB code, so callers can drop the block.
+    As in the MATLAB code, a side without values has a NaN std (callers drop such blocks) and the shape is then
+    the grid's first value, 0.2: MATLAB's ``min`` over an all-NaN vector returns index 1, and NIQE averages the
+    shape column with ``nanmean``, so it counts.
     """
     x = x.ravel()
     neg, pos = x[x < 0], x[x > 0]
@@ -111,7 +109,5 @@ def fit_aggd(x: np.ndarray) -> tuple[float, float, float]:
     mean_sq = np.mean(x * x)
     rhat = np.mean(np.abs(x)) ** 2 / mean_sq if mean_sq > 0 else np.nan
     rnorm = rhat * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
-    if not np.isfinite(rnorm):
-        return float("nan"), float(left), float(right)
-    alpha = _GAM[np.argmin((_R_AGGD - rnorm) ** 2)]
+    alpha = _GAM[np.argmin((_R_AGGD - rnorm) ** 2)] if np.isfinite(rnorm) else _GAM[0]
     return float(alpha), float(left), float(right)
