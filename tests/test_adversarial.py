@@ -110,7 +110,7 @@ def test_ultralytics_detector_weights_with_a_code_payload_are_refused(tmp_path, 
 
     path = _evil_file(tmp_path / "yolo_evil.pt", _RunsCode(marker), base={"model": YOLO("yolov8n.yaml").model})
     with pytest.raises(UnsafeWeightsError, match="system") as err:
-        build_detector("yolov8", weights=str(path))
+        build_detector(dict(type="yolov8", checkpoint=str(path)))
     _assert_refused(err, path)
 
 
@@ -124,8 +124,8 @@ def test_mmdet_checkpoint_with_a_code_payload_is_refused(tmp_path, marker):
     config = Path(mmdet.__file__).parent / ".mim" / "configs" / "yolo" / "yolov3_d53_8xb8-320-273e_coco.py"
     path = _evil_file(tmp_path / "det.pth", _RunsCode(marker), base={"state_dict": {}})
     with pytest.raises(UnsafeWeightsError, match="system") as err:
-        build_detector("mmdet", config=str(config), weights=str(path),
-                       cfg_options={"model.backbone.init_cfg": None})
+        build_detector(dict(type="mmdet", config=str(config), checkpoint=str(path),
+                            cfg_options={"model.backbone.init_cfg": None}))
     _assert_refused(err, path)
 
 
@@ -137,7 +137,7 @@ def test_mmseg_checkpoint_with_a_code_payload_is_refused(tmp_path, marker):
     config = Path(__file__).resolve().parents[1] / "configs" / "segmentation" / "segformer_mit-b0_cityscapes19.py"
     path = _evil_file(tmp_path / "seg.pth", _RunsCode(marker), base={"state_dict": {}})
     with pytest.raises(UnsafeWeightsError, match="system") as err:
-        build_segmenter("mmseg", config=str(config), checkpoint=str(path))
+        build_segmenter(dict(type="mmseg", config=str(config), checkpoint=str(path)))
     _assert_refused(err, path)
 
 

@@ -1,53 +1,166 @@
-"""``uptflow`` command line: one entry point, one subcommand per job.
+"""The library's command line (``python -m uptflow``): enhance, train, setup-mm; and the machinery every command of
+the project shares (subcommand dispatch, one-line errors, the common option vocabulary).
 
-Examples:
-    $ uptflow setup-mm                      # build + cache mmcv with compiled ops for this torch
-    $ uptflow enhance in/ 'more/*.jpg' --weights W.pth -o out/
-    $ uptflow train configs/uptflow/uptflow_tiny_synthetic.py --work-dir work_dirs/tiny
+The ``uptflow`` console script is the application's front door, ``evaluation.cli``: it adds the evaluation
+commands to these, so the library never imports the suite.
 
-Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
-the table below maps names to modules so ``uptflow --help`` imports nothing heavy.
+Every subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``. A user mistake (a missing or
+unreadable file, a bad value or key) ends the command with one line ``error: ...`` naming the file or key and exit
+status 2, never a traceback (set ``UPTFLOW_DEBUG=1`` to see one).
 """
+
+from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
-__all__ = ["main", "run_standalone", "SUBCOMMANDS"]
+__all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS", "DeprecatedOption",
+           "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit"]
 
-# name -> (module, one-line help); subcommand modules keep heavy imports inside run()
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch"),
-    "train": ("uptflow.engine.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)"),
-    "enhance": ("uptflow.tools.enhance", "enhance images, folders or globs with UPT-Flow or another enhancer"),
-    "enhance-bench": ("evaluation.enhancement.__main__", "score enhancers on paired / unpaired image sets"),
-    "exdark-detect": ("evaluation.detection.cli", "enhance, detect and score ExDark (COCO AP, VOC mAP@0.5)"),
-    "night-seg": ("evaluation.segmentation.__main__", "enhance, segment and score night data (mIoU, mmseg models)"),
-    "night-traffic": ("evaluation.traffic.__main__", "night-traffic video: LOE/NIQE/BRISQUE, detections, flicker"),
+# name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
+LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch", ()),
+    "train": ("uptflow.engine.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)",
+              ()),
+    "enhance": ("uptflow.tools.enhance", "enhance images, folders or globs with UPT-Flow or another enhancer", ()),
 }
+# what a user can get wrong: files, values, keys (uptflow.registry.SettingsError is a KeyError)
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, FileNotFoundError, NotADirectoryError,
+                                                IsADirectoryError, PermissionError)
+
+
+def _message(err: BaseException) -> str:
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return first if len(first) <= 2000 else first[:2000] + " ..."
+
+
+def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """Run a command; a user mistake becomes one ``error:`` line on stderr and exit status 2."""
+    import warnings
+
+    # mmengine imports pkg_resources (kept by the mm extra's setuptools<81 pin), whose deprecation notice says
+    # nothing a user of these commands can act on
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    try:
+        return int(run(args) or 0)
+    except USER_ERRORS as err:
+        if os.environ.get("UPTFLOW_DEBUG"):
+            raise
+        print(f"error: {_message(err)}", file=sys.stderr)
+        return 2
 
 
 def run_standalone(add_arguments: Callable[[argparse.ArgumentParser], None],
                    run: Callable[[argparse.Namespace], int | None], prog: str, doc: str | None,
                    argv: list[str] | None = None) -> int:
     """Parse ``argv`` with a subcommand's options and run it: the ``main`` of ``python -m <module>``."""
-    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join((doc or "").split("\n\n")[1:]))
     add_arguments(parser)
-    return int(run(parser.parse_args(argv)) or 0)
+    return run_guarded(run, parser.parse_args(argv))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the uptflow CLI with ``argv`` (defaults to ``sys.argv[1:]``) and return the exit code."""
-    parser = argparse.ArgumentParser(prog="uptflow", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None,
+         subcommands: Mapping[str, tuple[str, str, tuple[str, ...]]] = LIBRARY_SUBCOMMANDS,
+         prog: str = "uptflow") -> int:
+    """Run a CLI made of ``subcommands`` with ``argv`` (defaults to ``sys.argv[1:]``) and return the exit code."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, (mod, help_) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_)
+    for name, (mod, help_, aliases) in subcommands.items():
+        p = sub.add_parser(name, help=help_, aliases=list(aliases),
+                           description=help_ + (f" (also: {', '.join(aliases)}, deprecated)" if aliases else ""))
         p.set_defaults(_module=mod)
         importlib.import_module(mod).add_arguments(p)
     args = parser.parse_args(argv)
-    return int(importlib.import_module(args._module).run(args) or 0)
+    name = args.command
+    if name not in subcommands:
+        canonical = next(k for k, v in subcommands.items() if name in v[2])
+        print(f"warning: `{prog} {name}` is deprecated and will be removed; use `{prog} {canonical}`",
+              file=sys.stderr)
+    return run_guarded(importlib.import_module(args._module).run, args)
+
+
+# ------------------------------------------------------------------------------------------ shared vocabulary
+class DeprecatedOption(argparse.Action):
+    """An old spelling of an option: warns once, then stores (or appends) into the new option's destination."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", append: bool = False,
+                 **kw: Any) -> None:
+        kw.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kw)
+        self.new, self.append = new, append
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"warning: {option_string} is deprecated and will be removed; use {self.new}", file=sys.stderr)
+        if self.nargs == 0:
+            values = self.const
+        if self.append:
+            setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
+        else:
+            setattr(namespace, self.dest, values)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device`` (default ``auto``: CUDA when a GPU is visible, else CPU)."""
+    p.add_argument("--device", default="auto", help="torch device: auto (cuda when available, else cpu), cpu, cuda, "
+                                                   "cuda:1, ...")
+
+
+def resolve_device(device: str, quiet: bool = False) -> str:
+    """The device to use for ``--device`` (``auto`` resolved, saying which); a CUDA device without a GPU is an
+    error."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        if not quiet:
+            print(f"device: {device}" + ("" if device == "cuda" else " (no GPU visible)"), file=sys.stderr)
+        return device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: torch sees no GPU (use --device cpu, or auto)")
+    try:
+        torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"--device {device}: {e}") from None
+    return device
+
+
+def add_work_dir(p: argparse.ArgumentParser, old: tuple[str, ...] = ("--out",), what: str = "output folder") -> None:
+    """``--work-dir`` (outputs; required, see :func:`work_dir`), with old spellings kept for one release."""
+    p.add_argument("--work-dir", default=None, help=f"{what} (required)")
+    if old:
+        p.add_argument(*old, dest="work_dir", action=DeprecatedOption, new="--work-dir")
+
+
+def work_dir(args: argparse.Namespace) -> Path:
+    """The ``--work-dir`` given (argparse cannot require an option that has deprecated spellings)."""
+    if not getattr(args, "work_dir", None):
+        raise ValueError("--work-dir: required (the output folder)")
+    return Path(args.work_dir).expanduser()
+
+
+def add_cfg_options(p: argparse.ArgumentParser) -> None:
+    """``--cfg-options key=value ...`` (mmengine's DictAction)."""
+    from mmengine.config import DictAction
+
+    p.add_argument("--cfg-options", nargs="+", action=DictAction, default=None, metavar="KEY=VALUE",
+                   help="override config entries, mmengine style, e.g. model.test_cfg.mode=slide")
+
+
+def add_limit(p: argparse.ArgumentParser, what: str = "images", old: tuple[str, ...] = ()) -> None:
+    """``--limit N``: only the first N inputs (quick checks)."""
+    p.add_argument("--limit", type=int, default=None, help=f"only the first N {what} (quick checks)")
+    if old:
+        p.add_argument(*old, dest="limit", type=int, action=DeprecatedOption, new="--limit")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,15 @@
 """Registries of uptflow, children of mmengine's roots so configs can mix uptflow, mmdet and mmseg types.
 
-A new enhancer, dataset, detector or segmenter is one file with a ``@REGISTRY.register_module()``
-decorator plus one entry in ``locations`` below (so building ``dict(type=...)`` imports it lazily).
+A new enhancer, dataset or flow layer is one file with a ``@REGISTRY.register_module()`` decorator plus one entry
+in ``locations`` below (so building ``dict(type=...)`` imports it lazily). :func:`build_checked` builds from any
+registry with the settings checked against the constructor first, so a misspelt key fails naming the key.
 """
+
+import inspect
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -32,6 +39,7 @@ def _in_own_scope(build_func):
     return build
 
 
+own_scope = _in_own_scope  # public: the suite's registries with an mmengine parent build the same way
 _BUILD = _in_own_scope(build_from_cfg)
 _BUILD_MODEL = _in_own_scope(build_model_from_cfg)
 
@@ -42,10 +50,12 @@ __all__ = [
     "TRANSFORMS",
     "METRICS",
     "ENHANCERS",
-    "DETECTORS",
-    "SEGMENTERS",
     "HOOKS",
     "OPTIM_WRAPPERS",
+    "SettingsError",
+    "check_settings",
+    "build_checked",
+    "own_scope",
 ]
 
 # networks (UPT-Flow and its parts) and the mmengine model wrappers used for training
@@ -82,13 +92,90 @@ ENHANCERS = Registry(
     scope="uptflow",
     locations=["uptflow.enhancers.classical", "uptflow.enhancers.learned", "uptflow.enhancers.uptflow"],
 )
-# object detectors behind one interface (image in, boxes / scores / labels out)
-DETECTORS = Registry("detector", scope="uptflow", locations=["evaluation.detection.detectors"])
-# semantic segmenters behind one interface (image in, trainId map out)
-SEGMENTERS = Registry("segmenter", scope="uptflow", locations=["evaluation.segmentation.segmenters"])
 # training hooks (RNG state in checkpoints, model export, progress bar) and optimizer wrappers that skip
 # non-finite steps, used by the mmengine Runner in ``uptflow train``
 HOOKS = Registry("hook", build_func=_BUILD, parent=MMENGINE_HOOKS, scope="uptflow", locations=["uptflow.engine"])
 OPTIM_WRAPPERS = Registry(
     "optim_wrapper", build_func=_BUILD, parent=MMENGINE_OPTIM_WRAPPERS, scope="uptflow", locations=["uptflow.engine"]
 )
+
+
+class SettingsError(KeyError):
+    """A setting a constructor does not take, or of the wrong type; the message starts with its key."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def _accepts(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the annotation ``hint`` (plain types, unions, Optional, containers; else True)."""
+    if hint is Any or hint is inspect.Parameter.empty:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    cls = origin or hint
+    if not isinstance(cls, type):
+        return True
+    if cls is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if cls is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if issubclass(cls, Sequence) and cls is not str:
+        return isinstance(value, (list, tuple))
+    if issubclass(cls, Mapping):
+        return isinstance(value, Mapping)
+    return isinstance(value, cls)
+
+
+def _hint_text(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def check_settings(cls: type, settings: Mapping[str, Any], where: str) -> None:
+    """Raise :class:`SettingsError` for a key ``cls(**settings)`` does not take or a value of the wrong type.
+
+    Args:
+        cls: the class (its ``__init__`` signature and annotations are the schema).
+        settings: keyword arguments for it.
+        where: what to call the settings in messages, e.g. ``tasks.detection.detector``.
+    """
+    sig = inspect.signature(cls.__init__)
+    params = {k: p for k, p in sig.parameters.items() if k != "self"}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: check the names only
+        hints = {}
+    known = [k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key, value in settings.items():
+        if key not in known:
+            raise SettingsError(f"{where}.{key}: unknown setting of {cls.__name__} (known: {', '.join(known)})")
+        hint = hints.get(key, inspect.Parameter.empty)
+        if not _accepts(value, hint):
+            raise SettingsError(f"{where}.{key}: expected {_hint_text(hint)}, got {type(value).__name__} ({value!r})")
+    missing = [k for k in known if params[k].default is inspect.Parameter.empty and k not in settings]
+    if missing:
+        raise SettingsError(f"{where}.{missing[0]}: required setting of {cls.__name__} is missing")
+
+
+def build_checked(registry: Registry, cfg: Mapping[str, Any], where: str) -> Any:
+    """Build ``cfg`` (``dict(type=name, **settings)``) from ``registry`` after :func:`check_settings`.
+
+    Raises:
+        SettingsError: unknown type (listing the registered ones), unknown setting or wrong type, naming the key.
+    """
+    registry.import_from_location()
+    cfg = dict(cfg)
+    name = cfg.pop("type", None)
+    cls = registry.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise SettingsError(f"{where}.type: unknown {registry.name} {name!r} "
+                            f"(registered: {', '.join(sorted(registry.module_dict))})")
+    check_settings(cls, cfg, where)
+    return cls(**cfg)

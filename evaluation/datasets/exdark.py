@@ -13,15 +13,20 @@ looked up in ROOT, ROOT/Groundtruth and ROOT's parent, or passed explicitly.
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from evaluation.datasets.base import Box, DatasetReader, Sample
+from evaluation.datasets.splits import SPLIT_KINDS, make_split
+from evaluation.registry import DATASETS
+from uptflow.utils.io import IMAGE_SUFFIXES, image_size
+
 __all__ = [
-    "EXDARK_CLASSES", "LIGHT_TYPES", "IN_OUT", "SPLIT_CODES", "Box", "ExDarkImage", "ExDarkDataset",
-    "ClassListEntry", "parse_bbgt", "read_classlist", "read_exdark", "find_classlist", "read_image_raw",
-    "IMAGE_EXTENSIONS",
+    "EXDARK_CLASSES", "LIGHT_TYPES", "IN_OUT", "SPLIT_CODES", "ClassListEntry", "parse_bbgt", "read_classlist",
+    "read_exdark", "find_classlist", "ExDark",
 ]
 
 log = logging.getLogger(__name__)
@@ -34,27 +39,10 @@ LIGHT_TYPES: tuple[str, ...] = (
 )
 IN_OUT: tuple[str, ...] = ("Indoor", "Outdoor")
 SPLIT_CODES: dict[int, str] = {1: "train", 2: "val", 3: "test"}
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 _CLASS_BY_LOWER = {c.lower(): c for c in EXDARK_CLASSES}
 _IMAGE_DIRS = ("ExDark", "images", "JPEGImages")
 _ANNO_DIRS = ("ExDark_Annno", "ExDark_Anno", "ExDark_Annotations", "Annotations", "annotations")
-
-
-@dataclass(frozen=True)
-class Box:
-    """One object: ExDark class name and pixel box ``x1, y1, x2, y2`` (clipped to the image)."""
-
-    cls: str
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-
-    @property
-    def xywh(self) -> list[float]:
-        """COCO ``[x, y, w, h]``."""
-        return [self.x1, self.y1, self.x2 - self.x1, self.y2 - self.y1]
 
 
 @dataclass(frozen=True)
@@ -66,39 +54,6 @@ class ClassListEntry:
     light: str
     inout: str
     split: str
-
-
-@dataclass
-class ExDarkImage:
-    """One annotated image: path, real size, boxes and (when the class list has it) its metadata."""
-
-    name: str
-    path: Path
-    ann_path: Path
-    width: int
-    height: int
-    boxes: list[Box]
-    meta: ClassListEntry | None = None
-
-    @property
-    def stem(self) -> str:
-        """File name without extension (ExDark stems are unique across classes)."""
-        return Path(self.name).stem
-
-
-@dataclass
-class ExDarkDataset:
-    """All images of one ExDark root with reader statistics (clipped / dropped boxes, missing metadata)."""
-
-    root: Path
-    layout: str
-    images: list[ExDarkImage]
-    classlist: Path | None
-    stats: dict = field(default_factory=dict)
-
-    def by_name(self) -> dict[str, ExDarkImage]:
-        """Map image file name -> image."""
-        return {im.name: im for im in self.images}
 
 
 def parse_bbgt(path: str | os.PathLike) -> list[tuple[str, float, float, float, float, int]]:
@@ -169,27 +124,6 @@ def find_classlist(root: str | os.PathLike) -> Path | None:
     return None
 
 
-def read_image_raw(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as uint8 HxWx3 RGB in stored pixel order (EXIF orientation ignored, as ExDark was annotated)."""
-    import cv2
-
-    buf = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION) if buf.size else None
-    if img is None:
-        raise ValueError(f"cannot decode image {path}")
-    return np.ascontiguousarray(img[..., ::-1])
-
-
-def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:  # header only; raw (not EXIF-rotated) size, like the annotation tool saw
-            return im.size
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"cannot read image size of {path}: {e}") from e
-
-
 def _detect_layout(root: Path) -> tuple[str, Path, Path]:
     for img_dir in _IMAGE_DIRS:
         for ann_dir in _ANNO_DIRS:
@@ -214,66 +148,132 @@ def _index(folder: Path, suffixes: Iterable[str]) -> dict[str, Path]:
     return out
 
 
-def read_exdark(root: str | os.PathLike, classlist: str | os.PathLike | None = None) -> ExDarkDataset:
-    """Read every annotated image under ``root`` (official or flat layout) with boxes clipped to the real size.
+def _boxes(ann: Path, w_img: int, h_img: int, stats: dict[str, Any]) -> tuple[Box, ...]:
+    """The boxes of one annotation file, clipped to the image; boxes wholly outside are dropped and counted."""
+    boxes = []
+    for cls, l, t, w, h, no in parse_bbgt(ann):
+        stats["n_boxes"] += 1
+        x1, y1, x2, y2 = l, t, l + w, t + h
+        cx1, cy1 = min(max(x1, 0.0), w_img), min(max(y1, 0.0), h_img)
+        cx2, cy2 = min(max(x2, 0.0), w_img), min(max(y2, 0.0), h_img)
+        if (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2):
+            stats["clipped"].append(f"{ann}:{no}")
+        if cx2 - cx1 <= 0 or cy2 - cy1 <= 0:
+            stats["n_dropped_outside"] += 1
+            log.warning("%s:%d: box %s lies outside the %dx%d image; dropped (counted in stats)",
+                        ann, no, (l, t, w, h), w_img, h_img)
+            continue
+        boxes.append(Box(cls, cx1, cy1, cx2, cy2))
+    return tuple(boxes)
+
+
+def read_exdark(root: str | os.PathLike, classlist: str | os.PathLike | None = None
+                ) -> tuple[list[Sample], dict[str, Any]]:
+    """Every annotated image under ``root`` (official or flat layout), boxes clipped to the real image size.
+
+    An image whose annotation file is missing or malformed, or that cannot be read, is left out and listed in the
+    returned statistics (``skipped``: file and reason) instead of stopping the whole dataset.
 
     Args:
         root: dataset root (see module docstring for the layouts).
         classlist: imageclasslist.txt; found automatically when None (metadata stays empty if there is none).
 
+    Returns:
+        Samples sorted by name (``meta``: light, inout, exdark_split, annotation) and reader statistics.
+
     Raises:
         FileNotFoundError: no known layout under ``root`` or no images.
-        ValueError: an image without annotation file, an unreadable image, or a malformed annotation line.
     """
     root = Path(root).expanduser().resolve()
     layout, img_dir, ann_dir = _detect_layout(root)
-    images = _index(img_dir, IMAGE_EXTENSIONS)
+    images = _index(img_dir, IMAGE_SUFFIXES)
     if not images:
-        raise FileNotFoundError(f"{img_dir}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        raise FileNotFoundError(f"{img_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
     anns = _index(ann_dir, (".txt",))
     cl_path = Path(classlist) if classlist is not None else find_classlist(root)
     meta = read_classlist(cl_path) if cl_path is not None else {}
-
-    missing = [p.name for k, p in images.items() if f"{k}.txt" not in anns and f"{Path(k).stem}.txt" not in anns]
-    if missing:
-        raise ValueError(f"{len(missing)} image(s) in {img_dir} have no annotation file in {ann_dir}, "
-                         f"e.g. {missing[:5]} (expected <image name>.txt)")
+    stats: dict[str, Any] = dict(layout=layout, classlist=str(cl_path) if cl_path else None, n_boxes=0,
+                                 n_dropped_outside=0, clipped=[], skipped=[])
     used = set()
-    out: list[ExDarkImage] = []
-    n_boxes = n_clipped = n_dropped = 0
-    clipped_files: list[str] = []
+    out: list[Sample] = []
     for key, path in images.items():
         ann_key = f"{key}.txt" if f"{key}.txt" in anns else f"{Path(key).stem}.txt"
+        if ann_key not in anns:
+            stats["skipped"].append(dict(file=str(path), reason=f"no annotation file {ann_key} in {ann_dir}"))
+            continue
         used.add(ann_key)
-        ann = anns[ann_key]
-        w_img, h_img = _image_size(path)
-        boxes = []
-        for cls, l, t, w, h, no in parse_bbgt(ann):
-            n_boxes += 1
-            x1, y1, x2, y2 = l, t, l + w, t + h
-            cx1, cy1 = min(max(x1, 0.0), w_img), min(max(y1, 0.0), h_img)
-            cx2, cy2 = min(max(x2, 0.0), w_img), min(max(y2, 0.0), h_img)
-            if (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2):
-                n_clipped += 1
-                clipped_files.append(f"{ann}:{no}")
-            if cx2 - cx1 <= 0 or cy2 - cy1 <= 0:
-                n_dropped += 1
-                log.warning("%s:%d: box %s lies outside the %dx%d image; dropped (counted in stats)",
-                            ann, no, (l, t, w, h), w_img, h_img)
-                continue
-            boxes.append(Box(cls, cx1, cy1, cx2, cy2))
-        out.append(ExDarkImage(path.name, path, ann, w_img, h_img, boxes, meta.get(Path(key).stem.lower())))
+        try:
+            w_img, h_img = image_size(path)
+            boxes = _boxes(anns[ann_key], w_img, h_img, stats)
+        except ValueError as e:
+            stats["skipped"].append(dict(file=str(path), reason=str(e)))
+            continue
+        m = meta.get(Path(key).stem.lower())
+        info = dict(annotation=str(anns[ann_key]))
+        if m is not None:
+            info.update(light=m.light, inout=m.inout, exdark_split=m.split)
+        out.append(Sample(path.name, path, m.light if m else "", boxes=boxes, size=(w_img, h_img), meta=info))
     orphans = sorted(set(anns) - used)
     if orphans:
         log.warning("%d annotation file(s) in %s have no image, e.g. %s", len(orphans), ann_dir, orphans[:5])
-    no_meta = [im.name for im in out if im.meta is None]
+    no_meta = [s.name for s in out if "exdark_split" not in s.meta]
     if meta and no_meta:
         log.warning("%d image(s) are missing from %s, e.g. %s; they have no split / lighting metadata",
                     len(no_meta), cl_path, no_meta[:5])
-    if n_clipped:
-        log.warning("%d of %d boxes extend past their image and were clipped (listed in stats)", n_clipped, n_boxes)
-    out.sort(key=lambda im: im.name.lower())
-    stats = dict(n_images=len(out), n_boxes=n_boxes, n_boxes_kept=n_boxes - n_dropped, n_clipped=n_clipped,
-                 n_dropped_outside=n_dropped, clipped=clipped_files, n_orphan_annotations=len(orphans),
+    if stats["clipped"]:
+        log.warning("%d of %d boxes extend past their image and were clipped (listed in stats)",
+                    len(stats["clipped"]), stats["n_boxes"])
+    for skip in stats["skipped"]:
+        log.warning("skipped %s: %s", skip["file"], skip["reason"])
+    out.sort(key=lambda s: s.name.lower())
+    stats.update(n_images=len(out), n_clipped=len(stats["clipped"]), n_orphan_annotations=len(orphans),
                  n_without_classlist_entry=len(no_meta) if meta else len(out))
-    return ExDarkDataset(root, layout, out, cl_path, stats)
+    return out, stats
+
+
+@DATASETS.register_module(name="exdark")
+class ExDark(DatasetReader):
+    """ExDark (official or flat layout) with its official or a seeded random split.
+
+    Images are loaded in stored pixel order (EXIF orientation ignored), as they were annotated.
+
+    Args:
+        split: subset to evaluate: ``test`` (default), ``val``, ``train`` or ``all``.
+        split_kind: ``official`` (imageclasslist.txt column 5) or ``random`` (seeded 80/20, MAET/IAT).
+        classlist: imageclasslist.txt (found next to the data when None).
+        split_seed: seed of the random split (default: the suite's seed).
+        **kw: ``root``, ``limit``, ``degrade`` (see :class:`DatasetReader`).
+    """
+
+    type = "exdark"
+    layout = ("ExDark/<Class>/<image>, ExDark_Annno/<Class>/<image>.txt, imageclasslist.txt "
+              "(or the flat sample layout images/, annotations/)")
+    exif = False
+    default_split = "test"
+
+    def __init__(self, root: str | None = None, split: str | None = None, limit: int | None = None,
+                 degrade: str | dict | None = None, split_kind: str = "official", classlist: str | None = None,
+                 split_seed: int | None = None) -> None:
+        super().__init__(root, split, limit, degrade)
+        if split_kind not in SPLIT_KINDS:
+            raise ValueError(f"split_kind must be one of {SPLIT_KINDS}, got {split_kind!r}")
+        self.split_kind, self.classlist, self.split_seed = split_kind, classlist, split_seed
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "split_kind": self.split_kind, "classlist": self.classlist,
+                "split_seed": self.split_seed}
+
+    def classes(self) -> tuple[str, ...]:
+        return EXDARK_CLASSES
+
+    def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
+        samples, stats = read_exdark(self.root, self.classlist)
+        sp = make_split(samples, self.split_kind, self.split_seed if self.split_seed is not None else seed,
+                        meta_key="exdark_split", source=stats["classlist"])
+        names = set(sp.names(self.split))
+        stats["split"] = sp.to_dict(with_names=False)
+        if not names:
+            raise ValueError(f"the {self.split_kind!r} split has no {self.split!r} images among the {len(samples)} "
+                             f"images of {self.root} (counts {stats['split']['counts']}); for zero-shot scoring "
+                             "use split 'all' (the detection command's --subset all)")
+        return [s for s in samples if s.name in names], stats

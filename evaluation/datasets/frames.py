@@ -1,126 +1,133 @@
-"""Frame sources for the night-traffic benchmark: a folder of frames or a video file, sampled every N frames.
+"""Frame datasets for the night-traffic benchmark: a folder of frames (natural order) or a video file.
 
-Every frame carries its index in the source, a timestamp in seconds (from the video clock, or index / fps for
-folders when ``fps`` is given, else NaN) and a name used in per-frame tables and COCO matching.
+Every ``every``-th frame is kept (at most ``limit``); each sample records its index in the source and a timestamp
+in seconds (the video clock, or index / fps for folders when ``fps`` is given, else NaN). Video frames are decoded
+sequentially by :meth:`VideoDataset.images`, skipping the decode of frames that are not kept.
 """
 
+from __future__ import annotations
+
 import math
-import os
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
+from evaluation.datasets.base import Dataset, DatasetReader, Sample, list_images
+from evaluation.registry import DATASETS
 
-__all__ = ["Frame", "FrameSource", "open_source", "VIDEO_EXTS"]
+__all__ = ["Frames", "VideoDataset", "VIDEO_EXTS"]
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
-@dataclass
-class Frame:
-    """One sampled frame: uint8 HxWx3 RGB ``image``, source ``index``, ``time_s`` and file-like ``name``."""
+def _probe(path: Path) -> tuple[float, int]:
+    import cv2
 
-    index: int
-    time_s: float
-    name: str
-    image: np.ndarray
-
-
-def _natural_key(p: Path) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise ValueError(f"cannot open video {path} (unsupported codec or corrupt file)")
+        return float(cap.get(cv2.CAP_PROP_FPS)) or float("nan"), int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
 
 
-class FrameSource:
-    """Iterate over the frames of a folder or video, keeping every ``every``-th one (at most ``max_frames``).
+class VideoDataset(Dataset):
+    """Frames of a video file: loading decodes sequentially (random access seeks, which is slow)."""
 
-    Args:
-        path: folder of images (sorted naturally by name) or a video file cv2 can decode.
-        every: keep frames 0, N, 2N, ... of the source.
-        max_frames: stop after this many kept frames.
-        fps: frame rate for folder timestamps (videos use their own clock).
-    """
-
-    def __init__(self, path: str | os.PathLike, every: int = 1, max_frames: int | None = None,
-                 fps: float | None = None) -> None:
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.path = Path(path)
-        self.every, self.max_frames, self.fps = every, max_frames, fps
-        if self.path.is_dir():
-            self.kind = "frames"
-            self.files = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
-                                key=_natural_key)
-            if not self.files:
-                raise FileNotFoundError(f"no image frames ({', '.join(IMAGE_SUFFIXES)}) in {self.path}")
-        elif self.path.is_file():
-            if self.path.suffix.lower() not in VIDEO_EXTS:
-                raise ValueError(f"{self.path}: not a video ({', '.join(VIDEO_EXTS)}) nor a folder of frames")
-            self.kind = "video"
-            self._probe_video()
-        else:
-            raise FileNotFoundError(f"traffic input not found: {self.path}")
-
-    @property
-    def name(self) -> str:
-        """Short name of the source (folder or video stem) used as the 'part' in tables."""
-        return self.path.stem if self.kind == "video" else self.path.name
-
-    def _probe_video(self) -> None:
+    def read(self, sample: Sample) -> np.ndarray:
         import cv2
 
-        cap = cv2.VideoCapture(str(self.path))
+        cap = cv2.VideoCapture(str(self.root))
         try:
-            if not cap.isOpened():
-                raise ValueError(f"cannot open video {self.path} (unsupported codec or corrupt file)")
-            self.video_fps = float(cap.get(cv2.CAP_PROP_FPS)) or float("nan")
-            self.video_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            cap.set(cv2.CAP_PROP_POS_FRAMES, int(sample.meta["index"]))
+            ok, bgr = cap.read()
         finally:
             cap.release()
+        if not ok:
+            raise ValueError(f"{self.root}: cannot decode frame {sample.meta['index']}")
+        return np.ascontiguousarray(bgr[..., ::-1])
 
-    def __iter__(self) -> Iterator[Frame]:
-        return self._iter_folder() if self.kind == "frames" else self._iter_video()
-
-    def _iter_folder(self) -> Iterator[Frame]:
-        kept = 0
-        for i in range(0, len(self.files), self.every):
-            if self.max_frames is not None and kept >= self.max_frames:
-                return
-            f = self.files[i]
-            t = i / self.fps if self.fps else float("nan")
-            yield Frame(i, t, f.name, imread_rgb(f))
-            kept += 1
-
-    def _iter_video(self) -> Iterator[Frame]:
+    def images(self, skip: Collection[str] = ()) -> Iterator[tuple[Sample, np.ndarray | Exception]]:
         import cv2
 
-        cap = cv2.VideoCapture(str(self.path))
+        wanted = {int(s.meta["index"]): s for s in self.samples if s.name not in skip}
+        cap = cv2.VideoCapture(str(self.root))
         if not cap.isOpened():
-            raise ValueError(f"cannot open video {self.path}")
-        fps = self.fps or self.video_fps
-        i, kept = 0, 0
+            raise ValueError(f"cannot open video {self.root}")
+        done = set()
         try:
-            while self.max_frames is None or kept < self.max_frames:
-                # grab() skips decoding of the frames that are not kept
-                if not cap.grab():
-                    break
-                if i % self.every == 0:
+            i = 0
+            while len(done) < len(wanted) and cap.grab():  # grab() skips decoding the frames not kept
+                if i in wanted:
                     ok, bgr = cap.retrieve()
-                    if not ok:
-                        raise ValueError(f"{self.path}: cannot decode frame {i}")
-                    msec = cap.get(cv2.CAP_PROP_POS_MSEC)
-                    t = i / fps if math.isfinite(fps) and fps > 0 else msec / 1000.0
-                    yield Frame(i, t, f"{self.path.stem}_{i:06d}.png", np.ascontiguousarray(bgr[..., ::-1]))
-                    kept += 1
+                    s = wanted[i]
+                    done.add(i)
+                    if ok:
+                        yield s, self._degraded(s, np.ascontiguousarray(bgr[..., ::-1]))
+                    else:
+                        yield s, ValueError(f"{self.root}: cannot decode frame {i}")
                 i += 1
         finally:
             cap.release()
+        for i in sorted(set(wanted) - done):
+            yield wanted[i], ValueError(f"{self.root}: the video ends before frame {i}")
 
 
-def open_source(path: str | os.PathLike, every: int = 1, max_frames: int | None = None,
-                fps: float | None = None) -> FrameSource:
-    """Open a folder of frames or a video file (see ``FrameSource``)."""
-    return FrameSource(path, every=every, max_frames=max_frames, fps=fps)
+@DATASETS.register_module(name="frames")
+class Frames(DatasetReader):
+    """A night-traffic part: a folder of frames (natural order) or a video file.
+
+    Args:
+        every: keep frames 0, N, 2N, ... of the source.
+        fps: frame rate for the timestamps of frame folders (videos use their own clock).
+        **kw: ``root``, ``split``, ``limit`` (kept frames), ``degrade`` (see :class:`DatasetReader`).
+    """
+
+    type = "frames"
+    layout = "a folder of frames (natural-sorted) or a video file (" + ", ".join(VIDEO_EXTS) + ")"
+
+    def __init__(self, root: str | None = None, split: str | None = None, limit: int | None = None,
+                 degrade: str | dict | None = None, every: int = 1, fps: float | None = None) -> None:
+        super().__init__(root, split, limit, degrade)
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every, self.fps = every, fps
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "every": self.every, "fps": self.fps}
+
+    @property
+    def is_video(self) -> bool:
+        """Whether the source is a video file."""
+        return self.root is not None and self.root.is_file()
+
+    def present(self) -> bool:
+        return self.root is not None and (self.root.is_dir() or self.root.is_file())
+
+    def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
+        part = self.root.stem if self.is_video else self.root.name
+        if self.is_video:
+            if self.root.suffix.lower() not in VIDEO_EXTS:
+                raise ValueError(f"{self.root}: not a video ({', '.join(VIDEO_EXTS)}) nor a folder of frames")
+            video_fps, count = _probe(self.root)
+            fps = self.fps or video_fps
+            indices = range(0, count, self.every)
+            samples = [Sample(f"{part}/{self.root.stem}_{i:06d}", None, part,
+                              meta=dict(index=i, time_s=i / fps if math.isfinite(fps) and fps > 0 else float("nan")))
+                       for i in indices]
+            return samples, dict(kind="video", video_fps=video_fps, video_frames=count)
+        files = list_images(self.root)
+        samples = [Sample(f"{part}/{f.stem}", f, part,
+                          meta=dict(index=i, time_s=i / self.fps if self.fps else float("nan")))
+                   for i, f in enumerate(files)][:: self.every]
+        return samples, dict(kind="frames")
+
+    def make_dataset(self, samples: list[Sample], info: dict[str, Any], seed: int) -> Dataset:
+        ds = super().make_dataset(samples, info, seed)
+        if not self.is_video:
+            return ds
+        return VideoDataset(ds.type, ds.root, ds.samples, ds.settings, exif=False, degrade=ds.degrade, seed=seed,
+                            info=ds.info)

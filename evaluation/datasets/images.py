@@ -1,41 +1,29 @@
-"""Readers for enhancement benchmarks: LOL v1, LOL-v2, any paired folder (matched by file stem) and unpaired folders.
+"""Image datasets for enhancement benchmarks: paired folders (LOL v1, LOL-v2, any low/high pair), unpaired folders,
+and synthetic night pairs made from scikit-image's photos.
 
-A prefix equal to the folder name is ignored when matching (LOL-v2 real pairs ``Low/low00001.png`` with
-``Normal/normal00001.png``).
-
-Every reader returns a list of ``Sample`` (group, name, low path, ground-truth path or None), sorted.
+Pairs are matched by file stem (a prefix equal to the folder name is ignored, so LOL-v2 real pairs
+``Low/low00001.png`` with ``Normal/normal00001.png``), never by sort order; any file without a partner is named.
+Sample names are ``<group>/<stem>`` where the group is the sub-folder (``eval15``, ``DICM``, ...).
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+import os
 from pathlib import Path
+from typing import Any
 
+from evaluation.datasets.base import DatasetReader, Sample, list_images, natural_key
+from evaluation.registry import DATASETS
 from uptflow.data.paired import key_by_stem
-from uptflow.utils.io import IMAGE_SUFFIXES
+from uptflow.utils.io import IMAGE_SUFFIXES, imwrite_rgb
+from uptflow.utils.text import listed
 
-__all__ = ["Sample", "list_images", "read_paired", "read_unpaired", "read_dataset", "UnmatchedError"]
+__all__ = ["PairedImages", "UnpairedImages", "SyntheticPairs", "UnmatchedError", "read_paired", "read_unpaired"]
 
 # (low, ground truth) folder-name pairs, compared case-insensitively
 _PAIR_DIRS = (("low", "high"), ("low", "normal"), ("input", "gt"), ("input", "target"), ("lq", "gt"))
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One benchmark image: ``group`` (subset, e.g. 'eval15' or 'DICM'), unique ``name`` within it, paths."""
-
-    group: str
-    name: str
-    low: Path
-    gt: Path | None = None
-
-
 class UnmatchedError(ValueError):
-    """Raised when paired mode finds low-light images without a ground truth (or the reverse)."""
-
-
-def list_images(folder: Path, recursive: bool = False) -> list[Path]:
-    """Image files in ``folder`` (sorted; hidden files skipped)."""
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    """Paired data with low-light images without a ground truth (or the reverse)."""
 
 
 def _find_child(folder: Path, name: str) -> Path | None:
@@ -53,7 +41,7 @@ def _pair_dirs(folder: Path) -> tuple[Path, Path] | None:
     return None
 
 
-def _common_prefix(paths: list[Path], folder: Path) -> str:
+def common_prefix(paths: list[Path], folder: Path) -> str:
     """The folder's own name when every stem starts with it (LOL-v2 real: ``Low/low00001.png``), else ''."""
     prefix = folder.name.lower()
     return prefix if paths and all(p.stem.startswith(prefix) for p in paths) else ""
@@ -61,24 +49,24 @@ def _common_prefix(paths: list[Path], folder: Path) -> str:
 
 def _pair_folder(group: str, low_dir: Path, gt_dir: Path, allow_unmatched: bool) -> list[Sample]:
     low_files, gt_files = list_images(low_dir), list_images(gt_dir)
-    lows = key_by_stem(low_files, _common_prefix(low_files, low_dir), low_dir)
-    gts = key_by_stem(gt_files, _common_prefix(gt_files, gt_dir), gt_dir)
+    lows = key_by_stem(low_files, common_prefix(low_files, low_dir), low_dir)
+    gts = key_by_stem(gt_files, common_prefix(gt_files, gt_dir), gt_dir)
     if not lows:
         raise ValueError(f"no images in {low_dir}")
-    missing_gt = sorted(set(lows) - set(gts))
-    missing_low = sorted(set(gts) - set(lows))
+    missing_gt = sorted(set(lows) - set(gts), key=natural_key)
+    missing_low = sorted(set(gts) - set(lows), key=natural_key)
     if (missing_gt or missing_low) and not allow_unmatched:
         raise UnmatchedError(
-            f"paired data {low_dir.parent}: {len(missing_gt)} low-light image(s) without ground truth in {gt_dir}"
-            f" {missing_gt}; {len(missing_low)} ground truth(s) without low-light image in {low_dir} {missing_low}."
-            " Pairs are matched by file stem; pass --allow-unmatched to score the unmatched ones as unpaired."
-        )
-    return [Sample(group, stem, lows[stem], gts.get(stem)) for stem in sorted(lows)]
+            f"paired data {low_dir.parent}: {len(missing_gt)} low-light image(s) without ground truth in {gt_dir} "
+            f"{listed(missing_gt)}; {len(missing_low)} ground truth(s) without low-light image in {low_dir} "
+            f"{listed(missing_low)}. Pairs are matched by file stem; set allow_unmatched to score the unmatched "
+            "ones as unpaired.")
+    return [Sample(f"{group}/{stem}", lows[stem], group, reference=gts.get(stem))
+            for stem in sorted(lows, key=natural_key)]
 
 
-def read_paired(root: str | Path, allow_unmatched: bool = False) -> list[Sample]:
-    """Paired data: LOL v1 (``our485``/``eval15`` with ``low``/``high``), LOL-v2 (``Train``/``Test`` with
-    ``Low``/``Normal``) or any folder with a (low, high|normal|gt) pair of sub-folders, searched recursively.
+def read_paired(root: str | os.PathLike, allow_unmatched: bool = False) -> list[Sample]:
+    """Paired samples of every (low, high|normal|gt) sub-folder pair under ``root`` (searched recursively).
 
     Args:
         root: dataset folder (a split folder such as ``LOL/eval15`` also works).
@@ -88,21 +76,21 @@ def read_paired(root: str | Path, allow_unmatched: bool = False) -> list[Sample]
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder not found: {root}")
     samples: list[Sample] = []
-    for folder in sorted([root, *[d for d in root.rglob("*") if d.is_dir()]]):
+    folders = sorted([root, *[d for d in root.rglob("*") if d.is_dir()]], key=lambda d: natural_key(d.as_posix()))
+    for folder in folders:
         dirs = _pair_dirs(folder)
         if dirs is None:
             continue
         group = folder.relative_to(root).as_posix() if folder != root else root.name
         samples += _pair_folder(group, dirs[0], dirs[1], allow_unmatched)
     if not samples:
-        raise ValueError(
-            f"{root}: no paired sub-folders found (expected e.g. low/ + high/, Low/ + Normal/ or input/ + gt/)"
-        )
+        raise ValueError(f"{root}: no paired sub-folders found (expected e.g. low/ + high/, Low/ + Normal/ or "
+                         "input/ + gt/)")
     return samples
 
 
-def read_unpaired(root: str | Path) -> list[Sample]:
-    """Every image under ``root`` (recursively); the group is the image's parent folder relative to ``root``."""
+def read_unpaired(root: str | os.PathLike) -> list[Sample]:
+    """Every image under ``root`` (recursively); the group is the image's folder relative to ``root``."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder not found: {root}")
@@ -112,14 +100,87 @@ def read_unpaired(root: str | Path) -> list[Sample]:
     samples = []
     for p in images:
         rel = p.parent.relative_to(root).as_posix()
-        samples.append(Sample(rel if rel != "." else root.name, p.stem, p))
-    names = [(s.group, s.name) for s in samples]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ValueError(f"{root}: several images share a folder and stem (e.g. a.png + a.jpg): {dup}")
+        group = rel if rel != "." else root.name
+        samples.append(Sample(f"{group}/{p.stem}", p, group))
     return samples
 
 
-def read_dataset(root: str | Path, paired: bool, allow_unmatched: bool = False) -> list[Sample]:
-    """``read_paired`` or ``read_unpaired``."""
-    return read_paired(root, allow_unmatched) if paired else read_unpaired(root)
+@DATASETS.register_module(name="paired")
+class PairedImages(DatasetReader):
+    """Low-light images with normal-light references: LOL v1, LOL-v2 or any folder of (low, high) pairs.
+
+    Args:
+        allow_unmatched: score low-light images without a reference as unpaired instead of refusing the data.
+        **kw: ``root``, ``split``, ``limit``, ``degrade`` (see :class:`DatasetReader`).
+    """
+
+    type = "paired"
+    layout = "sub-folders low/ + high/ (LOL), Low/ + Normal/ (LOL-v2) or input/ + gt/, matched by file stem"
+
+    def __init__(self, root: str | None = None, split: str | None = None, limit: int | None = None,
+                 degrade: str | dict | None = None, allow_unmatched: bool = False) -> None:
+        super().__init__(root, split, limit, degrade)
+        self.allow_unmatched = allow_unmatched
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "allow_unmatched": self.allow_unmatched}
+
+    def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
+        samples = read_paired(self.root, self.allow_unmatched)
+        return samples, {"unmatched": [s.name for s in samples if s.reference is None]}
+
+
+@DATASETS.register_module(name="unpaired")
+class UnpairedImages(DatasetReader):
+    """Low-light images without references (DICM, NPE, MEF, night photos), searched recursively."""
+
+    type = "unpaired"
+    layout = "<root>/**/*.{png,jpg,jpeg,bmp,tif,webp} (no ground truth)"
+
+    def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
+        return read_unpaired(self.root), {}
+
+
+@DATASETS.register_module(name="synthetic")
+class SyntheticPairs(DatasetReader):
+    """Synthetic night pairs from the photographs shipped with scikit-image (``uptflow.data.synthetic``).
+
+    The pairs are written once as ``low/`` + ``high/`` PNGs under the suite's data folder (named by seed and size,
+    so a changed setting makes new ones) and then read like any paired folder.
+
+    Args:
+        num_images: how many of scikit-image's photos to use (all when None).
+        size: longest side of the photos (downscaled; None keeps their size).
+        seed: seed of the degradations (default: the suite's seed).
+        **kw: ``limit`` (``root``, ``split`` and ``degrade`` do not apply).
+    """
+
+    type = "synthetic"
+    layout = "made by the project from package-shipped photos (nothing to put anywhere)"
+
+    def __init__(self, root: str | None = None, split: str | None = None, limit: int | None = None,
+                 num_images: int | None = None, size: int | None = None, seed: int | None = None) -> None:
+        super().__init__(root, split, limit)
+        self.num_images, self.size, self.seed = num_images, size, seed
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "num_images": self.num_images, "size": self.size, "seed": self.seed}
+
+    def present(self) -> bool:
+        return True
+
+    def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
+        from uptflow.data.synthetic import SKIMAGE_PHOTOS, SkimagePhotoPairs
+
+        photos = SKIMAGE_PHOTOS[: self.num_images or len(SKIMAGE_PHOTOS)]
+        seed = self.seed if self.seed is not None else seed
+        folder = data_dir / f"seed{seed}-max{self.size}"
+        pairs = [(folder / "low" / f"{p}.png", folder / "high" / f"{p}.png") for p in photos]
+        if not all(lo.is_file() and hi.is_file() for lo, hi in pairs):
+            ds = SkimagePhotoPairs(photos=photos, seed=seed, max_side=self.size)
+            for i, (lo, hi) in enumerate(pairs):
+                info = ds.get_data_info(i)
+                imwrite_rgb(hi, info["gt"])
+                imwrite_rgb(lo, info["low"])
+        self.root = folder
+        return read_paired(folder), {"made_in": str(folder)}

@@ -1,60 +1,43 @@
 """Readers for night-segmentation datasets: ACDC night, Dark Zurich night, NightCity and Cityscapes.
 
-Each reader walks the official folder layout and returns ``SegSample`` records (image path, label path or
-None, label kind). Ground truth is read as 19-class Cityscapes train ids: ``*_labelTrainIds.png`` as is,
-``*_labelIds.png`` through the official id -> trainId table. Missing labels and labels that do not fit their
-image are reported together, by file name, before any inference starts.
+Each reader walks the official folder layout and returns ``Sample`` records (image path, label path or None,
+label kind); the registered reader classes at the bottom make them datasets of the suite. Ground truth is read
+as 19-class Cityscapes train ids: ``*_labelTrainIds.png`` as is, ``*_labelIds.png`` through the official
+id -> trainId table. Images whose label is missing or does not fit them are left out before any inference, each
+reported by file name and reason, and counted in the results.
 """
 
 import os
-import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from evaluation.segmentation.classes import IGNORE_INDEX, labelids_to_trainids
+from evaluation.datasets.base import DatasetReader, Sample, list_images, natural_key
+from evaluation.registry import DATASETS
+from evaluation.segmentation.classes import CLASSES, IGNORE_INDEX, labelids_to_trainids
 
-__all__ = ["SegSample", "LabelError", "READERS", "read_dataset", "read_label", "check_samples"]
-
-_IMG_EXT = (".png", ".jpg", ".jpeg")
+__all__ = ["LabelError", "READERS", "read_dataset", "read_label", "check_samples", "Cityscapes", "ACDCNight",
+           "DarkZurichNight", "NightCity"]
 
 
 class LabelError(ValueError):
     """Raised when label files are missing or do not match their images; the message lists them by name."""
 
 
-@dataclass(frozen=True)
-class SegSample:
-    """One image with its ground truth (``label`` None for unlabelled splits)."""
-
-    image: Path
-    label: Path | None
-    label_kind: str = "trainIds"  # "trainIds" or "labelIds" (converted with the Cityscapes table)
-
-    @property
-    def stem(self) -> str:
-        """Image file name without extension; names the prediction files."""
-        return self.image.stem
-
-
-def _natural_key(p: Path) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(p))]
-
-
 def _images(folder: Path, suffix: str) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
-    found = sorted((p for p in folder.rglob(f"*{suffix}") if p.is_file()), key=_natural_key)
+    found = sorted((p for p in folder.rglob(f"*{suffix}") if p.is_file()), key=lambda p: natural_key(p.as_posix()))
     if not found:
         raise FileNotFoundError(f"no images matching *{suffix} under {folder}")
     return found
 
 
 def _pair(images: list[Path], img_root: Path, gt_root: Path, img_suffix: str,
-          label_suffixes: list[tuple[str, str]], labelled: bool) -> list[SegSample]:
+          label_suffixes: list[tuple[str, str]], labelled: bool) -> list[Sample]:
     """Match every image with the first existing label name (suffix, kind); record None when none exists."""
     samples = []
     for img in images:
@@ -64,11 +47,11 @@ def _pair(images: list[Path], img_root: Path, gt_root: Path, img_suffix: str,
         if labelled:
             cands = [(gt_root / rel.parent / f"{base}{suf}", k) for suf, k in label_suffixes]
             label, kind = next(((p, k) for p, k in cands if p.is_file()), (cands[0][0], label_suffixes[0][1]))
-        samples.append(SegSample(img, label, kind))
+        samples.append(Sample(base, img, rel.parent.as_posix(), label=label, label_kind=kind))
     return samples
 
 
-def read_acdc(root: Path, split: str = "val") -> list[SegSample]:
+def read_acdc(root: Path, split: str = "val") -> list[Sample]:
     """ACDC night: ``rgb_anon/night/<split>/<seq>/*_rgb_anon.png`` + ``gt/night/<split>/<seq>/*_gt_labelTrainIds.png``.
 
     The test split has no public labels, so it is read without ground truth (predictions only).
@@ -79,7 +62,7 @@ def read_acdc(root: Path, split: str = "val") -> list[SegSample]:
                  labelled=split != "test")
 
 
-def read_darkzurich(root: Path, split: str = "val") -> list[SegSample]:
+def read_darkzurich(root: Path, split: str = "val") -> list[Sample]:
     """Dark Zurich: ``rgb_anon/<split>/night/<seq>/*_rgb_anon.png`` + ``gt/<split>/night/<seq>/*_gt_labelTrainIds.png``.
 
     Only the val split has public labels; train and test are read without ground truth.
@@ -98,7 +81,7 @@ def _first_dir(root: Path, options: list[str], what: str) -> Path:
     raise FileNotFoundError(f"NightCity {what} folder not found; looked for {looked}")
 
 
-def read_nightcity(root: Path, split: str = "val") -> list[SegSample]:
+def read_nightcity(root: Path, split: str = "val") -> list[Sample]:
     """NightCity: ``images/<split>/*.png`` + ``label/<split>/<stem>_labelIds.png`` (or ``<stem>.png``), label ids.
 
     The release's ``NightCity-images/images`` / ``NightCity-label/label`` nesting and a ``labels`` folder name
@@ -106,18 +89,19 @@ def read_nightcity(root: Path, split: str = "val") -> list[SegSample]:
     """
     img_root = _first_dir(root, [f"images/{split}", f"NightCity-images/images/{split}"], "image")
     gt_root = _first_dir(root, [f"label/{split}", f"labels/{split}", f"NightCity-label/label/{split}"], "label")
-    images = [p for p in sorted(img_root.rglob("*"), key=_natural_key) if p.suffix.lower() in _IMG_EXT]
+    images = list_images(img_root, recursive=True)
     if not images:
         raise FileNotFoundError(f"no images under {img_root}")
     samples = []
     for img in images:
         rel = img.relative_to(img_root)
         cands = [gt_root / rel.parent / f"{img.stem}_labelIds.png", gt_root / rel.parent / f"{img.stem}.png"]
-        samples.append(SegSample(img, next((p for p in cands if p.is_file()), cands[0]), "labelIds"))
+        label = next((p for p in cands if p.is_file()), cands[0])
+        samples.append(Sample(img.stem, img, rel.parent.as_posix(), label=label, label_kind="labelIds"))
     return samples
 
 
-def read_cityscapes(root: Path, split: str = "val") -> list[SegSample]:
+def read_cityscapes(root: Path, split: str = "val") -> list[Sample]:
     """Cityscapes: ``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` + ``gtFine/<split>/<city>/*_labelTrainIds.png``.
 
     Falls back to ``*_gtFine_labelIds.png`` (converted) when the trainIds files were not generated, and accepts a
@@ -131,7 +115,7 @@ def read_cityscapes(root: Path, split: str = "val") -> list[SegSample]:
                  labelled=split != "test")
 
 
-READERS: dict[str, Callable[[Path, str], list[SegSample]]] = {
+READERS: dict[str, Callable[[Path, str], list[Sample]]] = {
     "acdc": read_acdc,
     "darkzurich": read_darkzurich,
     "nightcity": read_nightcity,
@@ -139,59 +123,56 @@ READERS: dict[str, Callable[[Path, str], list[SegSample]]] = {
 }
 
 
-def read_dataset(name: str, root: str | os.PathLike, split: str = "val", check: bool = True) -> list[SegSample]:
-    """Read a dataset by name (``READERS``) and, with ``check``, validate its labels (see ``check_samples``)."""
+def read_dataset(name: str, root: str | os.PathLike, split: str = "val") -> list[Sample]:
+    """Read a dataset by name (``READERS``); labels are not checked (see :func:`check_samples`)."""
     if name not in READERS:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(READERS)}")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root not found: {root}")
-    samples = READERS[name](root, split)
-    if check:
-        check_samples(samples)
-    return samples
+    return READERS[name](root, split)
 
 
-def check_samples(samples: list[SegSample]) -> None:
-    """Raise ``LabelError`` naming every missing label and every label whose size differs from its image.
+def check_samples(samples: list[Sample]) -> tuple[list[Sample], list[dict[str, str]]]:
+    """Split ``samples`` into usable ones and ``{file, reason}`` records of images whose label is missing, of
+    another size than the image, or not a single-channel id map.
 
     Sizes come from the PNG headers (no decoding), so this is cheap even for thousands of files.
     """
-    from PIL import Image
+    from uptflow.utils.io import open_image
 
-    missing, mismatched = [], []
+    good, bad = [], []
     for s in samples:
         if s.label is None:
+            good.append(s)
             continue
         if not s.label.is_file():
-            missing.append(f"{s.label} (for image {s.image.name})")
+            bad.append(dict(file=str(s.path), reason=f"label file not found: {s.label}"))
             continue
-        with Image.open(s.image) as im, Image.open(s.label) as lb:
-            if im.size != lb.size:
-                mismatched.append(f"{s.label}: size {lb.size[0]}x{lb.size[1]}, image {s.image.name} is "
-                                  f"{im.size[0]}x{im.size[1]}")
-            elif lb.mode not in ("L", "P", "I", "I;16"):
-                mismatched.append(f"{s.label}: mode {lb.mode}, expected a single-channel id map (colour labels "
-                                  f"cannot be scored)")
-    if missing or mismatched:
-        lines = [f"{len(missing)} missing label file(s):"] * bool(missing) + [f"  {m}" for m in missing[:50]]
-        if len(missing) > 50:
-            lines.append(f"  ... and {len(missing) - 50} more")
-        if mismatched:
-            lines.append(f"{len(mismatched)} label file(s) not matching their image:")
-            lines += [f"  {m}" for m in mismatched[:50]]
-        raise LabelError("\n".join(lines))
+        try:
+            with open_image(s.path) as im, open_image(s.label) as lb:
+                if im.size != lb.size:
+                    bad.append(dict(file=str(s.path), reason=f"label {s.label.name} is {lb.size[0]}x{lb.size[1]}, "
+                                                          f"the image {im.size[0]}x{im.size[1]}"))
+                elif lb.mode not in ("L", "P", "I", "I;16"):
+                    bad.append(dict(file=str(s.path), reason=f"label {s.label.name} has mode {lb.mode}, not a "
+                                                          "single-channel id map (colour labels cannot be scored)"))
+                else:
+                    good.append(s)
+        except ValueError as e:
+            bad.append(dict(file=str(s.path), reason=str(e)))
     if samples and all(s.label is None for s in samples):
         warnings.warn("this split has no ground truth: predictions are saved, no scores are computed", stacklevel=2)
+    return good, bad
 
 
-def read_label(sample: SegSample, num_classes: int = 19) -> np.ndarray:
+def read_label(sample: Sample, num_classes: int = 19) -> np.ndarray:
     """Read a sample's ground truth as uint8 HxW train ids (255 = ignore); errors name the file and the problem."""
-    from PIL import Image
+    from uptflow.utils.io import open_image
 
     if sample.label is None:
-        raise ValueError(f"{sample.image.name} has no ground truth")
-    with Image.open(sample.label) as lb:
+        raise ValueError(f"{sample.name} has no ground truth")
+    with open_image(sample.label) as lb:
         arr = np.asarray(lb)
     if arr.ndim != 2:
         raise LabelError(f"{sample.label}: expected a single-channel id map, got shape {arr.shape}")
@@ -204,3 +185,50 @@ def read_label(sample: SegSample, num_classes: int = 19) -> np.ndarray:
         raise LabelError(f"{sample.label}: values {np.unique(arr[bad])[:10].tolist()} are not train ids "
                          f"(0-{num_classes - 1} or {IGNORE_INDEX}); is this a labelIds file?")
     return arr.astype(np.uint8)
+
+
+class _SegmentationReader(DatasetReader):
+    """A registered night-segmentation dataset: labels checked up front, every problem listed in one error."""
+
+    default_split = "val"
+
+    def classes(self) -> tuple[str, ...]:
+        return CLASSES
+
+    def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
+        good, bad = check_samples(READERS[self.type](self.root, self.split)[: self.limit])
+        for b in bad:
+            warnings.warn(f"skipped {b['file']}: {b['reason']}", stacklevel=2)
+        return good, dict(labelled=sum(s.label is not None for s in good), skipped=bad)
+
+
+@DATASETS.register_module(name="cityscapes")
+class Cityscapes(_SegmentationReader):
+    """Cityscapes (day; darken with ``degrade`` for synthetic night)."""
+
+    type = "cityscapes"
+    layout = "leftImg8bit/<split>/<city>/*_leftImg8bit.png, gtFine/<split>/<city>/*_gtFine_labelTrainIds.png"
+
+
+@DATASETS.register_module(name="acdc")
+class ACDCNight(_SegmentationReader):
+    """ACDC night."""
+
+    type = "acdc"
+    layout = "rgb_anon/night/<split>/<seq>/*_rgb_anon.png, gt/night/<split>/<seq>/*_gt_labelTrainIds.png"
+
+
+@DATASETS.register_module(name="darkzurich")
+class DarkZurichNight(_SegmentationReader):
+    """Dark Zurich night."""
+
+    type = "darkzurich"
+    layout = "rgb_anon/<split>/night/<seq>/*_rgb_anon.png, gt/<split>/night/<seq>/*_gt_labelTrainIds.png"
+
+
+@DATASETS.register_module(name="nightcity")
+class NightCity(_SegmentationReader):
+    """NightCity."""
+
+    type = "nightcity"
+    layout = "images/<split>/*.png, label/<split>/<stem>_labelIds.png"

@@ -1,5 +1,6 @@
-"""ExDark low-light detection: reader, splits, exports, detectors, scoring, training and the evaluation command.
+"""Low-light object detection (ExDark, COCO layout): detectors, exports, scoring, training and the command.
 
-Submodules are imported on use (``evaluation.detection.exdark``, ``.splits``, ``.export``, ``.detectors``,
-``.scoring``, ``.pipeline``, ``.train``); importing the package itself stays cheap.
+Submodules are imported on use (``.benchmark``, ``.detectors``, ``.export``, ``.scoring``, ``.finetune``,
+``.train``); importing
+the package itself stays cheap.
 """

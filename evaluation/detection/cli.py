@@ -1,61 +1,81 @@
-"""``python -m evaluation.detection``: enhance, detect and score ExDark (also ``uptflow exdark-detect``).
+"""``python -m evaluation.detection`` (``uptflow detect-bench``): enhance, detect and score a detection dataset.
 
-Example:
-    $ python -m evaluation.detection --data ExDark_root --split official --detector yolov8 \\
-        --weights yolov8n.pt --enhancer identity --out runs/exdark_yolov8n_identity
+Examples:
+    $ python -m evaluation.detection --data ExDark_root --dataset exdark --split official --detector yolov8 \\
+        --checkpoint yolov8n.pt --enhancer none --enhancer clahe --work-dir runs/exdark_yolov8n
+    $ python -m evaluation.detection --data coco128 --dataset coco --checkpoint yolov8n.pt --enhancer uptflow \\
+        --degrade-level 3 --work-dir runs/coco128_dark3
+
+Writes gt_coco.json, predictions.json (COCO results), metrics.json and tables (overall, per_class, per_light,
+per_inout) per enhancer (into ``--work-dir`` for one enhancer, ``--work-dir/<label>/`` for several).
 """
 
 import argparse
 import logging
 import sys
 
-from uptflow.cli import run_standalone
+from evaluation.cli import add_detector, add_enhancers
+from uptflow.cli import add_device, add_limit, add_work_dir, run_standalone
 
 __all__ = ["add_arguments", "run", "main"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of the ExDark detection command."""
-    p.add_argument("--data", required=True, help="ExDark root: ExDark/ + ExDark_Annno/ or images/ + annotations/")
+    """Arguments of the detection command."""
+    p.add_argument("--data", required=True, help="dataset root: ExDark (ExDark/ + ExDark_Annno/ or images/ + "
+                                                 "annotations/) or COCO layout (images/ + labels/ + config.yaml, or "
+                                                 "annotations/instances_*.json + images)")
+    p.add_argument("--dataset", choices=["exdark", "coco"], default="exdark", help="dataset type (default exdark)")
     p.add_argument("--split", choices=["official", "random"], default="official",
-                   help="official (imageclasslist.txt) or random seeded 80/20 (MAET/IAT)")
-    p.add_argument("--subset", choices=["test", "val", "train", "all"], default="test",
-                   help="images to score (default test; 'all' for zero-shot scoring of a COCO model)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random split")
-    p.add_argument("--classlist", help="imageclasslist.txt (default: looked up next to --data)")
-    p.add_argument("--detector", default="yolov8", help="registered detector: yolov8 | ultralytics | mmdet")
-    p.add_argument("--weights", required=True, help="detector weights (.pt or model .yaml; mmdet checkpoint)")
-    p.add_argument("--config", help="mmdet config (with --detector mmdet)")
-    p.add_argument("--imgsz", type=int, default=640, help="ultralytics inference size")
-    p.add_argument("--conf", type=float, default=0.001, help="ultralytics score threshold (mAP needs a low one)")
-    p.add_argument("--class-map", choices=["auto", "coco", "exdark"], default="auto",
-                   help="detector labels -> ExDark: by name (auto) or by index in COCO-80 / ExDark order")
-    p.add_argument("--enhancer", default="none", help="registered enhancer name, or 'none'")
-    p.add_argument("--enhancer-weights", help="enhancer weights file")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--cache-dir", help="enhanced-image cache root (default ~/.cache/uptflow/enhanced)")
+                   help="ExDark split: official (imageclasslist.txt) or random seeded 80/20 (MAET/IAT)")
+    p.add_argument("--subset", default=None, help="images to score: test (ExDark default), val, train, all "
+                                                  "(COCO layout: the annotation / image subset, default all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random split and of synthetic darkening")
+    p.add_argument("--classlist", help="ExDark imageclasslist.txt (default: looked up next to --data)")
+    p.add_argument("--degrade", choices=["synthetic"], default=None, help="darken every image (random realistic "
+                                                                          "low light per image)")
+    p.add_argument("--degrade-level", type=int, default=None, help="darken every image at a fixed darkness level")
+    add_detector(p, old_checkpoint=("--weights",))
+    p.add_argument("--class-map", choices=["auto", "coco", "dataset"], default="auto",
+                   help="detector labels -> dataset classes: by name (auto) or by index in COCO-80 / dataset order")
     p.add_argument("--pretraining", help="pretraining text for the protocol record (inferred when omitted)")
-    p.add_argument("--limit", type=int, help="score only the first N images of the subset (smoke runs)")
-    p.add_argument("--overwrite", action="store_true", help="discard partial results of a different run in --out")
-    p.add_argument("--out", required=True, help="output folder")
+    add_enhancers(p, default="none")
+    add_limit(p)
+    add_device(p)
+    add_work_dir(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def degrade_spec(args: argparse.Namespace) -> str | dict | None:
+    """The dataset's ``degrade`` setting from ``--degrade`` / ``--degrade-level``."""
+    if args.degrade and args.degrade_level is not None:
+        raise ValueError("--degrade and --degrade-level: give one of them")
+    return dict(level=args.degrade_level) if args.degrade_level is not None else args.degrade
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; prints the overall and per-lighting tables."""
-    from .pipeline import run_exdark_detection
+    """Run the command; prints the overall table per enhancer."""
+    from evaluation.benchmark import evaluate
+    from evaluation.cli import build_enhancers, detector_spec
+    from evaluation.datasets import build_reader
+    from evaluation.detection.benchmark import DetectionBenchmark
+    from uptflow.cli import resolve_device, work_dir
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.detector == "mmdet" and not args.config:
-        raise SystemExit("--detector mmdet needs --config")
-    run_exdark_detection(args.data, args.out, split=args.split, subset=args.subset, seed=args.seed,
-                         classlist=args.classlist, detector=args.detector, weights=args.weights, config=args.config,
-                         imgsz=args.imgsz, conf=args.conf, enhancer=args.enhancer,
-                         enhancer_weights=args.enhancer_weights, device=args.device, cache_dir=args.cache_dir,
-                         pretraining=args.pretraining, class_map=args.class_map, limit=args.limit,
-                         overwrite=args.overwrite)
-    for name in ("overall", "per_class", "per_light"):
-        print(open(f"{args.out}/{name}.md", encoding="utf-8").read())
-    return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    out = work_dir(args)
+    device = resolve_device(args.device)
+    settings = dict(root=args.data, split=args.subset, limit=args.limit, degrade=degrade_spec(args))
+    if args.dataset == "exdark":
+        settings.update(split_kind=args.split, classlist=args.classlist)
+    dataset = build_reader(dict(type=args.dataset, **settings), "--data").read(seed=args.seed)
+    bench = DetectionBenchmark(detector=detector_spec(args), class_map=args.class_map, pretraining=args.pretraining,
+                               device=device)
+    summary, skipped = evaluate(bench, dataset, build_enhancers(args, device), out, progress=not args.no_progress)
+    print(summary.round(2).to_markdown(index=False))
+    for b in skipped:
+        print(f"SKIPPED {b['file']} ({b['enhancer']}): {b['reason']}", file=sys.stderr)
+    print(f"written to {out}")
+    return 1 if skipped else 0
 
 
 def main(argv: list[str] | None = None) -> int:

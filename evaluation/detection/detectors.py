@@ -1,10 +1,12 @@
-"""Object detectors behind one interface (uint8 RGB image in; boxes, scores, labels out), in the DETECTORS registry.
+"""Object detectors behind the project's model protocol (``__call__`` on one uint8 RGB image -> Detections,
+``describe()``), registered in ``evaluation.registry.MODELS``.
 
-* ``yolov8`` / ``ultralytics``: any local ultralytics ``.pt`` or model ``.yaml`` (random init);
-* ``mmdet``: any mmdet 3.x config + checkpoint.
+* ``yolov8`` / ``ultralytics``: any local ultralytics ``.pt`` (read in ultralytics' safe mode) or model ``.yaml``;
+* ``mmdet``: any mmdet 3.x config (``mmdet::`` package paths allowed) + checkpoint.
 
-Labels are mapped to ExDark classes with :func:`exdark_class_map`: a detector trained on ExDark maps by name,
-a COCO detector through the zero-shot map ``COCO_TO_EXDARK`` (detections of other COCO classes are dropped).
+Detector labels are mapped to a dataset's classes with :func:`class_map`: by name (a COCO detector on a COCO-layout
+dataset, an ExDark-trained detector on ExDark), or a COCO detector on ExDark through the zero-shot map
+``COCO_TO_EXDARK`` (detections of other COCO classes are dropped).
 """
 
 import os
@@ -13,15 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from uptflow.plugins.cache import file_sha256
-from uptflow.registry import DETECTORS
+from evaluation.datasets.exdark import EXDARK_CLASSES
+from evaluation.registry import MODELS
+from uptflow.registry import SettingsError, build_checked
+from uptflow.utils.io import file_sha256
 from uptflow.utils.paths import require_file
 
-from .exdark import EXDARK_CLASSES
-
 __all__ = ["Detections", "Detector", "UltralyticsDetector", "MMDetDetector", "COCO_TO_EXDARK", "COCO80",
-           "exdark_class_map",
-           "build_detector", "ultralytics_offline", "load_yolo"]
+           "class_map", "build_detector", "list_detectors", "ultralytics_offline", "load_yolo"]
 
 # zero-shot use of a COCO model on ExDark: every ExDark class has one COCO counterpart
 COCO_TO_EXDARK: dict[str, str] = {
@@ -65,45 +66,52 @@ class Detections:
 
 
 class Detector:
-    """Base class: ``detect(uint8 HxWx3 RGB) -> Detections``; ``protocol()`` describes the model for results."""
+    """Base class: ``__call__(uint8 HxWx3 RGB) -> Detections``; ``describe()`` identifies the model in results."""
 
     name = "detector"
     class_names: tuple[str, ...] = ()
 
-    def detect(self, img: np.ndarray) -> Detections:
+    def __call__(self, img: np.ndarray) -> Detections:
         """Detect objects in one uint8 HxWx3 RGB image."""
         raise NotImplementedError
 
-    def protocol(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """Detector, weights (+ checksum), input size and thresholds, for the protocol record of every number."""
         return {"detector": self.name}
 
 
-def exdark_class_map(names: tuple[str, ...] | list[str], kind: str = "auto") -> tuple[str, dict[int, str]]:
-    """Return ``(kind, {detector label -> ExDark class})``; kind is 'exdark' (by name) or 'coco-zero-shot'.
+def class_map(names: tuple[str, ...] | list[str], classes: tuple[str, ...], kind: str = "auto"
+              ) -> tuple[str, dict[int, str]]:
+    """Return ``(kind, {detector label -> dataset class})`` for a detector with class ``names`` on a dataset.
 
     Args:
         names: the detector's class names, indexed by label.
-        kind: 'auto' (by name), or 'coco' / 'exdark' to map labels by index in COCO-80 / ExDark order, for
-            models without meaningful names (an untrained model yaml names its classes '0', '1', ...).
+        classes: the dataset's class names.
+        kind: ``auto`` (by name; a COCO detector on ExDark through ``COCO_TO_EXDARK``), or ``coco`` / ``dataset`` to
+            map labels by index in COCO-80 / dataset order, for models without meaningful names (an untrained model
+            yaml names its classes '0', '1', ...).
 
     Raises:
-        ValueError: the detector's classes are neither ExDark's nor COCO's.
+        ValueError: the detector's classes cover neither the dataset's classes nor (on ExDark) COCO's.
     """
+    zero_shot = tuple(classes) == EXDARK_CLASSES
+    coco_map = {n: COCO_TO_EXDARK[n] for n in COCO80 if n in COCO_TO_EXDARK} if zero_shot else {n: n for n in COCO80}
     if kind == "coco":
-        return "coco-zero-shot", {i: COCO_TO_EXDARK[n] for i, n in enumerate(COCO80) if n in COCO_TO_EXDARK}
-    if kind == "exdark":
-        return "exdark", dict(enumerate(EXDARK_CLASSES))
+        return "coco-zero-shot" if zero_shot else "by-name", {i: coco_map[n] for i, n in enumerate(COCO80)
+                                                              if n in coco_map and coco_map[n] in classes}
+    if kind == "dataset":
+        return "by-name", dict(enumerate(classes))
     if kind != "auto":
-        raise ValueError(f"class map must be 'auto', 'coco' or 'exdark', got {kind!r}")
-    lower = [str(n).lower() for n in names]
-    exdark = {c.lower(): c for c in EXDARK_CLASSES}
-    if set(exdark) <= set(lower):
-        return "exdark", {i: exdark[n] for i, n in enumerate(lower) if n in exdark}
-    if set(COCO_TO_EXDARK) <= set(lower):
+        raise ValueError(f"class_map must be 'auto', 'coco' or 'dataset', got {kind!r}")
+    lower = [str(n).lower().replace("_", " ") for n in names]  # mmdet's fallback names are 'traffic_light'...
+    wanted = {c.lower(): c for c in classes}
+    if set(wanted) <= set(lower):
+        return "by-name", {i: wanted[n] for i, n in enumerate(lower) if n in wanted}
+    if zero_shot and set(COCO_TO_EXDARK) <= set(lower):
         return "coco-zero-shot", {i: COCO_TO_EXDARK[n] for i, n in enumerate(lower) if n in COCO_TO_EXDARK}
-    raise ValueError(f"detector classes {list(names)[:15]}... contain neither the 12 ExDark classes nor the COCO "
-                     f"classes {sorted(COCO_TO_EXDARK)}; train it on ExDark first, or pass class map 'coco'/'exdark'")
+    raise ValueError(f"detector classes {list(names)[:15]}... cover neither the dataset's {len(classes)} classes "
+                     f"{list(classes)[:12]} nor (on ExDark) the COCO classes {sorted(COCO_TO_EXDARK)}; train it on "
+                     "the dataset first, or set class_map 'coco' / 'dataset'")
 
 
 def ultralytics_offline() -> None:
@@ -146,35 +154,36 @@ def load_yolo(weights: str | os.PathLike) -> Any:
         raise ValueError(f"{weights}: not a loadable ultralytics checkpoint ({str(e).splitlines()[0]})") from None
 
 
-@DETECTORS.register_module(name="ultralytics")
-@DETECTORS.register_module(name="yolov8")
+@MODELS.register_module(name="ultralytics")
+@MODELS.register_module(name="yolov8")
 class UltralyticsDetector(Detector):
-    """An ultralytics YOLO model from a local ``.pt`` checkpoint or a model ``.yaml`` (random init)."""
+    """An ultralytics YOLO model from a local ``.pt`` checkpoint or a model ``.yaml`` (random init).
+
+    Args:
+        checkpoint: local ``.pt`` file, or a model yaml name/path (``yolov8n.yaml``) for an untrained model.
+        imgsz: inference size (long side, letterboxed).
+        conf: score threshold; 0.001 as in ultralytics' own mAP validation.
+        iou: NMS IoU threshold (0.7 as in ultralytics validation).
+        max_det: maximum detections per image.
+        device: torch device string.
+    """
 
     name = "ultralytics"
 
-    def __init__(self, weights: str | os.PathLike, imgsz: int = 640, conf: float = 0.001, iou: float = 0.7,
-                 max_det: int = 300, device: str = "cpu", **_: Any) -> None:
-        """Args:
-            weights: local ``.pt`` file, or a model yaml name/path (``yolov8n.yaml``) for an untrained model.
-            imgsz: inference size (long side, letterboxed).
-            conf: score threshold; 0.001 as in ultralytics' own mAP validation.
-            iou: NMS IoU threshold (0.7 as in ultralytics validation).
-            max_det: maximum detections per image.
-            device: torch device string.
-        """
-        w = str(weights)
+    def __init__(self, checkpoint: str, imgsz: int = 640, conf: float = 0.001, iou: float = 0.7,
+                 max_det: int = 300, device: str = "cpu") -> None:
+        w = str(checkpoint)
         if w.endswith((".yaml", ".yml")):
-            self.weights, self.sha256 = w, None
+            self.checkpoint, self.sha256 = w, None
         else:
             p = require_file(w, "ultralytics weights")
-            self.weights, self.sha256 = str(p), file_sha256(p)
-        self.model = load_yolo(self.weights)
+            self.checkpoint, self.sha256 = str(p), file_sha256(p)
+        self.model = load_yolo(self.checkpoint)
         self.imgsz, self.conf, self.iou, self.max_det, self.device = imgsz, conf, iou, max_det, device
         names = self.model.names
         self.class_names = tuple(names[i] for i in sorted(names))
 
-    def detect(self, img: np.ndarray) -> Detections:
+    def __call__(self, img: np.ndarray) -> Detections:
         """Run the YOLO model on one uint8 RGB image."""
         bgr = np.ascontiguousarray(np.asarray(img)[..., ::-1])  # ultralytics treats numpy input as BGR (cv2)
         res = self.model.predict(bgr, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
@@ -182,48 +191,52 @@ class UltralyticsDetector(Detector):
         b = res.boxes
         return Detections(b.xyxy.cpu().numpy(), b.conf.cpu().numpy(), b.cls.cpu().numpy(), self.class_names)
 
-    def protocol(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """Model file, checksum, input size, thresholds."""
-        return {"detector": "ultralytics", "weights": self.weights, "weights_sha256": self.sha256,
+        return {"detector": "ultralytics", "checkpoint": self.checkpoint, "checkpoint_sha256": self.sha256,
                 "input_size": self.imgsz, "score_thr": self.conf, "nms_iou": self.iou, "max_det": self.max_det,
                 "framework": "ultralytics"}
 
 
-@DETECTORS.register_module(name="mmdet")
+@MODELS.register_module(name="mmdet")
 class MMDetDetector(Detector):
-    """An mmdet 3.x detector from a config file (``mmdet::`` bases allowed) and an optional checkpoint."""
+    """An mmdet 3.x detector from a config file (``mmdet::`` package paths allowed) and an optional checkpoint.
+
+    Args:
+        config: mmdet config path, or a packaged one such as ``mmdet::yolo/yolov3_d53_8xb8-ms-608-273e_coco.py``.
+        checkpoint: checkpoint path; None builds the model with random init (tests, smoke runs).
+        device: torch device string.
+        cfg_options: config overrides (dotted keys), applied before building.
+    """
 
     name = "mmdet"
 
-    def __init__(self, config: str | os.PathLike, weights: str | os.PathLike | None = None, device: str = "cpu",
-                 cfg_options: dict | None = None, **_: Any) -> None:
-        """Args:
-            config: mmdet config path.
-            weights: checkpoint path; None builds the model with random init (tests, smoke runs).
-            device: torch device string.
-            cfg_options: config overrides (dotted keys), applied before building.
-        """
+    def __init__(self, config: str, checkpoint: str | None = None, device: str = "cpu",
+                 cfg_options: dict | None = None) -> None:
         from mmdet.apis import init_detector
         from mmdet.utils import register_all_modules
 
-        from uptflow.utils.mm_compat import load_config
+        from uptflow.utils.mmconfig import load_config
         from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
         register_all_modules(init_default_scope=True)
-        cfg = load_config(require_file(config, "mmdet config"), cfg_options)
+        cfg = load_config(config, cfg_options)
         self.config = str(config)
-        self.weights = str(require_file(weights, "mmdet checkpoint")) if weights is not None else None
-        self.sha256 = file_sha256(self.weights) if self.weights else None
-        with safe_loading(self.weights, "mmdet checkpoint", mmengine_checkpoint_globals()):
-            self.model = init_detector(cfg, self.weights, device=device)
+        self.checkpoint = str(require_file(checkpoint, "mmdet checkpoint")) if checkpoint is not None else None
+        self.sha256 = file_sha256(self.checkpoint) if self.checkpoint else None
+        with safe_loading(self.checkpoint, "mmdet checkpoint", mmengine_checkpoint_globals()):
+            self.model = init_detector(cfg, self.checkpoint, device=device)
         meta = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("metainfo")
-        if self.weights is None and meta and "classes" in meta:
+        if self.checkpoint is None and meta and "classes" in meta:
             # without a checkpoint mmdet falls back to COCO names; the config knows the real classes
             self.model.dataset_meta = {"classes": tuple(meta["classes"])}
         self.class_names = tuple(self.model.dataset_meta["classes"])
         self.input_size = _mmdet_test_scale(cfg)
+        from uptflow.plugins.transforms import pipeline_enhancers
 
-    def detect(self, img: np.ndarray) -> Detections:
+        self.pipeline_enhancers = pipeline_enhancers(cfg)
+
+    def __call__(self, img: np.ndarray) -> Detections:
         """Run mmdet's test pipeline and model on one uint8 RGB image."""
         from mmdet.apis import inference_detector
 
@@ -232,10 +245,11 @@ class MMDetDetector(Detector):
         return Detections(inst.bboxes.cpu().numpy(), inst.scores.cpu().numpy(), inst.labels.cpu().numpy(),
                           self.class_names)
 
-    def protocol(self) -> dict[str, Any]:
-        """Config, checkpoint, checksum and test scale."""
-        return {"detector": "mmdet", "config": self.config, "weights": self.weights, "weights_sha256": self.sha256,
-                "input_size": self.input_size, "framework": "mmdet"}
+    def describe(self) -> dict[str, Any]:
+        """Config, checkpoint, checksum, test scale and any enhancer inside the config's own pipeline."""
+        return {"detector": "mmdet", "config": self.config, "checkpoint": self.checkpoint,
+                "checkpoint_sha256": self.sha256, "input_size": self.input_size, "framework": "mmdet",
+                "pipeline_enhancers": self.pipeline_enhancers}
 
 
 def _mmdet_test_scale(cfg: Any) -> Any:
@@ -245,9 +259,16 @@ def _mmdet_test_scale(cfg: Any) -> Any:
     return None
 
 
-def build_detector(name: str, **kwargs: Any) -> Detector:
-    """Build a registered detector, e.g. ``build_detector("yolov8", weights="yolov8n.pt")``."""
-    if name not in DETECTORS.module_dict:
-        raise KeyError(f"unknown detector {name!r}; registered: {', '.join(sorted(DETECTORS.module_dict))}")
-    return DETECTORS.build(dict(type=name, **kwargs))
+def list_detectors() -> list[str]:
+    """Names of the registered detectors."""
+    MODELS.import_from_location()
+    return sorted(k for k, v in MODELS.module_dict.items() if isinstance(v, type) and issubclass(v, Detector))
 
+
+def build_detector(cfg: dict[str, Any], where: str = "detector") -> Detector:
+    """Build a registered detector from ``dict(type=..., checkpoint=..., ...)``; a bad key raises naming it."""
+    cfg = dict(cfg)
+    if cfg.get("type") not in list_detectors():
+        raise SettingsError(f"{where}.type: unknown detector {cfg.get('type')!r} (registered: "
+                            f"{', '.join(list_detectors())})")
+    return build_checked(MODELS, cfg, where)

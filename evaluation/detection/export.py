@@ -1,7 +1,8 @@
-"""Export ExDark (original or enhanced images) as COCO json (pycocotools, mmdet) and as an ultralytics dataset.
+"""Export a detection dataset (original or enhanced images) as COCO json (pycocotools, mmdet) and as an
+ultralytics dataset.
 
-Image ids are 1-based positions in the name-sorted full dataset, so ids agree between subsets and runs;
-category ids are 1..12 in EXDARK_CLASSES order.
+Image ids are 1-based positions in the name-sorted samples of the dataset, so ids agree between subsets and runs;
+category ids are 1..K in the dataset's class order.
 """
 
 import os
@@ -9,41 +10,44 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from evaluation.datasets.base import Dataset, Sample, read_image_raw
+from evaluation.datasets.splits import Split
 from uptflow.utils.io import atomic_write_json, atomic_write_text, imwrite_rgb
 
-from .exdark import EXDARK_CLASSES, ExDarkDataset, ExDarkImage, read_image_raw
-from .splits import Split
+__all__ = ["categories", "image_ids", "coco_dict", "export_dataset"]
 
-__all__ = ["CATEGORIES", "image_ids", "coco_dict", "export_dataset"]
-
-CATEGORIES = [{"id": i + 1, "name": c, "supercategory": "exdark"} for i, c in enumerate(EXDARK_CLASSES)]
+# image metadata copied into the COCO images records (used by the score breakdowns)
+_IMAGE_META = ("light", "inout", "exdark_split")
 
 
-def image_ids(ds: ExDarkDataset) -> dict[str, int]:
-    """Stable COCO image id per image name."""
-    return {im.name: i + 1 for i, im in enumerate(sorted(ds.images, key=lambda im: im.name.lower()))}
+def categories(ds: Dataset) -> list[dict]:
+    """COCO categories 1..K of the dataset's classes."""
+    return [{"id": i + 1, "name": c, "supercategory": ds.type} for i, c in enumerate(ds.classes)]
 
 
-def coco_dict(ds: ExDarkDataset, names: list[str] | None = None, file_name: Callable[[ExDarkImage], str] | None = None,
-              ) -> dict:
-    """COCO ground truth for ``names`` (all images when None); ``file_name`` maps an image to its stored name."""
+def image_ids(ds: Dataset) -> dict[str, int]:
+    """Stable COCO image id per sample name."""
+    return {s.name: i + 1 for i, s in enumerate(sorted(ds.samples, key=lambda s: s.name.lower()))}
+
+
+def coco_dict(ds: Dataset, names: list[str] | None = None, file_name: Callable[[Sample], str] | None = None) -> dict:
+    """COCO ground truth for ``names`` (all samples when None); ``file_name`` maps a sample to its stored name."""
     ids = image_ids(ds)
-    by_name = ds.by_name()
+    by_name = {s.name: s for s in ds.samples}
     chosen = [by_name[n] for n in (names if names is not None else sorted(by_name, key=str.lower))]
+    cat = {c: i + 1 for i, c in enumerate(ds.classes)}
     images, annotations = [], []
-    for im in chosen:
-        rec = {"id": ids[im.name], "file_name": file_name(im) if file_name else im.name,
-               "width": im.width, "height": im.height}
-        if im.meta is not None:
-            rec.update(light=im.meta.light, inout=im.meta.inout, exdark_split=im.meta.split)
+    for s in chosen:
+        w_img, h_img = s.size
+        rec = {"id": ids[s.name], "file_name": file_name(s) if file_name else s.name, "width": w_img, "height": h_img}
+        rec.update({k: s.meta[k] for k in _IMAGE_META if k in s.meta})
         images.append(rec)
-        for b in im.boxes:
+        for b in s.boxes or ():
             x, y, w, h = b.xywh
-            annotations.append({"id": len(annotations) + 1, "image_id": ids[im.name],
-                                "category_id": EXDARK_CLASSES.index(b.cls) + 1, "bbox": [x, y, w, h],
-                                "area": w * h, "iscrowd": 0})
-    return {"info": {"description": f"ExDark ({ds.layout} layout at {ds.root})"}, "images": images,
-            "annotations": annotations, "categories": CATEGORIES}
+            annotations.append({"id": len(annotations) + 1, "image_id": ids[s.name], "category_id": cat[b.cls],
+                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": int(b.crowd)})
+    return {"info": {"description": f"{ds.type} at {ds.root}"}, "images": images, "annotations": annotations,
+            "categories": categories(ds)}
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -56,25 +60,25 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def _stored_pixels(im: ExDarkImage, folder: Path) -> Path:
+def _stored_pixels(s: Sample, folder: Path) -> Path:
     """The original file, or a PNG of its stored pixels when EXIF orientation would make loaders rotate it.
 
     ExDark boxes are in stored-pixel coordinates, while cv2 (ultralytics, mmcv) applies EXIF orientation.
     """
-    from PIL import Image
+    from uptflow.utils.io import open_image
 
-    with Image.open(im.path) as pil:
+    with open_image(s.path) as pil:
         orientation = pil.getexif().get(0x0112, 1)
     if orientation in (None, 1):
-        return im.path
-    dst = folder / f"{im.stem}.png"
+        return s.path
+    dst = folder / f"{s.stem}.png"
     if not dst.is_file():
-        imwrite_rgb(dst, read_image_raw(im.path))
+        imwrite_rgb(dst, read_image_raw(s.path))
     return dst
 
 
-def export_dataset(ds: ExDarkDataset, split: Split, out: str | os.PathLike,
-                   image_source: Callable[[ExDarkImage], Path] | None = None) -> dict[str, Path]:
+def export_dataset(ds: Dataset, split: Split, out: str | os.PathLike,
+                   image_source: Callable[[Sample], Path] | None = None) -> dict[str, Path]:
     """Write ``out/images/<subset>/``, ``out/labels/<subset>/*.txt`` (YOLO), ``out/annotations/<subset>.json``
     (COCO) and ``out/data.yaml`` (ultralytics) for every non-empty subset of ``split``.
 
@@ -89,26 +93,27 @@ def export_dataset(ds: ExDarkDataset, split: Split, out: str | os.PathLike,
         ``{"yaml": ..., "<subset>_json": ...}`` paths.
     """
     out = Path(out)
-    by_name = ds.by_name()
+    by_name = {s.name: s for s in ds.samples}
     paths: dict[str, Path] = {}
     for subset, names in split.subsets.items():
         if not names:
             continue
         stored: dict[str, str] = {}
         for name in names:
-            im = by_name[name]
-            src = Path(image_source(im)) if image_source else _stored_pixels(im, out / "raw")
-            fname = f"{im.stem}{src.suffix}"
+            s = by_name[name]
+            src = Path(image_source(s)) if image_source else _stored_pixels(s, out / "raw")
+            fname = f"{s.stem}{src.suffix}"
             stored[name] = fname
             _link(src, out / "images" / subset / fname)
+            w_img, h_img = s.size
             lines = []
-            for b in im.boxes:
-                cx, cy = (b.x1 + b.x2) / 2 / im.width, (b.y1 + b.y2) / 2 / im.height
-                bw, bh = (b.x2 - b.x1) / im.width, (b.y2 - b.y1) / im.height
-                lines.append(f"{EXDARK_CLASSES.index(b.cls)} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
-            atomic_write_text(out / "labels" / subset / f"{im.stem}.txt", "".join(f"{ln}\n" for ln in lines))
+            for b in s.boxes or ():
+                cx, cy = (b.x1 + b.x2) / 2 / w_img, (b.y1 + b.y2) / 2 / h_img
+                bw, bh = (b.x2 - b.x1) / w_img, (b.y2 - b.y1) / h_img
+                lines.append(f"{ds.classes.index(b.cls)} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
+            atomic_write_text(out / "labels" / subset / f"{s.stem}.txt", "".join(f"{ln}\n" for ln in lines))
         paths[f"{subset}_json"] = out / "annotations" / f"{subset}.json"
-        atomic_write_json(paths[f"{subset}_json"], coco_dict(ds, names, lambda im, s=stored: s[im.name]))
+        atomic_write_json(paths[f"{subset}_json"], coco_dict(ds, names, lambda x, st=stored: st[x.name]))
     present = [s for s in ("train", "val", "test") if split.subsets.get(s)]
     if not present:
         raise ValueError(f"split {split.protocol!r} is empty; nothing to export")
@@ -119,7 +124,7 @@ def export_dataset(ds: ExDarkDataset, split: Split, out: str | os.PathLike,
     if split.subsets.get("test"):
         yaml_lines.append("test: images/test")
     yaml_lines.append("names:")
-    yaml_lines += [f"  {i}: {c}" for i, c in enumerate(EXDARK_CLASSES)]
+    yaml_lines += [f"  {i}: {c}" for i, c in enumerate(ds.classes)]
     paths["yaml"] = out / "data.yaml"
     atomic_write_text(paths["yaml"], "\n".join(yaml_lines) + "\n")
     atomic_write_json(out / "split.json", split.to_dict())

@@ -1,10 +1,13 @@
 """Detection scores from one COCO results list: pycocotools COCOeval and VOC mAP@0.5 as mmdet's VOCMetric does it.
 
-* COCO: AP (0.5:0.95), AP50, AP75 and per-class AP50 (101-point interpolation, maxDets=100), by pycocotools.
+* COCO: AP (0.5:0.95), AP50, AP75, AP small / medium / large and per-class AP50 (101-point interpolation,
+  maxDets=100), by pycocotools; this is the project's one pycocotools wrapper.
 * VOC: mAP@0.5 with ``eval_mode='area'`` and mmdet's legacy pixel convention (``w = x2 - x1 + 1``), exactly the
   call mmdet 3.x ``VOCMetric`` makes; mmdet's ``eval_map`` is used when mmdet imports, otherwise the
   re-implementation below (kept so scoring works without the compiled mmcv stack; tested equal to mmdet's).
-* Breakdowns: per ExDark lighting condition and indoor/outdoor, with the image metadata stored in the GT json.
+* Breakdowns: AP50 per value of image metadata stored in the GT json (ExDark: lighting condition, indoor/outdoor).
+
+Scores are fractions in [0, 1]; tables convert them with ``evaluation.metrics.to_table``.
 
 Empty predictions give NaN with a warning instead of an exception.
 """
@@ -16,8 +19,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-
-from .exdark import IN_OUT, LIGHT_TYPES
 
 __all__ = ["coco_scores", "voc_scores", "voc_eval_map", "score_all"]
 
@@ -39,8 +40,8 @@ def coco_scores(gt: dict, results: list[dict], img_ids: Iterable[int] | None = N
     """COCOeval bbox scores of ``results`` on the ``img_ids`` images of ``gt`` (all when None).
 
     Returns:
-        ``{"AP", "AP50", "AP75", "per_class_AP50": {name: ap}, "n_images", "n_gt", "n_dets"}``; NaN where
-        undefined (no predictions, or a class without ground truth).
+        ``{"AP", "AP50", "AP75", "APs", "APm", "APl", "per_class_AP50": {name: ap}, "n_images", "n_gt", "n_dets"}``;
+        NaN where undefined (no predictions, or a class / size without ground truth).
     """
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -48,7 +49,8 @@ def coco_scores(gt: dict, results: list[dict], img_ids: Iterable[int] | None = N
     sub, ids = _subset_gt(gt, img_ids)
     dets = [r for r in results if r["image_id"] in ids]
     names = {c["id"]: c["name"] for c in gt["categories"]}
-    out: dict[str, Any] = {"AP": _NAN, "AP50": _NAN, "AP75": _NAN, "per_class_AP50": {n: _NAN for n in names.values()},
+    out: dict[str, Any] = {"AP": _NAN, "AP50": _NAN, "AP75": _NAN, "APs": _NAN, "APm": _NAN, "APl": _NAN,
+                           "per_class_AP50": {n: _NAN for n in names.values()},
                            "n_images": len(sub["images"]), "n_gt": len(sub["annotations"]), "n_dets": len(dets)}
     if not dets:
         warnings.warn(f"no predictions on the {len(ids)} evaluated images: COCO AP is NaN", stacklevel=2)
@@ -63,7 +65,7 @@ def coco_scores(gt: dict, results: list[dict], img_ids: Iterable[int] | None = N
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    out["AP"], out["AP50"], out["AP75"] = (_nan_if_neg(v) for v in ev.stats[:3])
+    out["AP"], out["AP50"], out["AP75"], out["APs"], out["APm"], out["APl"] = (_nan_if_neg(v) for v in ev.stats[:6])
     prec = ev.eval["precision"]  # [T, R, K, A, M]; T=0 is IoU 0.5, A=0 all areas, M=-1 maxDets 100
     for k, cat_id in enumerate(ev.params.catIds):
         p = prec[0, :, k, 0, -1]
@@ -222,24 +224,22 @@ def voc_scores(gt: dict, results: list[dict], img_ids: Iterable[int] | None = No
     return out
 
 
-def score_all(gt: dict, results: list[dict]) -> dict[str, Any]:
-    """Overall COCO + VOC scores, per-class AP50 and AP50 per lighting condition and indoor/outdoor."""
+def score_all(gt: dict, results: list[dict], breakdown: tuple[str, ...] = ("light", "inout")) -> dict[str, Any]:
+    """Overall COCO + VOC scores, per-class AP50 and AP50 per value of the ``breakdown`` image metadata keys."""
     overall_coco = coco_scores(gt, results)
     overall_voc = voc_scores(gt, results)
-    groups: dict[str, dict[str, list[int]]] = {"light": {k: [] for k in LIGHT_TYPES}, "inout": {k: [] for k in IN_OUT}}
+    groups: dict[str, dict[str, list[int]]] = {key: {} for key in breakdown}
     for im in gt["images"]:
-        for key in ("light", "inout"):
-            if im.get(key) in groups[key]:
-                groups[key][im[key]].append(im["id"])
-    breakdown: dict[str, dict[str, Any]] = {}
+        for key in breakdown:
+            if im.get(key):
+                groups[key].setdefault(im[key], []).append(im["id"])
+    out: dict[str, dict[str, Any]] = {}
     for key, members in groups.items():
-        breakdown[key] = {}
+        out[key] = {}
         for value, ids in members.items():
-            if not ids:
-                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # an empty group is reported as NaN in the table, once is enough
                 c, v = coco_scores(gt, results, ids), voc_scores(gt, results, ids)
-            breakdown[key][value] = {"n_images": len(ids), "n_gt": c["n_gt"], "coco_AP50": c["AP50"],
-                                     "voc_mAP50": v["mAP50"]}
-    return {"coco": overall_coco, "voc": overall_voc, "breakdown": breakdown}
+            out[key][value] = {"n_images": len(ids), "n_gt": c["n_gt"], "coco_AP50": c["AP50"],
+                               "voc_mAP50": v["mAP50"]}
+    return {"coco": overall_coco, "voc": overall_voc, "breakdown": {k: v for k, v in out.items() if v}}

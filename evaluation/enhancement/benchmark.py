@@ -1,19 +1,19 @@
-"""Run enhancers over a dataset, save the enhanced images, score them and write per-image and aggregate tables.
+"""The enhancement benchmark: enhance every image of a dataset, save it, score it (full-reference on paired data,
+no-reference otherwise) and average.
 
-Output folder layout::
+Unit folder::
 
-    OUT/images/<label>/<group>/<name>.png   enhanced images (atomic writes)
-    OUT/per_image.csv                        one row per (enhancer, image); rewritten atomically after each row
-    OUT/summary.csv, OUT/summary.md          mean per enhancer (+ per group in summary_by_group.*)
-    OUT/comparison.png                       input | each enhancer | ground truth, for a few images
-
-Resumable: a (label, group, name) row already in ``per_image.csv`` whose image exists is skipped.
+    images/<sample name>.png     the enhanced images (atomic writes)
+    per_image.csv                one row per image: its metrics, runtime and size
+    summary.csv, summary.md      the mean of every metric (paired images only for full-reference metrics)
+    metrics.json                 identity, protocol, means, images scored and skipped
 """
+
+from __future__ import annotations
 
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,162 +21,149 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from evaluation.enhancement.datasets import Sample
-from uptflow.enhancers import build_enhancer
-from uptflow.metrics.image_quality import ImageQuality
-from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
-from uptflow.utils.io import atomic_write_text, imread_rgb, imwrite_rgb
+from evaluation.benchmark import Benchmark, ProgressLog, TableSpec, UnitResult, describe_enhancer, unit_identity
+from evaluation.metrics import conventions, to_table
+from evaluation.registry import BENCHMARKS
+from uptflow.utils.io import atomic_write_json, atomic_write_text, imread_rgb, imwrite_rgb
 
-__all__ = ["EnhancerSpec", "run_benchmark", "summarize", "to_markdown", "METRIC_ORDER"]
+__all__ = ["EnhancementBenchmark", "COLUMNS", "FULL_REFERENCE", "NO_REFERENCE"]
 
-KEY = ["enhancer", "group", "name"]
-METRIC_ORDER = [
-    "psnr", "ssim_uniform7", "ssim_gauss11", "psnr_gtmean", "ssim_uniform7_gtmean", "ssim_gauss11_gtmean", "lpips",
-    "niqe", "brisque", "loe", "runtime_s",
-]
-HIGHER_IS_BETTER = {"psnr", "ssim_uniform7", "ssim_gauss11", "psnr_gtmean", "ssim_uniform7_gtmean",
-                    "ssim_gauss11_gtmean"}
-
-
-@dataclass
-class EnhancerSpec:
-    """An enhancer to run: table ``label``, registered ``name``, optional ``weights`` and constructor kwargs.
-
-    ``enhancer`` passes a ready callable (uint8 RGB in and out, e.g. an Enhancer behind a cache) instead.
-    """
-
-    label: str
-    name: str
-    weights: str | None = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    enhancer: Any = None
-
-    def build(self, device: str):
-        """Build the enhancer (raises clear errors for missing weights / unknown names)."""
-        if self.enhancer is not None:
-            return self.enhancer
-        return build_enhancer(self.name, weights=self.weights, device=device, **self.kwargs)
+# catalogue name -> column of uptflow.metrics.image_quality.ImageQuality.measure
+COLUMNS = {
+    "PSNR": "psnr", "SSIM": "ssim_uniform7", "SSIM-G11": "ssim_gauss11", "PSNR-GTmean": "psnr_gtmean",
+    "SSIM-GTmean": "ssim_uniform7_gtmean", "SSIM-G11-GTmean": "ssim_gauss11_gtmean", "LPIPS": "lpips",
+    "NIQE": "niqe", "BRISQUE": "brisque", "LOE": "loe",
+}
+FULL_REFERENCE = ("PSNR", "SSIM", "SSIM-G11", "PSNR-GTmean", "SSIM-GTmean", "SSIM-G11-GTmean", "LPIPS")
+NO_REFERENCE = ("NIQE", "BRISQUE", "LOE")
 
 
-def _image_path(out: Path, label: str, s: Sample) -> Path:
-    return out / "images" / label / s.group / f"{s.name}.png"
-
-
-def _load_done(csv: Path) -> pd.DataFrame:
-    if not csv.is_file():
-        return pd.DataFrame(columns=KEY)
-    return pd.read_csv(csv, dtype={"group": str, "name": str})
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    atomic_write_text(path, df.to_csv(index=False))
-
-
-def run_benchmark(samples: Sequence[Sample], specs: Sequence[EnhancerSpec], out: str | Path, device: str = "cpu",
-                  metric: ImageQuality | None = None, figure_images: int = 4, progress: bool = True) -> pd.DataFrame:
-    """Enhance and score every sample with every enhancer; returns the per-image table (also on disk).
+@BENCHMARKS.register_module(name="enhancement")
+class EnhancementBenchmark(Benchmark):
+    """Enhancement quality on paired (full-reference) and unpaired (no-reference) image datasets.
 
     Args:
-        samples: dataset samples (see ``evaluation.enhancement.datasets``).
-        specs: enhancers to run; labels must be unique.
-        out: output folder (created); existing results there are reused.
-        device: torch device for learned enhancers.
-        metric: the scorer (default: ``ImageQuality()`` = full-reference when GT exists, NIQE, BRISQUE, LOE).
-        figure_images: number of images in the comparison figure (0 = no figure).
-        progress: show a progress bar per enhancer.
+        metrics: full-reference metrics for datasets with references (default PSNR, SSIM, SSIM-G11).
+        nr_metrics: no-reference metrics for datasets without (default NIQE, BRISQUE, LOE).
+        loe_short_side: LOE grid short side (``uptflow.metrics.loe``).
+        lpips_backbone: AlexNet weights for LPIPS (default: found locally, see ``uptflow.metrics.lpips``).
+        lpips_linear: LPIPS v0.1 linear heads (default: those of the ``lpips`` wheel).
+        save_images: keep the enhanced images in the unit folder.
+        device: torch device of LPIPS.
     """
-    labels = [s.label for s in specs]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"enhancer labels must be unique, got {labels}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    metric = metric or ImageQuality()
-    csv = out / "per_image.csv"
-    table = _load_done(csv)
-    done = {tuple(r) for r in table[KEY].astype(str).itertuples(index=False)}
-    rows = table.to_dict("records")
-    inputs: dict[tuple[str, str], np.ndarray] = {}
-    for spec in specs:
-        todo = [s for s in samples
-                if (spec.label, s.group, s.name) not in done or not _image_path(out, spec.label, s).is_file()]
-        if not todo:
-            continue
-        enhancer = spec.build(device)  # built only when there is work, so a finished run needs no weights
-        for s in tqdm(todo, desc=spec.label, unit="img", disable=not progress):
-            low = inputs.get((s.group, s.name))
-            if low is None:
-                low = inputs[(s.group, s.name)] = imread_rgb(s.low)
+
+    task = "enhancement"
+    title = "Enhancement quality"
+    dataset_types = ("synthetic", "paired", "unpaired", "frames")
+    dataset_keys = {"paired": ("synthetic", "paired"), "unpaired": ("unpaired", "frames")}
+    metrics = tuple(COLUMNS)
+    default_metrics = ("PSNR", "SSIM", "SSIM-G11")
+    default_nr_metrics = ("NIQE", "BRISQUE", "LOE")
+
+    def __init__(self, metrics: Sequence[str] | None = None, nr_metrics: Sequence[str] | None = None,
+                 loe_short_side: int = 100, lpips_backbone: str | None = None, lpips_linear: str | None = None,
+                 save_images: bool = True, device: str = "cpu") -> None:
+        super().__init__(metrics, device)
+        self.nr_selected = tuple(nr_metrics) if nr_metrics is not None else self.default_nr_metrics
+        bad = [m for m in self.nr_selected if m not in NO_REFERENCE]
+        if bad:
+            raise ValueError(f"nr_metrics: {bad} need a reference; no-reference metrics are {', '.join(NO_REFERENCE)}")
+        self.loe_short_side, self.save_images = loe_short_side, save_images
+        self.lpips_backbone, self.lpips_linear = lpips_backbone, lpips_linear
+        self._lpips: Any = None
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "nr_metrics": list(self.nr_selected), "loe_short_side": self.loe_short_side}
+
+    @classmethod
+    def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:
+        return [TableSpec(f"{task}_paired", "Paired enhancement quality (full-reference)",
+                          tuple(cfg.get("paired") or ()), paper=True),
+                TableSpec(f"{task}_unpaired", "Unpaired enhancement quality (no-reference)",
+                          tuple(cfg.get("unpaired") or ()), paper=True)]
+
+    def wanted(self, paired: bool) -> tuple[str, ...]:
+        """The metrics reported on a paired / unpaired dataset."""
+        return self.selected if paired else self.nr_selected
+
+    def _quality(self, wanted: Sequence[str]) -> Any:
+        """The scorer computing ``wanted`` (and nothing slower than needed)."""
+        from uptflow.metrics.image_quality import ImageQuality
+
+        lpips = None
+        if "LPIPS" in wanted:
+            from uptflow.metrics.lpips import LPIPS
+
+            if self._lpips is None:
+                self._lpips = LPIPS(self.lpips_backbone, self.lpips_linear).to(self.device)
+            lpips = self._lpips
+        return ImageQuality(gt_mean=any(m.endswith("GTmean") for m in wanted), lpips=lpips,
+                            no_reference=bool({"NIQE", "BRISQUE"} & set(wanted)), loe_short_side=self.loe_short_side)
+
+    def protocol(self, wanted: Sequence[str]) -> str:
+        """The protocol line of a unit reporting ``wanted``."""
+        return conventions(wanted) + "; mean over images (evaluation.enhancement)"
+
+    def run(self, dataset: Any, enhancer: Any, out_dir: Path, progress: bool = True) -> UnitResult:
+        out_dir = Path(out_dir)
+        ident = unit_identity(self, dataset, enhancer)
+        plog = ProgressLog(out_dir, ident)
+        # images with a reference get the full-reference metrics, the others (an unpaired dataset, or the
+        # unmatched images of a paired one) the no-reference ones
+        quality: dict[bool, Any] = {}
+        label = describe_enhancer(enhancer)["name"]
+        todo = len(dataset) - len(plog.done)
+        for s, low in tqdm(dataset.images(skip=plog.done), total=todo, desc=f"enhancement {label}", unit="img",
+                           disable=not progress):
+            if isinstance(low, Exception):
+                plog.add(s.name, {"skipped": str(low)})
+                continue
+            try:
+                gt = imread_rgb(s.reference) if s.reference is not None else None
+                if gt is not None and gt.shape != low.shape:
+                    raise ValueError(f"reference {s.reference} is {gt.shape[1]}x{gt.shape[0]}, the input "
+                                     f"{low.shape[1]}x{low.shape[0]}")
+            except (OSError, ValueError) as e:
+                plog.add(s.name, {"skipped": str(e)})
+                continue
             t0 = time.perf_counter()
-            enhanced = enhancer(low)
+            out = enhancer(low) if enhancer is not None else low
             runtime = time.perf_counter() - t0
-            imwrite_rgb(_image_path(out, spec.label, s), enhanced)
-            gt = imread_rgb(s.gt) if s.gt is not None else None
-            if gt is not None and gt.shape != low.shape:
-                raise ValueError(f"{s.gt}: ground truth {gt.shape} and low-light {s.low} {low.shape} differ in size")
-            row = {"enhancer": spec.label, "group": s.group, "name": s.name, "paired": gt is not None,
-                   **metric.measure(enhanced, gt, low), "runtime_s": runtime,
-                   "height": low.shape[0], "width": low.shape[1]}
-            key = (spec.label, s.group, s.name)
-            rows = [r for r in rows if (r["enhancer"], str(r["group"]), str(r["name"])) != key]
-            rows.append(row)
-            _write_csv(_ordered(pd.DataFrame(rows)), csv)
-    table = _ordered(pd.DataFrame(rows))
-    wanted = {(sp.label, s.group, s.name) for sp in specs for s in samples}
-    table = table[[(r.enhancer, str(r.group), str(r.name)) in wanted for r in table.itertuples(index=False)]]
-    write_reports(table, out, labels, loe_short_side=metric.loe_short_side)
-    if figure_images > 0:
-        from evaluation.enhancement.figure import comparison_figure
+            if self.save_images:
+                imwrite_rgb(out_dir / "images" / f"{s.name}.png", np.asarray(out))
+            paired = gt is not None
+            wanted = self.wanted(paired)
+            if paired not in quality:
+                quality[paired] = self._quality(wanted)
+            m = quality[paired].measure(np.asarray(out), gt, low if "LOE" in wanted else None)
+            rec = {k: m[COLUMNS[k]] for k in wanted if COLUMNS[k] in m}
+            plog.add(s.name, dict(rec, group=s.group, paired=paired, runtime_s=runtime,
+                                  height=int(low.shape[0]), width=int(low.shape[1])))
+        wanted = tuple(dict.fromkeys([*self.wanted(True)] * dataset.paired
+                                     + [*self.wanted(False)] * any(s.reference is None for s in dataset.samples)))
+        return self._finish(dataset, enhancer, wanted, plog, ident, out_dir)
 
-        comparison_figure(samples, labels, out, out / "comparison.png", max_images=figure_images)
-    return table
-
-
-def _ordered(df: pd.DataFrame) -> pd.DataFrame:
-    metrics = [c for c in METRIC_ORDER if c in df.columns]
-    rest = [c for c in df.columns if c not in KEY + metrics]
-    return df[[c for c in KEY if c in df.columns] + [c for c in rest if c == "paired"] + metrics
-              + [c for c in rest if c != "paired"]]
-
-
-def summarize(table: pd.DataFrame, labels: Sequence[str], by_group: bool = False) -> pd.DataFrame:
-    """Mean of every metric per enhancer (and group), with the image count; enhancers keep ``labels`` order.
-
-    Full-reference columns average over paired images only (they are NaN for unpaired ones); infinite PSNRs
-    (identical images) are left out of the mean.
-    """
-    metrics = [c for c in METRIC_ORDER if c in table.columns]
-    keys = ["enhancer", "group"] if by_group else ["enhancer"]
-    clean = table.copy()
-    clean[metrics] = clean[metrics].astype(float).replace([np.inf, -np.inf], np.nan)
-    agg = clean.groupby(keys, sort=False)[metrics].mean()
-    agg.insert(0, "images", clean.groupby(keys, sort=False).size())
-    if "paired" in clean.columns:
-        agg.insert(1, "paired", clean.groupby(keys, sort=False)["paired"].sum().astype(int))
-    agg = agg.reset_index()
-    agg["_order"] = agg["enhancer"].map({lab: i for i, lab in enumerate(labels)})
-    agg = agg.sort_values(["_order", *keys[1:]]).drop(columns="_order")
-    return agg.dropna(axis=1, how="all").reset_index(drop=True)
-
-
-def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """A GitHub-Markdown table with arrows on metric headers (up = higher is better)."""
-    shown = df.copy()
-    shown.columns = [f"{c} {'↑' if c in HIGHER_IS_BETTER else '↓'}" if c in METRIC_ORDER else c for c in df.columns]
-    for c in shown.columns:
-        if shown[c].dtype.kind == "f":
-            shown[c] = shown[c].map(lambda v: "" if isinstance(v, float) and math.isnan(v) else f"{v:.{digits}f}")
-    return shown.to_markdown(index=False)
-
-
-def write_reports(table: pd.DataFrame, out: Path, labels: Sequence[str], loe_short_side: int = DEFAULT_SHORT_SIDE
-                  ) -> None:
-    """Write per_image.csv, summary.{csv,md} and summary_by_group.{csv,md} atomically."""
-    _write_csv(table, out / "per_image.csv")
-    note = (f"\n\nPSNR/SSIM on uint8 RGB (ssim_uniform7 = skimage 7x7 uniform window as in UPT-Flow; ssim_gauss11 = "
-            f"11x11 Gaussian sigma 1.5), averaged over paired images only; NIQE (MATLAB gray), BRISQUE (LIVE SVR) "
-            f"and LOE (max-RGB lightness, grid short side {loe_short_side}) over all images; runtime_s = enhancement "
-            f"time per image.\n")
-    for by_group, stem in ((False, "summary"), (True, "summary_by_group")):
-        summary = summarize(table, labels, by_group)
-        _write_csv(summary, out / f"{stem}.csv")
-        atomic_write_text(out / f"{stem}.md", to_markdown(summary) + note)
+    def _finish(self, dataset: Any, enhancer: Any, wanted: Sequence[str], plog: ProgressLog, ident: dict,
+                out_dir: Path) -> UnitResult:
+        names = [s.name for s in dataset.samples]
+        skipped = [dict(file=n, reason=plog.done[n]["skipped"]) for n in names if "skipped" in plog.done.get(n, {})]
+        scored = [dict(name=n, **plog.done[n]) for n in names if n in plog.done and "skipped" not in plog.done[n]]
+        per_image = pd.DataFrame(scored, columns=["name", "group", "paired", *wanted, "runtime_s", "height", "width"])
+        atomic_write_text(out_dir / "per_image.csv", per_image.to_csv(index=False))
+        means, counts = {}, {}
+        for m in wanted:
+            vals = per_image[m].astype(float).replace([np.inf, -np.inf], np.nan).dropna() if m in per_image else []
+            counts[m] = len(vals)
+            means[m] = float(vals.mean()) if len(vals) else math.nan
+        protocol = self.protocol(wanted)
+        summary = pd.DataFrame([dict(enhancer=describe_enhancer(enhancer)["name"], images=len(scored),
+                                     skipped=len(skipped), **{m: to_table(m, v) for m, v in means.items()},
+                                     runtime_s=float(per_image["runtime_s"].mean()) if len(scored) else math.nan)])
+        atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
+        atomic_write_text(out_dir / "summary.md", summary.to_markdown(index=False, floatfmt=".4f")
+                          + f"\n\nProtocol: {protocol}\n")
+        atomic_write_json(out_dir / "metrics.json", dict(identity=ident, protocol=protocol, means=means,
+                                                         images=len(scored), skipped=skipped))
+        rows = [dict(metric=m, cls="", value=to_table(m, v), n=counts[m]) for m, v in means.items()
+                if math.isfinite(v)]
+        return UnitResult(rows, len(scored), skipped, protocol)

@@ -1,4 +1,4 @@
-"""Night-time semantic segmentation: dataset readers, an mmseg segmenter adapter, mIoU protocols and the runner.
+"""Night-time semantic segmentation: the mmseg segmenter adapter, mIoU protocols and the benchmark.
 
 See docs/segmentation.md; the command is ``python -m evaluation.segmentation``.
 """

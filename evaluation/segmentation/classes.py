@@ -2,7 +2,8 @@
 
 import numpy as np
 
-__all__ = ["CLASSES", "PALETTE", "IGNORE_INDEX", "ID_TO_TRAINID", "labelids_to_trainids", "colorize"]
+__all__ = ["CLASSES", "PALETTE", "IGNORE_INDEX", "ID_TO_TRAINID", "labelids_to_trainids", "trainids_to_labelids",
+           "colorize"]
 
 CLASSES: tuple[str, ...] = (
     "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation",
@@ -27,6 +28,12 @@ _LUT = np.full(256, IGNORE_INDEX, dtype=np.uint8)
 for _id, _train in ID_TO_TRAINID.items():
     _LUT[_id] = _train
 
+# train id -> its label id (the official submission format); ignored / unknown ids -> 0 ("unlabeled")
+_INV_LUT = np.zeros(256, dtype=np.uint8)
+for _id, _train in ID_TO_TRAINID.items():
+    if _train != IGNORE_INDEX:
+        _INV_LUT[_train] = _id
+
 _COLOR_LUT = np.zeros((256, 3), dtype=np.uint8)
 _COLOR_LUT[: len(PALETTE)] = np.asarray(PALETTE, dtype=np.uint8)
 
@@ -34,6 +41,11 @@ _COLOR_LUT[: len(PALETTE)] = np.asarray(PALETTE, dtype=np.uint8)
 def labelids_to_trainids(label_ids: np.ndarray) -> np.ndarray:
     """Map a Cityscapes labelIds map (uint8 HxW) to the 19 train ids, everything else to 255."""
     return _LUT[np.asarray(label_ids, dtype=np.uint8)]
+
+
+def trainids_to_labelids(train_ids: np.ndarray) -> np.ndarray:
+    """Map a trainIds map (uint8 HxW) to Cityscapes label ids (the format of cityscapesScripts' evaluation)."""
+    return _INV_LUT[np.asarray(train_ids, dtype=np.uint8)]
 
 
 def colorize(train_ids: np.ndarray) -> np.ndarray:

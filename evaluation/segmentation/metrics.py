@@ -123,7 +123,8 @@ def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int,
 
 
 def scores_from_confusion(cm: np.ndarray, protocol: Protocol) -> dict:
-    """Per-class IoU / accuracy, mIoU over the evaluated classes, mAcc and aAcc (all in percent).
+    """Per-class IoU / accuracy, mIoU over the evaluated classes, mAcc and aAcc (fractions in [0, 1]; tables show
+    them in percent through ``evaluation.metrics.to_table``).
 
     ``mIoU_all_classes`` is the nan-mean over every class, i.e. what mmseg / IAT print when the removed classes'
     ground truth is 255 (a removed class then scores IoU 0 if the model predicts it, NaN if it never does).
@@ -140,14 +141,14 @@ def scores_from_confusion(cm: np.ndarray, protocol: Protocol) -> dict:
     ev = protocol.evaluated_ids
 
     def _nanmean(v: np.ndarray) -> float:
-        return float(np.nanmean(v)) * 100 if np.isfinite(v).any() else float("nan")
+        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
 
     return dict(
         mIoU=_nanmean(iou[ev]),
         mAcc=_nanmean(acc[ev]),
-        aAcc=float(aacc) * 100,
+        aAcc=float(aacc),
         mIoU_all_classes=_nanmean(iou),
-        per_class={name: dict(IoU=float(iou[i]) * 100, Acc=float(acc[i]) * 100, gt_pixels=int(area_gt[i]),
+        per_class={name: dict(IoU=float(iou[i]), Acc=float(acc[i]), gt_pixels=int(area_gt[i]),
                               pred_pixels=int(area_pred[i]), evaluated=i in ev)
                    for i, name in enumerate(protocol.classes)},
         valid_pixels=int(area_gt.sum()),

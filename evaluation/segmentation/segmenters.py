@@ -1,21 +1,24 @@
-"""Semantic segmenters behind one interface (uint8 HxWx3 RGB in, uint8 HxW train-id map out).
+"""Semantic segmenters behind the project's model protocol (``__call__`` on one uint8 HxWx3 RGB image -> uint8 HxW
+train-id map, ``describe()``), registered in ``evaluation.registry.MODELS``.
 
-``MMSegSegmenter`` wraps any mmsegmentation 1.x config + checkpoint (DeepLabV3+, SegFormer, ...) through
-``mmseg.apis.init_model`` / ``inference_model``; whole-image or sliding-window inference follows the config's
-``model.test_cfg`` unless ``mode`` overrides it.
+``MMSegSegmenter`` wraps any mmsegmentation 1.x config (``mmseg::`` package paths allowed) + checkpoint
+(DeepLabV3+, SegFormer, ESPNet, ...) through ``mmseg.apis.init_model`` / ``inference_model``; whole-image or
+sliding-window inference follows the config's ``model.test_cfg`` unless ``mode`` overrides it.
 """
 
 import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from uptflow.registry import SEGMENTERS
-from uptflow.utils.mm_compat import load_config
+from evaluation.registry import MODELS
+from uptflow.registry import SettingsError, build_checked
+from uptflow.utils.mmconfig import load_config, resolve_config_path
 from uptflow.utils.paths import require_file
 
-__all__ = ["Segmenter", "MMSegSegmenter", "build_segmenter", "config_protocol"]
+__all__ = ["Segmenter", "MMSegSegmenter", "build_segmenter", "list_segmenters", "config_protocol"]
 
 
 class Segmenter:
@@ -33,7 +36,7 @@ class Segmenter:
         return {"name": self.name}
 
 
-@SEGMENTERS.register_module(name="mmseg")
+@MODELS.register_module(name="mmseg")
 class MMSegSegmenter(Segmenter):
     """An mmsegmentation model built from a config file, on CPU or GPU.
 
@@ -55,12 +58,13 @@ class MMSegSegmenter(Segmenter):
                  stride: tuple[int, int] | None = None, cfg_options: dict | None = None, seed: int = 0) -> None:
         import torch
         from mmengine.model import revert_sync_batchnorm
+        from mmengine.runner import load_checkpoint
         from mmseg.apis import init_model
 
         from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
-        self.config_path = require_file(config, "segmentation config")
-        cfg = load_config(self.config_path, cfg_options)
+        self.config_path = Path(resolve_config_path(config))
+        cfg = load_config(config, cfg_options)
         if "test_pipeline" not in cfg:
             raise ValueError(f"{config}: config has no top-level test_pipeline (inherit an mmseg dataset config)")
         if mode is not None:
@@ -79,8 +83,12 @@ class MMSegSegmenter(Segmenter):
             torch.manual_seed(seed)
         self.seed = seed
         self.device = str(device)
-        with safe_loading(self.checkpoint, "segmentation checkpoint", mmengine_checkpoint_globals()):
-            model = init_model(cfg, self.checkpoint, device=self.device)
+        # init_model reads checkpoint['meta'], which bare state dicts (ESPNet's release) lack: load the weights
+        # with mmengine's loader instead, which accepts both
+        model = init_model(cfg, None, device=self.device)
+        if self.checkpoint is not None:
+            with safe_loading(self.checkpoint, "segmentation checkpoint", mmengine_checkpoint_globals()):
+                load_checkpoint(model, self.checkpoint, map_location="cpu")
         if not self.device.startswith("cuda"):
             # SyncBN (the Cityscapes configs' norm) only runs in a distributed GPU job
             model = revert_sync_batchnorm(model)
@@ -101,21 +109,31 @@ class MMSegSegmenter(Segmenter):
     def describe(self) -> dict[str, Any]:
         """Config, checkpoint (or random init), device and test mode."""
         test_cfg = dict(self.cfg.model.get("test_cfg") or {})
+        from uptflow.plugins.transforms import pipeline_enhancers
+        from uptflow.utils.io import file_sha256
+
         return dict(name=self.name, config=str(self.config_path), checkpoint=self.checkpoint,
+                    checkpoint_sha256=file_sha256(self.checkpoint) if self.checkpoint else None,
                     random_init=self.checkpoint is None, seed=self.seed if self.checkpoint is None else None,
-                    device=self.device, test_cfg={k: list(v) if isinstance(v, tuple) else v
-                                                  for k, v in test_cfg.items()},
+                    test_cfg={k: list(v) if isinstance(v, tuple) else v for k, v in test_cfg.items()},
                     model=self.cfg.model.get("type"), backbone=self.cfg.model.backbone.get("type"),
-                    num_classes=self.num_classes)
+                    num_classes=self.num_classes, pipeline_enhancers=pipeline_enhancers(self.cfg))
 
 
-def build_segmenter(name: str = "mmseg", **kw: Any) -> Segmenter:
-    """Build a registered segmenter, e.g. ``build_segmenter("mmseg", config=..., checkpoint=..., device="cpu")``."""
-    if name not in SEGMENTERS.module_dict:
-        raise KeyError(f"unknown segmenter {name!r}; registered: {', '.join(sorted(SEGMENTERS.module_dict))}")
-    return SEGMENTERS.build(dict(type=name, **kw))
+def list_segmenters() -> list[str]:
+    """Names of the registered segmenters."""
+    MODELS.import_from_location()
+    return sorted(k for k, v in MODELS.module_dict.items() if isinstance(v, type) and issubclass(v, Segmenter))
+
+
+def build_segmenter(cfg: dict[str, Any], where: str = "segmenter") -> Segmenter:
+    """Build a registered segmenter from ``dict(type=..., config=..., checkpoint=...)``; a bad key raises naming it."""
+    if cfg.get("type") not in list_segmenters():
+        raise SettingsError(f"{where}.type: unknown segmenter {cfg.get('type')!r} (registered: "
+                            f"{', '.join(list_segmenters())})")
+    return build_checked(MODELS, cfg, where)
 
 
 def config_protocol(config: str | os.PathLike) -> str:
     """Return the protocol name a config declares (``uptflow_protocol = "..."``), default ``cityscapes19``."""
-    return str(load_config(require_file(config, "segmentation config")).get("uptflow_protocol", "cityscapes19"))
+    return str(load_config(config).get("uptflow_protocol", "cityscapes19"))

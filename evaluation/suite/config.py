@@ -1,9 +1,9 @@
 """Load and validate an evaluation-suite config (mmengine format) before any work starts.
 
-Every problem is reported as a :class:`ConfigError` naming the key (``tasks.detection.detector.weights``),
-so a typo fails in a second instead of after an hour of enhancement. The schema is a few declarative
-tables below; it is hand-written because mmengine configs carry no schema and a schema library
-(pydantic, jsonschema) is not a dependency of the project.
+The suite checks only its own top level here; every dataset entry is checked by building its registered reader
+and every task by checking its settings against its registered benchmark's constructor (the constructors are the
+schemas), so a new dataset type or task needs no change in this file. Every problem is reported as a
+:class:`ConfigError` whose message starts with the offending key (``tasks.detection.detector.checkpoint: ...``).
 """
 
 from __future__ import annotations
@@ -15,113 +15,39 @@ from typing import Any
 
 from mmengine.config import Config
 
-__all__ = ["ConfigError", "TASKS", "DATASET_TYPES", "SuiteConfig", "load_config", "validate_config", "dataset_present"]
+__all__ = ["ConfigError", "SuiteConfig", "load_config", "validate_config", "SUITE_DATASET_KEYS", "SUITE_TASK_KEYS"]
 
-# the task benchmarks in the order they run; `--only` takes a comma-separated subset
-TASKS = ("enhancement", "detection", "segmentation", "traffic")
-
-# dataset type -> the layout expected under its root (quoted in "skipped, put the dataset at ..." messages)
-DATASET_TYPES: dict[str, str] = {
-    "synthetic": "made by the project from package-shipped photos (nothing to put anywhere)",
-    "paired": "sub-folders low/ + high/ (LOL), Low/ + Normal/ (LOL-v2) or input/ + gt/, matched by file stem",
-    "unpaired": "<root>/*.{png,jpg,jpeg,bmp} (no ground truth)",
-    "exdark": "ExDark/<Class>/<image>, ExDark_Annno/<Class>/<image>.txt, imageclasslist.txt "
-              "(or the flat sample layout images/, annotations/)",
-    "cityscapes": "leftImg8bit/<split>/<city>/*_leftImg8bit.png, gtFine/<split>/<city>/*_gtFine_labelTrainIds.png",
-    "acdc": "rgb_anon/night/<split>/<seq>/*_rgb_anon.png, gt/night/<split>/<seq>/*_gt_labelTrainIds.png",
-    "darkzurich": "rgb_anon/<split>/night/<seq>/*_rgb_anon.png, gt/<split>/night/<seq>/*_gt_labelTrainIds.png",
-    "nightcity": "images/<split>/*.png, label/<split>/<stem>_labelIds.png",
-    "frames": "a folder of frames (natural-sorted) or a video file",
-}
-
-_ANY_STR = (str,)
-_OPT_STR = (str, type(None))
-_OPT_INT = (int, type(None))
-_NUM = (int, float)
-
-# key -> (allowed types, required); nested dicts are validated by their own table
+# keys of a dataset entry that belong to the suite (the rest are the reader's settings)
+SUITE_DATASET_KEYS = ("type", "optional", "title", "paper_key", "enhancers")
+# keys of a task entry that belong to the suite (besides the benchmark's dataset keys)
+SUITE_TASK_KEYS = ("type", "enhancers")
+# the top level: key -> (allowed types, required)
 _TOP: dict[str, tuple[tuple[type, ...], bool]] = {
-    "suite": (_ANY_STR, True),
-    "data_root": (_OPT_STR, False),
-    "work_dir": (_ANY_STR, True),
-    "cache_dir": (_OPT_STR, False),
+    "suite": ((str,), True),
+    "data_root": ((str, type(None)), False),
+    "work_dir": ((str,), True),
+    "cache_dir": ((str, type(None)), False),
     "seed": ((int,), False),
-    "device": (_ANY_STR, False),
+    "device": ((str,), False),
     "enhancers": ((list, tuple), True),
     "datasets": ((dict,), True),
     "tasks": ((dict,), True),
     "report": ((dict,), False),
 }
 _ENHANCER: dict[str, tuple[tuple[type, ...], bool]] = {
-    "name": (_ANY_STR, True),
-    "label": (_OPT_STR, False),
-    "weights": (_OPT_STR, False),
+    "name": ((str,), True),
+    "label": ((str, type(None)), False),
+    "weights": ((str, type(None)), False),
     "params": ((dict,), False),
     "train": ((dict, type(None)), False),
     "optional": ((bool,), False),
 }
-_TRAIN: dict[str, tuple[tuple[type, ...], bool]] = {
-    "config": (_ANY_STR, True),
-    "options": ((dict,), False),
-}
-_DATASET_COMMON: dict[str, tuple[tuple[type, ...], bool]] = {
-    "type": (_ANY_STR, True),
-    "root": (_OPT_STR, False),
-    "optional": ((bool,), False),
-    "limit": (_OPT_INT, False),
-    "split": (_OPT_STR, False),
-    "paper_key": (_OPT_STR, False),
-    "title": (_OPT_STR, False),
-    # restrict the enhancers run on this dataset (labels), e.g. keep a slow model off full-size images
-    "enhancers": ((list, tuple, type(None)), False),
-}
-_SEG_DATASET = {"degrade": (_OPT_STR, False)}
-_DATASET_EXTRA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
-    "synthetic": {"num_images": ((int,), False), "size": ((int,), False), "seed": ((int,), False)},
-    "paired": {"allow_unmatched": ((bool,), False)},
-    "unpaired": {},
-    "exdark": {"classlist": (_OPT_STR, False), "split_kind": (_ANY_STR, False)},
-    "cityscapes": _SEG_DATASET, "acdc": _SEG_DATASET, "darkzurich": _SEG_DATASET, "nightcity": _SEG_DATASET,
-    "frames": {"every": ((int,), False), "fps": ((int, float, type(None)), False)},
-}
-# every task may restrict itself to some enhancer labels with `enhancers=[...]` (default: all)
-_TASK_ENH = {"enhancers": ((list, tuple, type(None)), False)}
-_TASK: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
-    "enhancement": {
-        "paired": ((list, tuple), False), "unpaired": ((list, tuple), False),
-        "metrics": ((list, tuple), False), "nr_metrics": ((list, tuple), False), **_TASK_ENH,
-    },
-    "detection": {"dataset": (_ANY_STR, True), "detector": ((dict,), True), **_TASK_ENH},
-    "segmentation": {"dataset": (_ANY_STR, True), "segmenter": ((dict,), True), **_TASK_ENH},
-    "traffic": {"datasets": ((list, tuple), True), "metrics": ((list, tuple), False),
-                "detector": ((dict, type(None)), False), **_TASK_ENH},
-}
-# which dataset types each task can read
-_TASK_DATASETS: dict[str, tuple[str, ...]] = {
-    "enhancement.paired": ("synthetic", "paired"),
-    "enhancement.unpaired": ("unpaired", "frames"),
-    "detection": ("exdark",),
-    "segmentation": ("cityscapes", "acdc", "darkzurich", "nightcity"),
-    "traffic": ("frames", "unpaired"),
-}
-# detector / segmenter: a registered type, its config file (mmdet / mmseg) and weights; params go to the builder
-# metric names a task config may ask for (the names used in the tables)
-_METRIC_NAMES = {
-    "enhancement": ("PSNR", "SSIM", "SSIM-G11", "PSNR-GTmean", "SSIM-GTmean", "SSIM-G11-GTmean", "LPIPS", "NIQE",
-                    "BRISQUE", "LOE"),
-    "traffic": ("LOE", "NIQE", "BRISQUE", "vehicles_per_frame", "persons_per_frame", "flicker_ratio", "warp_ratio"),
-}
-_MODEL_SPEC: dict[str, tuple[tuple[type, ...], bool]] = {
-    "type": (_ANY_STR, True),
-    "config": (_OPT_STR, False),
-    "weights": (_OPT_STR, False),
-    "params": ((dict,), False),
-}
+_TRAIN: dict[str, tuple[tuple[type, ...], bool]] = {"config": ((str,), True), "options": ((dict,), False)}
 _REPORT: dict[str, tuple[tuple[type, ...], bool]] = {
-    "html": ((bool,), False),
-    "grid_images": ((int,), False),
-    "grid_max_side": ((int,), False),
+    "html": ((bool,), False), "grid_images": ((int,), False), "grid_max_side": ((int,), False),
 }
+# a detector / segmenter entry in the format of earlier suite configs: weights -> checkpoint, params merged in
+_LEGACY_MODEL_KEYS = ("weights", "params")
 
 
 class ConfigError(ValueError):
@@ -130,13 +56,19 @@ class ConfigError(ValueError):
 
 @dataclass
 class SuiteConfig:
-    """A validated suite config with paths resolved (``{data_root}``, ``{shared}``, ``{repo}``, ``{work_dir}``)."""
+    """A validated suite config: plain settings with paths resolved, plus the readers and benchmarks it defines.
+
+    ``cfg`` keeps the suite's view (enhancers, datasets and tasks as dicts); ``readers`` maps dataset names to
+    their reader objects and ``benchmarks`` task names to benchmark objects.
+    """
 
     cfg: dict[str, Any]
     source: str
     data_root: Path
     work_dir: Path
     cache_dir: Path | None
+    readers: dict[str, Any]
+    benchmarks: dict[str, Any]
 
     def __getitem__(self, key: str) -> Any:
         return self.cfg[key]
@@ -153,38 +85,23 @@ def _check_table(obj: dict, table: dict, where: str) -> None:
                 raise ConfigError(f"{name}: required key is missing")
             continue
         value = obj[key]
-        # bool is an int in Python; refuse it where a number is meant
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             want = " or ".join("None" if t is type(None) else t.__name__ for t in types)
             raise ConfigError(f"{name}: expected {want}, got {type(value).__name__} ({value!r})")
 
 
-def _fill(value: str | None, subs: dict[str, str]) -> str | None:
-    if value is None:
-        return None
-    try:
-        return os.path.expanduser(value.format(**subs))
-    except KeyError as e:
-        raise ConfigError(f"unknown placeholder {{{e.args[0]}}} in {value!r} (known: {', '.join(subs)})") from None
-
-
-def dataset_present(d: dict[str, Any]) -> bool:
-    """Whether a (validated) dataset entry's data is there: synthetic data always is."""
-    if d["type"] == "synthetic":
-        return True
-    return Path(d["root"]).exists() if d["type"] == "frames" else Path(d["root"]).is_dir()
-
-
-def _registered(registry: str) -> list[str] | None:
-    """Names in a uptflow registry after importing its lazy locations; None when they cannot be imported."""
-    import uptflow.registry as reg
-
-    r = getattr(reg, registry)
-    try:
-        r.import_from_location()
-    except Exception:  # noqa: BLE001 - a missing optional module is reported when the task runs
-        return None
-    return sorted(r.module_dict)
+def _fill(value: Any, subs: dict[str, str]) -> Any:
+    """Resolve ``{data_root}`` / ``{shared}`` / ``{repo}`` / ``{work_dir}`` placeholders in strings (recursively)."""
+    if isinstance(value, str):
+        try:
+            return os.path.expanduser(value.format(**subs)) if "{" in value else value
+        except KeyError as e:
+            raise ConfigError(f"unknown placeholder {{{e.args[0]}}} in {value!r} (known: {', '.join(subs)})") from None
+    if isinstance(value, dict):
+        return {k: _fill(v, subs) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_fill(v, subs) for v in value)
+    return value
 
 
 def _default_data_root() -> Path:
@@ -194,35 +111,201 @@ def _default_data_root() -> Path:
     return shared / "data" if shared is not None else Path("data")
 
 
-def load_config(path: str | os.PathLike | None = None, data_root: str | None = None,
-                work_dir: str | None = None, cache_dir: str | None = None) -> SuiteConfig:
+def default_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_config(path: str | os.PathLike | None = None, data_root: str | None = None, work_dir: str | None = None,
+                cache_dir: str | None = None, device: str | None = None,
+                cfg_options: dict[str, Any] | None = None) -> SuiteConfig:
     """Read a suite config (default ``configs/eval/quick.py``), apply command-line overrides and validate it.
 
     Args:
         path: mmengine Python config file.
-        data_root: overrides the config's ``data_root``.
-        work_dir: overrides the config's ``work_dir``.
-        cache_dir: overrides the config's ``cache_dir`` (enhanced-image cache shared by runs).
+        data_root / work_dir / cache_dir / device: override the config's keys of the same name.
+        cfg_options: any other overrides, mmengine style (``{"tasks.detection.detector.conf": 0.25}``).
     """
     path = Path(path) if path is not None else Path(__file__).resolve().parents[2] / "configs" / "eval" / "quick.py"
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = Config.fromfile(str(path)).to_dict()
+        cfg = Config.fromfile(str(path))
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+        raw = cfg.to_dict()
     except Exception as e:  # noqa: BLE001 - any parse error is a config error naming the file
-        raise ConfigError(f"cannot parse config {path}: {e}") from e
-    if data_root is not None:
-        raw["data_root"] = data_root
-    if work_dir is not None:
-        raw["work_dir"] = work_dir
-    if cache_dir is not None:
-        raw["cache_dir"] = cache_dir
+        raise ConfigError(f"cannot parse config {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                          ) from e
+    for key, value in (("data_root", data_root), ("work_dir", work_dir), ("cache_dir", cache_dir),
+                       ("device", device)):
+        if value is not None:
+            raw[key] = value
     return validate_config(raw, source=str(path))
 
 
-def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
-    """Check every key, type, referenced dataset, enhancer name and required path; return the resolved config."""
+def _enhancers(raw: list, subs: dict[str, str]) -> list[dict[str, Any]]:
     from uptflow.enhancers import list_enhancers
+    from uptflow.registry import ENHANCERS, SettingsError, check_settings
+
+    registered = set(list_enhancers())
+    labels: set[str] = set()
+    out = []
+    for i, e in enumerate(raw):
+        where = f"enhancers[{i}]"
+        if not isinstance(e, dict):
+            raise ConfigError(f"{where}: expected dict, got {type(e).__name__}")
+        _check_table(e, _ENHANCER, where)
+        if e["name"] not in registered:
+            raise ConfigError(f"{where}.name: unknown enhancer {e['name']!r} "
+                              f"(registered: {', '.join(sorted(registered))})")
+        e = {"label": e["name"], "weights": None, "params": {}, "train": None, "optional": False, **e}
+        if e["label"] in labels:
+            raise ConfigError(f"{where}.label: duplicate enhancer label {e['label']!r}")
+        labels.add(e["label"])
+        e["weights"] = _fill(e["weights"], subs)
+        try:
+            check_settings(ENHANCERS.get(e["name"]), e["params"], f"{where}.params")
+        except SettingsError as err:
+            raise ConfigError(str(err)) from None
+        if e["train"] is not None:
+            _check_table(e["train"], _TRAIN, f"{where}.train")
+            if e["weights"] is not None:
+                raise ConfigError(f"{where}.train: give either weights or train, not both")
+            e["train"] = {"options": {}, **e["train"]}
+            e["train"]["config"] = _fill(e["train"]["config"], subs)
+            if not Path(e["train"]["config"]).is_file():
+                raise ConfigError(f"{where}.train.config: file not found: {e['train']['config']}")
+        if e["weights"] is not None and not e["optional"] and not Path(e["weights"]).is_file():
+            raise ConfigError(f"{where}.weights: file not found: {e['weights']} (put the weights there, or set "
+                              "optional=True to skip this enhancer when they are absent)")
+        out.append(e)
+    if not out:
+        raise ConfigError("enhancers: the list is empty")
+    return out
+
+
+def _check_labels(labels_used: Any, labels: set[str], where: str) -> None:
+    for j, label in enumerate(labels_used or ()):
+        if label not in labels:
+            raise ConfigError(f"{where}.enhancers[{j}]: no enhancer labelled {label!r} "
+                              f"(labels: {', '.join(sorted(labels))})")
+
+
+def _datasets(raw: dict, subs: dict[str, str], labels: set[str]) -> tuple[dict[str, dict], dict[str, Any]]:
+    from evaluation.datasets import build_reader, dataset_types
+    from uptflow.registry import SettingsError
+
+    types = dataset_types()
+    datasets, readers = {}, {}
+    for name, d in raw.items():
+        where = f"datasets.{name}"
+        if not isinstance(d, dict):
+            raise ConfigError(f"{where}: expected dict, got {type(d).__name__}")
+        if d.get("type") not in types:
+            raise ConfigError(f"{where}.type: unknown dataset type {d.get('type')!r} (known: {', '.join(types)})")
+        d = {"optional": False, "title": name, "paper_key": None, "enhancers": None, **_fill(d, subs)}
+        _check_labels(d["enhancers"], labels, where)
+        settings = {k: v for k, v in d.items() if k not in SUITE_DATASET_KEYS}
+        try:
+            reader = build_reader(dict(type=d["type"], **settings), where)
+        except SettingsError as e:
+            raise ConfigError(str(e)) from None
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"{where}: {e}") from None
+        if not d["optional"] and not reader.present():
+            raise ConfigError(f"{where}.root: not found: {reader.root} (expected layout: {types[d['type']]}; "
+                              "set optional=True to skip the dataset when it is absent)")
+        datasets[name], readers[name] = d, reader
+    return datasets, readers
+
+
+def _model_spec(spec: dict, where: str, runs: bool) -> dict:
+    """A detector / segmenter entry: legacy ``weights`` / ``params`` folded in, settings and files checked."""
+    from evaluation.registry import MODELS
+    from uptflow.registry import SettingsError, check_settings
+
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise ConfigError(f"{where}: expected dict(type=..., checkpoint=..., ...)")
+    spec = dict(spec)
+    if "weights" in spec:
+        if "checkpoint" in spec:
+            raise ConfigError(f"{where}.weights: give checkpoint (weights is its old name), not both")
+        spec["checkpoint"] = spec.pop("weights")
+    spec.update(spec.pop("params", None) or {})
+    MODELS.import_from_location()
+    cls = MODELS.get(spec["type"])
+    if cls is None:
+        raise ConfigError(f"{where}.type: unknown model {spec['type']!r} (registered: "
+                          f"{', '.join(sorted(MODELS.module_dict))})")
+    try:
+        check_settings(cls, {k: v for k, v in spec.items() if k != "type"}, where)
+    except SettingsError as e:
+        raise ConfigError(str(e)) from None
+    ckpt, config = spec.get("checkpoint"), spec.get("config")
+    # paths are only required when the task will run, i.e. when one of its datasets is present
+    if runs and ckpt is not None and not str(ckpt).endswith((".yaml", ".yml")) and not Path(ckpt).is_file():
+        raise ConfigError(f"{where}.checkpoint: file not found: {ckpt}")
+    if runs and config is not None:
+        from uptflow.utils.mmconfig import resolve_config_path
+
+        try:
+            resolve_config_path(config)
+        except FileNotFoundError as e:
+            raise ConfigError(f"{where}.config: {e}") from None
+    return spec
+
+
+def _tasks(raw: dict, datasets: dict[str, dict], readers: dict[str, Any], labels: set[str], device: str
+           ) -> tuple[dict[str, dict], dict[str, Any]]:
+    from evaluation.registry import BENCHMARKS
+    from uptflow.registry import SettingsError, check_settings
+
+    BENCHMARKS.import_from_location()
+    tasks, benchmarks = {}, {}
+    for name, t in raw.items():
+        where = f"tasks.{name}"
+        if not isinstance(t, dict):
+            raise ConfigError(f"{where}: expected dict, got {type(t).__name__}")
+        t = dict(t)
+        bench_type = t.get("type", name)
+        cls = BENCHMARKS.get(bench_type)
+        if cls is None:
+            raise ConfigError(f"{where}: unknown task {bench_type!r} (registered benchmarks: "
+                              f"{', '.join(sorted(BENCHMARKS.module_dict))}; name one with type=...)")
+        _check_labels(t.get("enhancers"), labels, where)
+        refs = list(cls.dataset_refs(t))
+        for key, ref, accepted in refs:
+            if ref not in datasets:
+                raise ConfigError(f"{where}.{key}: dataset {ref!r} is not defined in datasets")
+            if datasets[ref]["type"] not in accepted:
+                raise ConfigError(f"{where}.{key}: dataset {ref!r} has type {datasets[ref]['type']!r}; this task "
+                                  f"reads {', '.join(accepted)}")
+        if not refs:
+            raise ConfigError(f"{where}: names no dataset (keys: {', '.join(cls.dataset_keys)})")
+        runs = any(readers[ref].present() for _, ref, _ in refs)
+        settings = {k: v for k, v in t.items() if k not in SUITE_TASK_KEYS and k not in cls.dataset_keys}
+        for key in ("detector", "segmenter"):
+            if settings.get(key) is not None:
+                settings[key] = _model_spec(settings[key], f"{where}.{key}", runs)
+        try:
+            check_settings(cls, settings, where)
+            benchmarks[name] = cls(device=device, **settings)
+        except SettingsError as e:
+            raise ConfigError(str(e)) from None
+        except (ValueError, TypeError, KeyError) as e:
+            raise ConfigError(f"{where}.{str(e).strip(chr(39))}") from None
+        tasks[name] = dict(t, type=bench_type)
+    if not tasks:
+        raise ConfigError("tasks: no task configured")
+    return tasks, benchmarks
+
+
+def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
+    """Check the top level, every enhancer, dataset and task; return the resolved config with readers and
+    benchmarks built (nothing heavy is loaded: models are built when a unit first needs them)."""
     from uptflow.utils.paths import shared_root
 
     # names starting with "_" are the config file's own helper variables (e.g. a shared list of labels)
@@ -238,116 +321,15 @@ def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
     cache = Path(_fill(raw["cache_dir"], subs)) if raw.get("cache_dir") else None
     cfg: dict[str, Any] = {k: v for k, v in raw.items() if k in _TOP}
     cfg.setdefault("seed", 0)
-    cfg.setdefault("device", "cpu")
+    device = cfg.get("device") or "auto"
+    cfg["device"] = default_device() if device == "auto" else device
+    if cfg["device"].startswith("cuda") and default_device() != "cuda":
+        raise ConfigError(f"device: {cfg['device']!r} asked for, but torch sees no GPU (use 'cpu' or 'auto')")
     cfg["report"] = {"html": True, "grid_images": 3, "grid_max_side": 256, **(raw.get("report") or {})}
     _check_table(cfg["report"], _REPORT, "report")
-
-    registered = set(list_enhancers())
-    labels: set[str] = set()
-    enhancers = []
-    for i, e in enumerate(raw["enhancers"]):
-        where = f"enhancers[{i}]"
-        if not isinstance(e, dict):
-            raise ConfigError(f"{where}: expected dict, got {type(e).__name__}")
-        _check_table(e, _ENHANCER, where)
-        if e["name"] not in registered:
-            raise ConfigError(f"{where}.name: unknown enhancer {e['name']!r} "
-                              f"(registered: {', '.join(sorted(registered))})")
-        e = {"label": e["name"], "weights": None, "params": {}, "train": None, "optional": False, **e}
-        if e["label"] in labels:
-            raise ConfigError(f"{where}.label: duplicate enhancer label {e['label']!r}")
-        labels.add(e["label"])
-        e["weights"] = _fill(e["weights"], subs)
-        if e["train"] is not None:
-            _check_table(e["train"], _TRAIN, f"{where}.train")
-            if e["weights"] is not None:
-                raise ConfigError(f"{where}.train: give either weights or train, not both")
-            e["train"] = {"options": {}, **e["train"]}
-            e["train"]["config"] = _fill(e["train"]["config"], subs)
-            if not Path(e["train"]["config"]).is_file():
-                raise ConfigError(f"{where}.train.config: file not found: {e['train']['config']}")
-        if e["weights"] is not None and not e["optional"] and not Path(e["weights"]).is_file():
-            raise ConfigError(f"{where}.weights: file not found: {e['weights']} (put the weights there, "
-                              "or set optional=True to skip this enhancer when they are absent)")
-        enhancers.append(e)
-    if not enhancers:
-        raise ConfigError("enhancers: the list is empty")
-    cfg["enhancers"] = enhancers
-
-    datasets = {}
-    for name, d in raw["datasets"].items():
-        where = f"datasets.{name}"
-        if not isinstance(d, dict):
-            raise ConfigError(f"{where}: expected dict, got {type(d).__name__}")
-        dtype = d.get("type")
-        if dtype not in _DATASET_EXTRA:
-            raise ConfigError(f"{where}.type: unknown dataset type {dtype!r} (known: {', '.join(DATASET_TYPES)})")
-        _check_table(d, {**_DATASET_COMMON, **_DATASET_EXTRA[dtype]}, where)
-        d = {"optional": False, "limit": None, "split": None, "paper_key": None, "title": name, **d}
-        if dtype != "synthetic":
-            if not d.get("root"):
-                raise ConfigError(f"{where}.root: required for dataset type {dtype!r}")
-            d["root"] = _fill(d["root"], subs)
-            exists = Path(d["root"]).exists() if dtype == "frames" else Path(d["root"]).is_dir()
-            if not d["optional"] and not exists:
-                raise ConfigError(f"{where}.root: not found: {d['root']} (expected layout: {DATASET_TYPES[dtype]}; "
-                                  "set optional=True to skip the dataset when it is absent)")
-        for j, label in enumerate(d.get("enhancers") or ()):
-            if label not in labels:
-                raise ConfigError(f"{where}.enhancers[{j}]: no enhancer labelled {label!r} "
-                                  f"(labels: {', '.join(sorted(labels))})")
-        datasets[name] = d
-    cfg["datasets"] = datasets
-
-    tasks = {}
-    for name, t in raw["tasks"].items():
-        where = f"tasks.{name}"
-        if name not in _TASK:
-            raise ConfigError(f"{where}: unknown task (known: {', '.join(TASKS)})")
-        if not isinstance(t, dict):
-            raise ConfigError(f"{where}: expected dict, got {type(t).__name__}")
-        _check_table(t, _TASK[name], where)
-        t = dict(t)
-        for key, role in (("paired", "enhancement.paired"), ("unpaired", "enhancement.unpaired"),
-                          ("dataset", name), ("datasets", name)):
-            if key not in t:
-                continue
-            refs = [t[key]] if isinstance(t[key], str) else list(t[key])
-            for j, ref in enumerate(refs):
-                at = f"{where}.{key}" + (f"[{j}]" if not isinstance(t[key], str) else "")
-                if ref not in datasets:
-                    raise ConfigError(f"{at}: dataset {ref!r} is not defined in datasets")
-                if datasets[ref]["type"] not in _TASK_DATASETS[role]:
-                    raise ConfigError(f"{at}: dataset {ref!r} has type {datasets[ref]['type']!r}; "
-                                      f"this task reads {', '.join(_TASK_DATASETS[role])}")
-        refs = [t["dataset"]] if "dataset" in t else list(t.get("datasets", ()))
-        runs = any(dataset_present(datasets[r]) for r in refs)
-        for key, registry in (("detector", "DETECTORS"), ("segmenter", "SEGMENTERS")):
-            if t.get(key) is None:
-                continue
-            _check_table(t[key], _MODEL_SPEC, f"{where}.{key}")
-            spec = {"config": None, "weights": None, "params": {}, **t[key]}
-            known = _registered(registry)
-            if known is not None and spec["type"] not in known:
-                raise ConfigError(f"{where}.{key}.type: unknown {key} {spec['type']!r} "
-                                  f"(registered: {', '.join(known)})")
-            for path_key in ("config", "weights"):
-                spec[path_key] = _fill(spec[path_key], subs)
-                # paths are only required when the task will run, i.e. when one of its datasets is present
-                if spec[path_key] is not None and runs and not Path(spec[path_key]).is_file():
-                    raise ConfigError(f"{where}.{key}.{path_key}: file not found: {spec[path_key]}")
-            t[key] = spec
-        for j, label in enumerate(t.get("enhancers") or ()):
-            if label not in labels:
-                raise ConfigError(f"{where}.enhancers[{j}]: no enhancer labelled {label!r} "
-                                  f"(labels: {', '.join(sorted(labels))})")
-        for key in ("metrics", "nr_metrics"):
-            known = _METRIC_NAMES.get(name, ())
-            for j, m in enumerate(t.get(key, ())):
-                if not isinstance(m, str):
-                    raise ConfigError(f"{where}.{key}[{j}]: expected str, got {type(m).__name__}")
-                if m not in known:
-                    raise ConfigError(f"{where}.{key}[{j}]: unknown metric {m!r} (known: {', '.join(known)})")
-        tasks[name] = t
-    cfg["tasks"] = tasks
-    return SuiteConfig(cfg=cfg, source=source, data_root=root, work_dir=work_dir, cache_dir=cache)
+    cfg["enhancers"] = _enhancers(raw["enhancers"], subs)
+    labels = {e["label"] for e in cfg["enhancers"]}
+    cfg["datasets"], readers = _datasets(raw["datasets"], subs, labels)
+    cfg["tasks"], benchmarks = _tasks(_fill(raw["tasks"], subs), cfg["datasets"], readers, labels, cfg["device"])
+    return SuiteConfig(cfg=cfg, source=source, data_root=root, work_dir=work_dir, cache_dir=cache, readers=readers,
+                       benchmarks=benchmarks)

@@ -1,9 +1,11 @@
 """Result rows in long format, written per shard and merged into one table.
 
-Every benchmark number is one row ``{enhancer, dataset, task, metric, cls, value, split, protocol, n, unit}``
-(``cls`` is the class name for per-class numbers and ``""`` for overall ones). Each shard writes the rows
-of its units to ``results/<shard tag>.csv``; merging concatenates any number of these files (from one
-shared work dir or copied from several machines) and keeps one copy of each unit's rows.
+Every benchmark number is one row ``{enhancer, dataset, task, metric, cls, value, level, split, protocol, n,
+skipped, unit}``: ``cls`` is the class name for per-class numbers and ``""`` for overall ones, ``level`` the
+darkness level of a synthetically darkened dataset (``""`` for real data), ``value`` in table units (percent for
+percent metrics, see ``evaluation.metrics``), ``n`` the images scored and ``skipped`` the images left out.
+Each shard writes the rows of its units to ``results/<shard tag>.csv``; merging concatenates any number of these
+files (from one shared work dir or copied from several machines) and keeps one copy of each unit's rows.
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ from uptflow.utils.io import write_with
 
 __all__ = ["ROW_COLUMNS", "row", "write_shard_results", "read_results", "shard_files_complete"]
 
-ROW_COLUMNS = ["enhancer", "dataset", "task", "metric", "cls", "value", "split", "protocol", "n", "unit"]
+ROW_COLUMNS = ["enhancer", "dataset", "task", "metric", "cls", "value", "level", "split", "protocol", "n",
+               "skipped", "unit"]
 _KEY = ["unit", "enhancer", "dataset", "task", "metric", "cls"]
 
 
 def row(enhancer: str, dataset: str, task: str, metric: str, value: float, *, split: str = "", protocol: str = "",
-        n: int = 0, cls: str = "", unit: str = "") -> dict[str, Any]:
-    """One long-format result row (a plain dict, JSON- and CSV-friendly)."""
+        n: int = 0, cls: str = "", level: Any = "", skipped: int = 0, unit: str = "") -> dict[str, Any]:
+    """One long-format result row (a plain dict, JSON- and CSV-friendly); ``metric`` must be in the catalogue."""
+    from evaluation.metrics import metric as lookup
+
+    lookup(metric)
     return dict(enhancer=enhancer, dataset=dataset, task=task, metric=metric, cls=cls, value=float(value),
-                split=split or "", protocol=protocol or "", n=int(n), unit=unit)
+                level="" if level is None else str(level), split=split or "", protocol=protocol or "", n=int(n),
+                skipped=int(skipped), unit=unit)
 
 
 def write_shard_results(store: StateStore, results_dir: Path, shard: Shard, units: set[str]) -> Path:
@@ -66,7 +73,8 @@ def read_results(sources: Iterable[str | Path]) -> pd.DataFrame:
         else:
             raise FileNotFoundError(f"--merge: no results at {p} (expected a shard-*.csv file, a results/ folder "
                                     "or a work dir containing results/)")
-    frames = [pd.read_csv(f, keep_default_na=False, dtype={"cls": str, "split": str, "protocol": str}) for f in files]
+    frames = [pd.read_csv(f, keep_default_na=False, dtype={"cls": str, "split": str, "protocol": str, "level": str})
+              for f in files]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=ROW_COLUMNS)

@@ -1,34 +1,35 @@
 """The suite's stages: (1) enhancers, (2) datasets and the enhance-once cache, (3) task benchmarks, (4) tables.
 
-Work is cut into units (train one enhancer; score one enhancer on one dataset for one task). A unit is done
-exactly when its marker exists in ``<work_dir>/state`` (see :mod:`evaluation.suite.state`), and enhanced images
-live in a content-addressed cache, so a run killed at any point continues where it stopped. A failing image or
-unit is recorded in ``failures-<shard>.json`` and printed at the end; the rest of the suite goes on. Each
-shard (``--shard i/N``) does its share of images and units; results merge in the tables stage.
+Work is cut into units (train one enhancer; score one enhancer on one dataset for one task). A unit's identity is
+everything its numbers depend on (``evaluation.benchmark.unit_identity``: task settings and metrics, the dataset's
+identity, the enhancer's name, parameters and weights checksum); its id and its folder carry the identity's digest,
+and it is done exactly when its marker exists in ``<work_dir>/state`` (:mod:`evaluation.suite.state`), the only
+authority on what is done. So a changed weights file, parameter, task setting or metric list reruns exactly the
+units it affects, into fresh folders, and a run killed at any point continues where it stopped. A failing image is
+reported and counted and the rest is scored; a failing unit is reported and the others go on. Each shard
+(``--shard i/N``) does its share of images and units; results merge in the tables stage.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.suite import tasks as task_api
-from evaluation.suite.config import DATASET_TYPES, TASKS, SuiteConfig, dataset_present
-from evaluation.suite.results import read_results, shard_files_complete, write_shard_results
+from evaluation.benchmark import digest, unit_identity
+from evaluation.suite.config import SuiteConfig
+from evaluation.suite.results import read_results, row, shard_files_complete, write_shard_results
 from evaluation.suite.runinfo import git_commit, versions
 from evaluation.suite.shard import Shard
 from evaluation.suite.state import StateStore
 from uptflow.utils.io import TEMP_MARK, atomic_write_json, is_temp_file
 
-__all__ = ["ResumeError", "ReadyEnhancer", "ReadyDataset", "Suite"]
+__all__ = ["ResumeError", "ReadyEnhancer", "Unit", "Suite", "SUITE_FOLDERS"]
 
 # the folders under the work dir that the suite creates and writes, and the stems of its top-level records
 SUITE_FOLDERS = ("state", "results", "units", "tables", "report", "logs", "data", "train")
@@ -47,10 +48,7 @@ class ReadyEnhancer:
 
     label: str
     name: str
-    enhancer: Any
     cache: Any
-    weights: str | None
-    weights_sha256: str | None
 
     @property
     def key(self) -> str:
@@ -58,25 +56,20 @@ class ReadyEnhancer:
         return self.cache.key
 
     def record(self) -> dict[str, Any]:
-        """JSON-friendly description for run_info and protocol lines."""
-        params = self.enhancer.params() if hasattr(self.enhancer, "params") else {}
-        return dict(label=self.label, name=self.name, params=params, weights=self.weights,
-                    weights_sha256=self.weights_sha256, cache=str(self.cache.dir))
+        """JSON-friendly description for run_info and the report."""
+        return dict(label=self.label, **self.cache.describe(), cache=str(self.cache.dir))
 
 
 @dataclass
-class ReadyDataset:
-    """A present dataset: the image files to enhance up front and what its task benchmark reads."""
+class Unit:
+    """One scoring unit: a task's benchmark run by one enhancer on one dataset."""
 
-    name: str
-    cfg: dict[str, Any]
-    inputs: list[Path] = field(default_factory=list)
-    payload: Any = None
-    loader: Callable[[Path], Any] | None = None
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:10]
+    id: str
+    task: str
+    dataset: str
+    enhancer: ReadyEnhancer
+    identity: dict[str, Any]
+    out_dir: Path
 
 
 class Suite:
@@ -85,7 +78,7 @@ class Suite:
     Args:
         cfg: validated config.
         shard: this process's shard.
-        only: tasks to run (subset of TASKS); None for all configured tasks.
+        only: tasks to run (config task names); None for all configured tasks.
         enhancer_labels: enhancers to run (labels); None for all.
         resume: continue a run found in the work dir instead of refusing to touch it.
         progress: show tqdm bars.
@@ -95,7 +88,7 @@ class Suite:
                  enhancer_labels: list[str] | None = None, resume: bool = False, progress: bool = True) -> None:
         self.cfg = cfg
         self.shard = shard or Shard()
-        self.only = [t for t in TASKS if t in cfg["tasks"] and (only is None or t in only)]
+        self.only = [t for t in cfg["tasks"] if only is None or t in only]
         self.enhancer_labels = enhancer_labels
         self.resume = resume
         self.progress = progress
@@ -103,10 +96,11 @@ class Suite:
         self.store = StateStore(self.work_dir / "state")
         self.skipped: list[dict[str, str]] = []
         self.failures: list[dict[str, str]] = []
+        self.bad_images: list[dict[str, str]] = []
         self.timings: dict[str, float] = {}
-        self.counts = dict(trained=0, enhanced=0, cached=0, scored=0, reused=0)
+        self.counts = dict(trained=0, enhanced=0, cached=0, scored=0, reused=0, images_skipped=0)
         self.enhancers: list[ReadyEnhancer] = []
-        self.datasets: dict[str, ReadyDataset] = {}
+        self.datasets: dict[str, Any] = {}
         self._log_path = self.work_dir / "logs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.shard.tag}.log"
 
     # ------------------------------------------------------------------ helpers
@@ -135,9 +129,17 @@ class Suite:
 
     def fail(self, unit: str, err: BaseException) -> None:
         """Record and print a failed image or unit; the suite goes on."""
-        tb = "".join(traceback.format_exception_only(type(err), err)).strip()
+        tb = "".join(traceback.format_exception_only(type(err), err)).strip().splitlines()[-1]
         self.failures.append(dict(unit=unit, error=tb))
         self.log(f"FAILED {unit}: {tb}")
+
+    def bad_image(self, where: str, file: str, reason: str) -> None:
+        """Record an image that could not be used (it is left out and counted; the exit status will be 1)."""
+        entry = dict(where=where, file=file, reason=reason)
+        if entry not in self.bad_images:
+            self.bad_images.append(entry)
+            self.counts["images_skipped"] += 1
+            self.log(f"SKIPPED image {file} ({where}): {reason}")
 
     def _write_json(self, stem: str, obj: Any) -> None:
         atomic_write_json(self.work_dir / f"{stem}-{self.shard.tag}.json", obj)
@@ -170,7 +172,7 @@ class Suite:
                 p.unlink(missing_ok=True)
 
     def run(self) -> int:
-        """Run every stage; return 0 when nothing failed, 1 otherwise."""
+        """Run every stage; return 0 when nothing failed, 1 otherwise (a failed unit or a skipped image)."""
         self.check_resume()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.remove_stray_temp_files()
@@ -189,7 +191,7 @@ class Suite:
         self.timings["total"] = round(time.perf_counter() - t0, 2)
         self.write_run_info(status="finished")
         self.summary()
-        return 1 if self.failures else 0
+        return 1 if self.failures or self.bad_images else 0
 
     def merge(self, sources: list[str]) -> int:
         """Build the tables and report from shard results only (``--merge``): this work dir or ``sources``."""
@@ -199,7 +201,10 @@ class Suite:
         with self.stage("datasets"):
             self.stage_datasets()
         with self.stage("tables"):
-            self.stage_tables(merge=sources or [str(self.work_dir)])
+            n = self.stage_tables(merge=sources or [str(self.work_dir)])
+        if not n:
+            raise ValueError(f"--merge: no results found in {', '.join(sources or [str(self.work_dir)])} "
+                             "(expected results/shard-*.csv written by the shards)")
         return 0
 
     def write_run_info(self, status: str) -> None:
@@ -210,10 +215,11 @@ class Suite:
                     device=self.cfg["device"], shard=dict(index=self.shard.index, count=self.shard.count),
                     only=self.only, enhancer_labels=self.enhancer_labels, argv=sys.argv, versions=versions(),
                     git=git_commit(), enhancers=[e.record() for e in self.enhancers], timings=self.timings,
-                    counts=self.counts, skipped=self.skipped, failures=self.failures)
+                    counts=self.counts, skipped=self.skipped, failures=self.failures, bad_images=self.bad_images)
         self._write_json("run_info", info)
         self._write_json("skipped", self.skipped)
-        self._write_json("failures", self.failures)
+        self._write_json("failures", self.failures + [dict(unit=f"image {b['file']} ({b['where']})",
+                                                          error=b["reason"]) for b in self.bad_images])
 
     def summary(self) -> None:
         """Print what ran, what was skipped (with where to put the data) and what failed."""
@@ -223,6 +229,8 @@ class Suite:
         self.log("  " + ", ".join(f"{k}: {v}" for k, v in self.counts.items()))
         for s in self.skipped:
             self.log(f"  skipped {s['what']}: {s['reason']}")
+        for b in self.bad_images:
+            self.log(f"  SKIPPED image {b['file']} ({b['where']}): {b['reason']}")
         for f in self.failures:
             self.log(f"  FAILED {f['unit']}: {f['error']}")
         self.log(f"  outputs: {self.work_dir}")
@@ -231,7 +239,6 @@ class Suite:
     def stage_enhancers(self, train: bool = True) -> None:
         """Build every selected enhancer: load weights, or train per config (once, resumable)."""
         from uptflow.enhancers import build_enhancer
-        from uptflow.plugins.cache import EnhancedImageCache, file_sha256
 
         self.enhancers = []
         used = self._labels_used()
@@ -250,35 +257,39 @@ class Suite:
                     if weights is None:
                         self.skip("enhancer", e["label"], "not trained yet (run the suite to train it)")
                         continue
-                kw = dict(e["params"])
-                enh = build_enhancer(e["name"], weights=weights, device=self.cfg["device"], **kw)
-                sha = file_sha256(weights) if weights else None
-                cache = EnhancedImageCache(enh, root=self.cfg.cache_dir, weights=weights)
+                cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
+                                       cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
             except Exception as err:  # noqa: BLE001 - one broken enhancer must not stop the others
                 self.fail(f"enhancer/{e['label']}", err)
                 continue
-            self.enhancers.append(ReadyEnhancer(e["label"], e["name"], enh, cache, weights, sha))
+            self.enhancers.append(ReadyEnhancer(e["label"], e["name"], cache))
             self.log(f"enhancer {e['label']}: {e['name']} {cache.key}" + (f" weights {weights}" if weights else ""))
+
+    def _task_datasets(self, task: str) -> list[str]:
+        bench = self.cfg.benchmarks[task]
+        return list(dict.fromkeys(ref for _, ref, _ in type(bench).dataset_refs(self.cfg["tasks"][task])))
+
+    def _allowed(self, task: str, dataset: str, label: str) -> bool:
+        by_task = self.cfg["tasks"][task].get("enhancers")
+        by_data = self.cfg["datasets"][dataset].get("enhancers")
+        return (by_task is None or label in by_task) and (by_data is None or label in by_data)
 
     def _labels_used(self) -> set[str]:
         """Labels of the enhancers some selected task runs on some of its datasets (per the config)."""
-        used: set[str] = set()
-        for task in self.only:
-            by_task = self.cfg["tasks"][task].get("enhancers")
-            for name in task_api.task_datasets(task, self.cfg["tasks"][task]):
-                by_data = self.cfg["datasets"][name].get("enhancers")
-                used |= {e["label"] for e in self.cfg["enhancers"]
-                         if (by_task is None or e["label"] in by_task) and (by_data is None or e["label"] in by_data)}
-        return used
+        return {e["label"] for task in self.only for name in self._task_datasets(task) for e in self.cfg["enhancers"]
+                if self._allowed(task, name, e["label"])}
 
     def _train_unit(self, e: dict[str, Any]) -> str:
-        return f"train/{e['label']}/{_digest([e['name'], e['params'], e['train'], self.cfg['seed']])}"
+        return f"train/{e['label']}/{digest([e['name'], e['params'], e['train'], self.cfg['seed']], 10)}"
 
     def _trained_weights_if_done(self, e: dict[str, Any]) -> str | None:
         done = self.store.load(self._train_unit(e))
         return done["weights"] if done and Path(done["weights"]).is_file() else None
 
     def _trained_weights(self, e: dict[str, Any]) -> str:
+        from uptflow.engine.train import train
+        from uptflow.utils.io import file_sha256
+
         unit = self._train_unit(e)
         done = self._trained_weights_if_done(e)
         if done is not None:
@@ -295,46 +306,43 @@ class Suite:
             return done
         out = self.work_dir / "train" / e["label"]
         self.log(f"{unit}: training with {e['train']['config']} -> {out}")
-        weights = task_api.train_enhancer(e["train"]["config"], out, options=e["train"]["options"],
-                                          seed=self.cfg["seed"], device=self.cfg["device"])
-        from uptflow.plugins.cache import file_sha256
-
+        weights = train(e["train"]["config"], out, cfg_options={"randomness.seed": self.cfg["seed"],
+                                                                 **(e["train"]["options"] or {})},
+                        amp=self.cfg["device"] != "cpu")
         self.store.mark_done(unit, dict(kind="train", weights=str(weights), weights_sha256=file_sha256(weights)))
         self.counts["trained"] += 1
         return str(weights)
 
     # ------------------------------------------------------------------ (2) datasets + enhance-once cache
     def _needed_datasets(self) -> dict[str, list[str]]:
-        """dataset name -> tasks that read it (for the selected tasks)."""
+        """dataset name -> selected tasks that read it."""
         need: dict[str, list[str]] = {}
         for task in self.only:
-            for name in task_api.task_datasets(task, self.cfg["tasks"][task]):
+            for name in self._task_datasets(task):
                 need.setdefault(name, []).append(task)
         return need
 
     def stage_datasets(self) -> None:
-        """Open every dataset the selected tasks need; absent optional ones are skipped with where they go."""
+        """Read every dataset the selected tasks need, once; absent optional ones are skipped with where they go."""
         self.datasets = {}
         for name, tasks in self._needed_datasets().items():
-            d = self.cfg["datasets"][name]
-            if not dataset_present(d):
-                self.skip("dataset", d["title"], f"put the dataset at {d['root']} ({DATASET_TYPES[d['type']]})")
+            d, reader = self.cfg["datasets"][name], self.cfg.readers[name]
+            if not reader.present():
+                self.skip("dataset", d["title"], f"put the dataset at {reader.root} ({reader.layout})")
                 continue
             try:
-                inputs, payload, loader = task_api.open_dataset(d, self.work_dir / "data" / name,
-                                                                seed=self.cfg["seed"])
+                ds = reader.read(seed=self.cfg["seed"], data_dir=self.work_dir / "data" / name)
             except Exception as err:  # noqa: BLE001 - a broken dataset is reported, the others go on
                 self.fail(f"dataset/{name}", err)
                 continue
-            self.datasets[name] = ReadyDataset(name, d, inputs, payload, loader)
-            self.log(f"dataset {name}: {len(inputs)} images to enhance; used by {', '.join(tasks)}")
+            for b in ds.info.get("skipped", ()):
+                self.bad_image(f"dataset {name}", b["file"], b["reason"])
+            self.datasets[name] = ds
+            self.log(f"dataset {name}: {len(ds)} images; used by {', '.join(tasks)}")
 
     def _unit_enhancers(self, task: str, dataset: str) -> list[ReadyEnhancer]:
         """Enhancers run by ``task`` on ``dataset`` (both may restrict them with ``enhancers=[labels]``)."""
-        by_task = self.cfg["tasks"][task].get("enhancers")
-        by_data = self.cfg["datasets"][dataset].get("enhancers")
-        return [e for e in self.enhancers
-                if (by_task is None or e.label in by_task) and (by_data is None or e.label in by_data)]
+        return [e for e in self.enhancers if self._allowed(task, dataset, e.label)]
 
     def _dataset_enhancers(self, dataset: str) -> list[ReadyEnhancer]:
         """Enhancers any selected task runs on ``dataset``."""
@@ -345,106 +353,135 @@ class Suite:
         """Enhance this shard's share of every dataset's images into the cache (already cached ones are skipped)."""
         from tqdm import tqdm
 
-        jobs: list[tuple[ReadyEnhancer, str, Path]] = []
         for name, ds in self.datasets.items():
-            for enh in self._dataset_enhancers(name):
-                jobs += [(enh, name, p) for p in ds.inputs if self.shard.owns(f"enhance/{enh.key}/{name}/{p}")]
-        for enh, name, path in tqdm(jobs, desc="enhance", unit="img", disable=not self.progress):
-            try:
-                img = self.datasets[name].loader(path)
-                if enh.cache.path_for(img).is_file():
-                    self.counts["cached"] += 1
+            enhancers = self._dataset_enhancers(name)
+            if not enhancers:
+                continue
+            for s, img in tqdm(ds.images(), total=len(ds), desc=f"enhance {name}", unit="img",
+                               disable=not self.progress):
+                if isinstance(img, Exception):
+                    self.bad_image(f"dataset {name}", str(s.path or s.name), str(img))
                     continue
-                enh.cache(img)
-                self.counts["enhanced"] += 1
-            except Exception as err:  # noqa: BLE001 - one failing image is reported, the rest go on
-                self.fail(f"enhance/{enh.label}/{name}/{path.name}", err)
+                for enh in enhancers:
+                    if not self.shard.owns(f"enhance/{enh.key}/{name}/{s.name}"):
+                        continue
+                    try:
+                        if enh.cache.path_for(img).is_file():
+                            self.counts["cached"] += 1
+                            continue
+                        enh.cache(img)
+                        self.counts["enhanced"] += 1
+                    except Exception as err:  # noqa: BLE001 - one failing image is reported, the rest go on
+                        self.fail(f"enhance/{enh.label}/{name}/{s.name}", err)
 
     # ------------------------------------------------------------------ (3) task benchmarks
-    def units(self) -> list[tuple[str, str, str, ReadyEnhancer]]:
-        """Every scoring unit of the config (all tasks and enhancers, not only the selected ones on this run)."""
+    def units(self) -> list[Unit]:
+        """Every scoring unit of the config whose dataset is read (all tasks and enhancers, not only selected)."""
         out = []
-        for task in TASKS:
-            tcfg = self.cfg["tasks"].get(task)
-            if tcfg is None:
-                continue
-            for name in task_api.task_datasets(task, tcfg):
+        for task, bench in self.cfg.benchmarks.items():
+            for name in self._task_datasets(task):
                 if name not in self.datasets:
                     continue
-                # only settings that change the numbers; restricting the enhancer lists must not redo other units
-                settings = [{k: v for k, v in c.items() if k != "enhancers"}
-                            for c in (tcfg, self.cfg["datasets"][name])]
-                ident = _digest([*settings, self.cfg["seed"]])
                 for enh in self._unit_enhancers(task, name):
-                    out.append((f"score/{task}/{name}/{enh.label}/{enh.key}-{ident}", task, name, enh))
+                    ident = unit_identity(bench, self.datasets[name], enh.cache)
+                    d = digest(ident)
+                    out.append(Unit(f"score/{task}/{name}/{enh.label}/{d}", task, name, enh, ident,
+                                    self.work_dir / "units" / task / name / f"{enh.label}-{d}"))
         return out
+
+    def _rows(self, unit: Unit, result: Any) -> list[dict[str, Any]]:
+        d, reader = self.cfg["datasets"][unit.dataset], self.cfg.readers[unit.dataset]
+        degrade = reader.degrade
+        level = degrade.get("level") if isinstance(degrade, dict) else ("random" if degrade else "")
+        return [row(unit.enhancer.label, d["title"], unit.task, r["metric"], r["value"], cls=r.get("cls", ""),
+                    level=level, split=reader.split or "all", protocol=result.protocol, n=r.get("n", result.n),
+                    skipped=len(result.skipped), unit=unit.id) for r in result.rows]
 
     def stage_tasks(self) -> None:
         """Score this shard's units that are not done yet; a failing unit is reported and the rest go on."""
-        for unit, task, name, enh in self.units():
-            if task not in self.only or not self.shard.owns(unit):
+        for unit in self.units():
+            if unit.task not in self.only or not self.shard.owns(unit.id):
                 continue
-            if self.store.is_done(unit):
+            done = self.store.load(unit.id)
+            if done is not None:
                 self.counts["reused"] += 1
+                for b in done.get("skipped_images", ()):
+                    self.bad_image(unit.id, b["file"], b["reason"])
                 continue
-            self.log(f"{unit}: running")
+            self.log(f"{unit.id}: running")
             try:
-                rows = task_api.run_unit(task, enh, self.datasets[name], self.cfg["tasks"][task], self.cfg,
-                                         out_dir=self.work_dir / "units" / task / name / enh.label,
-                                         progress=self.progress)
-            except task_api.TaskUnavailable as err:
-                self.skip("task", f"{task} on {name} ({enh.label})", str(err))
+                result = self.cfg.benchmarks[unit.task].run(self.datasets[unit.dataset], unit.enhancer.cache,
+                                                            unit.out_dir, progress=self.progress)
+            except ImportError as err:
+                self.skip("task", f"{unit.task} on {unit.dataset} ({unit.enhancer.label})",
+                          f"{err} (pip install -e '.[mm]' and `uptflow setup-mm`)")
                 continue
             except Exception as err:  # noqa: BLE001 - one failing unit is reported, the rest go on
-                self.fail(unit, err)
+                self.fail(unit.id, err)
                 continue
-            for r in rows:
-                r["unit"] = unit
-            self.store.mark_done(unit, dict(kind="score", task=task, dataset=name, enhancer=enh.label, rows=rows))
+            for b in result.skipped:
+                self.bad_image(unit.id, b["file"], b["reason"])
+            self.store.mark_done(unit.id, dict(kind="score", task=unit.task, dataset=unit.dataset,
+                                               enhancer=unit.enhancer.label, identity=unit.identity,
+                                               out_dir=str(unit.out_dir), rows=self._rows(unit, result),
+                                               skipped_images=result.skipped))
             self.counts["scored"] += 1
 
     # ------------------------------------------------------------------ (4) tables + report
-    def stage_tables(self, merge: list[str] | None = None) -> None:
-        """Write this shard's results; when every shard's results are in (or with ``merge``) build the tables."""
+    def stage_tables(self, merge: list[str] | None = None) -> int:
+        """Write this shard's results; when every shard's results are in (or with ``merge``) build the tables.
+
+        Returns:
+            The number of result rows tabulated.
+        """
         from evaluation.tables.html import write_report
         from evaluation.tables.report import build_tables, write_tables
 
         results_dir = self.work_dir / "results"
         if not merge:
-            own = {u for u, *_ in self.units() if self.shard.owns(u)}
+            own = {u.id for u in self.units() if self.shard.owns(u.id)}
             write_shard_results(self.store, results_dir, self.shard, own)
         if not merge and not shard_files_complete(results_dir, self.shard):
             self.log(f"tables: waiting for the other shards' results in {results_dir}; the last shard to finish "
                      "builds them, or run with --merge")
-            return
+            return 0
         df = read_results(merge or [results_dir])
         tables = build_tables(df, self.cfg)
-        written = write_tables(tables, self.work_dir / "tables")
+        write_tables(tables, self.work_dir / "tables")
         for t in tables:
             self.log(f"table {t.name}: {len(t.frame)} rows -> {self.work_dir / 'tables' / t.name}.{{csv,md,tex}}")
         if self.cfg["report"]["html"]:
-            grids = self.image_grids()
             info = dict(suite=self.cfg["suite"], versions=versions(), git=git_commit(), seed=self.cfg["seed"],
                         enhancers=[e.record() for e in self.enhancers])
-            page = write_report(self.work_dir / "report", tables, grids=grids, skipped=self.skipped,
-                                failures=self.failures, run_info=info,
+            page = write_report(self.work_dir / "report", tables, grids=self.image_grids(), skipped=self.skipped,
+                                failures=self.failures, bad_images=self.bad_images, run_info=info,
                                 grid_max_side=self.cfg["report"]["grid_max_side"])
             self.log(f"report: {page}")
-        self.tables_written = written
+        return len(df)
 
     def image_grids(self) -> list[dict[str, Any]]:
-        """Side-by-side samples per dataset: input (+ ground truth) and every enhancer's output, from the cache."""
+        """Side-by-side samples per dataset: input (+ reference) and every enhancer's output, from the cache."""
+        from uptflow.utils.io import imread_rgb
+
         k = self.cfg["report"]["grid_images"]
         grids = []
         for name, ds in self.datasets.items():
-            if not ds.inputs or k <= 0:
+            enhancers = self._dataset_enhancers(name)
+            if k <= 0 or not enhancers:
                 continue
             samples = []
-            for p in ds.inputs[:k]:
+            for s, img in ds.images():
+                if len(samples) >= k:
+                    break
+                if isinstance(img, Exception):
+                    continue
                 try:
-                    samples.append(task_api.grid_sample(p, ds, self._dataset_enhancers(name)))
+                    ref = imread_rgb(s.reference) if s.reference is not None else None
+                    source = ds.read(s) if ds.degrade is not None and s.path is not None else None
+                    samples.append(dict(name=s.name, source=source, input=img, gt=ref,
+                                        outputs={e.label: e.cache(img) for e in enhancers if e.name != "identity"}))
                 except Exception as err:  # noqa: BLE001 - a broken sample only loses its grid row
-                    self.fail(f"report/{name}/{Path(p).name}", err)
+                    self.fail(f"report/{name}/{s.name}", err)
             if samples:
-                grids.append(dict(dataset=ds.cfg["title"], samples=samples))
+                grids.append(dict(dataset=self.cfg["datasets"][name]["title"], samples=samples))
         return grids

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.tables.report import Table, _flat_columns
+from evaluation.tables.report import Table, flat_columns
 from uptflow.utils.io import atomic_path, atomic_write_text
 
 __all__ = ["write_report", "per_class_chart", "image_grid"]
@@ -61,30 +61,51 @@ def per_class_chart(t: Table, path: Path) -> Path:
     return path
 
 
+def _zoom_box(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """A centred square crop a third of the short side wide: ``(top, left, bottom, right)``."""
+    h, w = shape[:2]
+    side = max(8, min(h, w) // 3)
+    top, left = (h - side) // 2, (w - side) // 2
+    return top, left, top + side, left + side
+
+
 def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
-    """Side-by-side PNG: one row per sample image; columns input, ground truth (if any) and each enhancer."""
+    """Side-by-side PNG: per sample a full row and a zoomed-crop row; columns are the day source (for darkened
+    datasets), the benchmark input, the reference (if any) and each enhancer's output."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     samples = grid["samples"]
-    has_gt = any(s["gt"] is not None for s in samples)
-    labels = ["source"] + (["ground truth"] if has_gt else []) + list(samples[0]["outputs"])
-    fig, axes = plt.subplots(len(samples), len(labels), figsize=(2.4 * len(labels), 2.0 * len(samples)),
+    has_src = any(s.get("source") is not None for s in samples)
+    has_gt = any(s.get("gt") is not None for s in samples)
+    labels = (["source (day)"] if has_src else []) + (["input (darkened)" if has_src else "input"]) \
+        + (["reference"] if has_gt else []) + list(samples[0]["outputs"])
+    fig, axes = plt.subplots(2 * len(samples), len(labels), figsize=(2.4 * len(labels), 4.0 * len(samples)),
                              squeeze=False)
     for r, s in enumerate(samples):
-        images = [s["input"]] + ([s["gt"]] if has_gt else []) + [s["outputs"].get(k) for k in labels[1 + has_gt:]]
+        images = ([s.get("source")] if has_src else []) + [s["input"]] + ([s.get("gt")] if has_gt else []) \
+            + [s["outputs"].get(k) for k in labels[1 + has_src + has_gt:]]
+        top, left, bottom, right = _zoom_box(s["input"].shape)
         for c, img in enumerate(images):
-            ax = axes[r, c]
-            ax.axis("off")
-            if img is not None:
-                step = max(1, int(np.ceil(max(img.shape[:2]) / max_side)))
-                ax.imshow(img[::step, ::step])
+            full, zoom = axes[2 * r, c], axes[2 * r + 1, c]
+            full.axis("off")
+            zoom.axis("off")
+            if img is None:
+                continue
+            step = max(1, int(np.ceil(max(img.shape[:2]) / max_side)))
+            full.imshow(img[::step, ::step])
+            full.add_patch(Rectangle((left / step, top / step), (right - left) / step, (bottom - top) / step,
+                                     fill=False, edgecolor="yellow", linewidth=0.8))
+            zoom.imshow(img[top:bottom, left:right], interpolation="nearest")
             if r == 0:
-                ax.set_title(labels[c], fontsize=9)
-        axes[r, 0].text(-0.05, 0.5, s["name"], transform=axes[r, 0].transAxes, rotation=90, va="center",
-                        ha="right", fontsize=7)
+                full.set_title(labels[c], fontsize=9)
+        axes[2 * r, 0].text(-0.05, 0.5, s["name"], transform=axes[2 * r, 0].transAxes, rotation=90, va="center",
+                            ha="right", fontsize=7)
+        axes[2 * r + 1, 0].text(-0.05, 0.5, "zoom", transform=axes[2 * r + 1, 0].transAxes, rotation=90,
+                                va="center", ha="right", fontsize=7)
     fig.suptitle(grid["dataset"], fontsize=11)
     _save_fig(fig, path)
     return path
@@ -96,7 +117,8 @@ def _slug(text: str) -> str:
 
 def write_report(out_dir: str | Path, tables: list[Table], grids: list[dict[str, Any]] | None = None,
                  skipped: list[dict[str, str]] | None = None, failures: list[dict[str, str]] | None = None,
-                 run_info: dict[str, Any] | None = None, grid_max_side: int = 256) -> Path:
+                 bad_images: list[dict[str, str]] | None = None, run_info: dict[str, Any] | None = None,
+                 grid_max_side: int = 256) -> Path:
     """Write ``<out_dir>/index.html`` with tables, per-class charts and image grids; return its path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +129,7 @@ def write_report(out_dir: str | Path, tables: list[Table], grids: list[dict[str,
     if not tables:
         parts.append("<p id='no-results'>No results yet.</p>")
     for t in tables:
-        frame = _flat_columns(t.frame)
+        frame = flat_columns(t.frame)
         table_html = frame.to_html(float_format=lambda v: f"{v:.3f}", na_rep="–", classes="result",
                                    border=0, table_id=f"table-{t.name}")
         parts += [f"<section id='{t.name}'><h2>{html.escape(t.title)}</h2>",
@@ -129,6 +151,11 @@ def write_report(out_dir: str | Path, tables: list[Table], grids: list[dict[str,
     if skipped:
         parts.append("<section class='skipped' id='skipped'><h2>Skipped</h2><ul>")
         parts += [f"<li>{html.escape(s['what'])}: {html.escape(s['reason'])}</li>" for s in skipped]
+        parts.append("</ul></section>")
+    if bad_images:
+        parts.append("<section class='failed' id='bad-images'><h2>Images left out</h2><ul>")
+        parts += [f"<li>{html.escape(b['file'])} ({html.escape(b['where'])}): {html.escape(b['reason'])}</li>"
+                  for b in bad_images]
         parts.append("</ul></section>")
     if failures:
         parts.append("<section class='failed' id='failures'><h2>Failures</h2><ul>")

@@ -1,11 +1,16 @@
 """Result tables in the paper's layout (rows enhancers, columns metrics or classes) as CSV, Markdown and LaTeX.
 
 Every table is a ``pandas.pivot_table`` of the long-format result rows (see :mod:`evaluation.suite.results`),
-so no number is typed by hand; each carries its protocol line (dataset, split, models, weights, metric
-variant). Where a dataset is the paper's own test set under the paper's protocol (the dataset's ``paper_key``
+so no number is typed by hand; which tables a task gets is declared by its benchmark
+(``Benchmark.table_specs``), and metric order, units and arrows come from the catalogue (``evaluation.metrics``).
+Each table carries its protocol line (dataset, split, models, weights, metric conventions) and says how many
+images were skipped. Where a dataset is the paper's own test set under the paper's protocol (its ``paper_key``
 names a column of the paper's tables), the paper's reported numbers for UPT-Flow and for the baselines we also
-run are added as rows marked "(paper)"; the paper reports no detection or segmentation numbers, so those
-tables have none.
+run are added as rows marked "(paper)".
+
+Files per table: ``<name>.csv`` (wide; ``#`` protocol lines, then a two-row header: read it with
+``pd.read_csv(path, comment="#", header=[0, 1], index_col=0)``), ``<name>.long.csv`` (tidy: one row per
+enhancer x dataset x metric (x class), plain ``pd.read_csv(path)``), ``<name>.md`` and ``<name>.tex``.
 """
 
 from __future__ import annotations
@@ -16,17 +21,16 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.metrics import CATALOGUE
 from evaluation.tables.paper_numbers import paper_frame
 from uptflow.utils.io import atomic_write_text
 
-__all__ = ["Table", "PAPER_METHODS", "PAPER_METRICS", "build_tables", "write_tables"]
+__all__ = ["Table", "PAPER_METHODS", "PAPER_METRICS", "build_tables", "write_tables", "flat_columns"]
 
 # our enhancer (registry name) -> its row name in the paper's tables
 PAPER_METHODS = {"uptflow": "UPT-Flow", "sci": "SCI", "zero_dce_pp": "ZeroDCE++", "zero_dce": "ZeroDCE"}
 # our metric name -> the paper's, for the metrics computed exactly as the paper does (spec 6.1 / 6.5)
 PAPER_METRICS = {"PSNR": "PSNR", "SSIM": "SSIM", "LPIPS": "LPIPS", "LOE": "LOE", "NIQE": "NIQE", "BRISQUE": "BRISQUE"}
-# metrics whose lower values are better (marked with a down arrow in headers)
-LOWER_IS_BETTER = {"LPIPS", "LOE", "NIQE", "BRISQUE"}
 _PAPER_SOURCE = {
     "table1": "Table 1 of Xu et al., Pattern Recognition 158:111076 (2025)",
     "table2": "Table 2 of Xu et al., Pattern Recognition 158:111076 (2025)",
@@ -44,6 +48,7 @@ class Table:
     protocol: str
     notes: list[str] = field(default_factory=list)
     per_class: bool = False
+    long: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _order(values: list[str], preferred: list[str]) -> list[str]:
@@ -51,11 +56,12 @@ def _order(values: list[str], preferred: list[str]) -> list[str]:
 
 
 def _protocol_line(sub: pd.DataFrame) -> str:
-    parts = []
+    """``dataset (split, n images), ...: protocol`` with datasets sharing a protocol listed together."""
+    by_protocol: dict[str, list[str]] = {}
     for (ds, split, proto), g in sub.groupby(["dataset", "split", "protocol"], sort=False):
-        n = int(g["n"].max())
-        parts.append(f"{ds} (split {split or 'all'}, {n} images): {proto or 'see the unit outputs'}")
-    return " | ".join(dict.fromkeys(parts))
+        by_protocol.setdefault(proto or "see the unit outputs", []).append(
+            f"{ds} (split {split or 'all'}, {int(g['n'].max())} images)")
+    return " | ".join(f"{', '.join(dict.fromkeys(names))}: {proto}" for proto, names in by_protocol.items())
 
 
 def _pivot(sub: pd.DataFrame, columns: list[str], enhancers: list[str],
@@ -103,61 +109,61 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.Dat
     return pd.concat([wide, extra.reindex(columns=wide.columns)]), notes
 
 
+_LONG_COLUMNS = ["enhancer", "dataset", "level", "split", "metric", "cls", "value", "n", "skipped", "protocol"]
+
+
+def _skipped_note(sub: pd.DataFrame) -> list[str]:
+    per = sub.groupby(["dataset", "enhancer"], sort=False)["skipped"].max()
+    bad = [f"{ds} ({enh}): {int(n)}" for (ds, enh), n in per.items() if n > 0]
+    return [f"Images that could not be read and were left out: {', '.join(bad)}."] if bad else []
+
+
 def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
     """All tables for the merged result rows ``df`` of a suite config (empty groups produce no table)."""
     if df.empty:
         return []
     enhancers = [e["label"] for e in cfg["enhancers"]]
     titles = {name: d["title"] for name, d in cfg["datasets"].items()}
-    ds_order = list(titles.values())
-    metric_order = ["PSNR", "SSIM", "LPIPS", "LOE", "NIQE", "BRISQUE", "COCO AP50", "COCO AP", "COCO AP75",
-                    "VOC mAP50", "mIoU", "mAcc", "aAcc"]
-    order = {"dataset": ds_order, "metric": metric_order}
-    overall, per_class = df[df["cls"] == ""], df[df["cls"] != ""]
+    order = {"dataset": list(titles.values()), "metric": list(CATALOGUE)}
     tables: list[Table] = []
-    etask = cfg["tasks"].get("enhancement", {})
-    groups = [
-        ("enhancement_paired", "Paired enhancement quality (full-reference)", "enhancement",
-         [titles[n] for n in etask.get("paired", ())]),
-        ("enhancement_unpaired", "Unpaired enhancement quality (no-reference)", "enhancement",
-         [titles[n] for n in etask.get("unpaired", ())]),
-        ("detection", "Low-light object detection", "detection", None),
-        ("segmentation", "Night semantic segmentation", "segmentation", None),
-        ("traffic", "Night traffic monitoring", "traffic", None),
-    ]
-    for name, title, task, datasets in groups:
-        sub = overall[overall["task"] == task]
-        if datasets is not None:
-            sub = sub[sub["dataset"].isin(datasets)]
-        if sub.empty:
-            continue
-        wide = _pivot(sub, ["dataset", "metric"], enhancers, order)
-        notes: list[str] = []
-        if task in ("enhancement", "traffic"):
-            wide, notes = _paper_rows(wide, cfg, sub)
-        if task in ("detection", "segmentation"):
-            notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")
-        tables.append(Table(name, title, wide, _protocol_line(sub), notes))
-    for task in ("detection", "segmentation"):
-        sub_task = per_class[per_class["task"] == task]
-        for (ds, metric), sub in sub_task.groupby(["dataset", "metric"], sort=False):
-            slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ds}_{metric}").strip("_").lower()
-            wide = _pivot(sub, ["cls"], enhancers, {})
-            tables.append(Table(f"{task}_per_class_{slug}", f"{ds}: per-class {metric}", wide, _protocol_line(sub),
-                                per_class=True))
+    for task, bench in cfg.benchmarks.items():
+        rows = df[df["task"] == task]
+        for spec in type(bench).table_specs(task, cfg["tasks"][task]):
+            sub = rows if spec.datasets is None else rows[rows["dataset"].isin([titles[n] for n in spec.datasets])]
+            overall = sub[sub["cls"] == ""]
+            if overall.empty:
+                continue
+            wide = _pivot(overall, ["dataset", "metric"], enhancers, order)
+            notes = _skipped_note(sub)
+            if spec.paper:
+                wide, paper_notes = _paper_rows(wide, cfg, overall)
+                notes += paper_notes
+            else:
+                notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")
+            tables.append(Table(spec.name, spec.title, wide, _protocol_line(overall), notes,
+                                long=overall[_LONG_COLUMNS].reset_index(drop=True)))
+            if not spec.per_class:
+                continue
+            for (ds, metric), per in sub[sub["cls"] != ""].groupby(["dataset", "metric"], sort=False):
+                slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ds}_{metric}").strip("_").lower()
+                tables.append(Table(f"{spec.name}_per_class_{slug}", f"{ds}: per-class {metric}",
+                                    _pivot(per, ["cls"], enhancers, {}), _protocol_line(per), per_class=True,
+                                    long=per[_LONG_COLUMNS].reset_index(drop=True)))
     return tables
 
 
-def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+def flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """One header row: ``dataset / metric`` plus the catalogue's better-direction arrow."""
     out = frame.copy()
     if isinstance(out.columns, pd.MultiIndex):
-        out.columns = [" / ".join(str(c) for c in col) + (" ↓" if col[-1] in LOWER_IS_BETTER else "")
+        out.columns = [" / ".join(str(c) for c in col) + (f" {CATALOGUE[col[-1]].arrow}" if col[-1] in CATALOGUE
+                                                          and CATALOGUE[col[-1]].arrow else "")
                        for col in out.columns]
     return out
 
 
 def _markdown(t: Table) -> str:
-    flat = _flat_columns(t.frame)
+    flat = flat_columns(t.frame)
     # tabulate only knows None as missing; NaN (no value for that cell) is shown as a dash like the other formats
     body = flat.astype(object).where(flat.notna(), None).to_markdown(floatfmt=".3f", missingval="–")
     notes = "".join(f"\n_{n}_\n" for n in t.notes)
@@ -178,11 +184,12 @@ def _csv(t: Table) -> str:
 
 
 def write_tables(tables: list[Table], out_dir: str | Path) -> list[Path]:
-    """Write each table as ``<name>.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md`` with all of them."""
+    """Write each table as ``<name>.csv``, ``.long.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md``."""
     out = Path(out_dir)
     written = []
     for t in tables:
-        for suffix, text in ((".csv", _csv(t)), (".md", _markdown(t)), (".tex", _latex(t))):
+        for suffix, text in ((".csv", _csv(t)), (".long.csv", t.long.to_csv(index=False)), (".md", _markdown(t)),
+                             (".tex", _latex(t))):
             path = out / f"{t.name}{suffix}"
             atomic_write_text(path, text)
             written.append(path)

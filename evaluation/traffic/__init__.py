@@ -1,4 +1,4 @@
-"""Night-traffic benchmark: frame sources, no-reference scores, COCO detections and temporal stability.
+"""Night-traffic benchmark: no-reference scores, COCO detections and temporal stability of enhanced video.
 
 See docs/traffic.md; the command is ``python -m evaluation.traffic``.
 """

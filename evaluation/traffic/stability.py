@@ -20,7 +20,7 @@ import math
 import cv2
 import numpy as np
 
-__all__ = ["luma", "FlickerMeter", "PAIR_KEYS"]
+__all__ = ["luma", "FlickerMeter", "PAIR_KEYS", "summarize_pairs"]
 
 PAIR_KEYS = ("dL", "rel_dL", "diff", "warp_err", "rel_warp_err")
 
@@ -92,15 +92,20 @@ class FlickerMeter:
 
     def summary(self) -> dict:
         """Means over frame pairs of every statistic for input and enhanced video, and the two ratios."""
-        res: dict = {"pairs": len(self.pairs)}
-        for side in ("in", "out"):
-            for k in PAIR_KEYS:
-                vals = [p[f"{side}_{k}"] for p in self.pairs if math.isfinite(p[f"{side}_{k}"])]
-                res[f"{side}_{k}"] = float(np.mean(vals)) if vals else float("nan")
+        return summarize_pairs(self.pairs)
 
-        def ratio(a: float, b: float) -> float:
-            return a / b if math.isfinite(a) and math.isfinite(b) and b > 0 else float("nan")
 
-        res["flicker_ratio"] = ratio(res["out_rel_dL"], res["in_rel_dL"])
-        res["warp_ratio"] = ratio(res["out_rel_warp_err"], res["in_rel_warp_err"])
-        return res
+def _ratio(a: float, b: float) -> float:
+    return a / b if math.isfinite(a) and math.isfinite(b) and b > 0 else float("nan")
+
+
+def summarize_pairs(pairs: list[dict]) -> dict:
+    """:meth:`FlickerMeter.summary` of stored per-pair statistics (a resumed run keeps them on disk)."""
+    res: dict = {"pairs": len(pairs)}
+    for side in ("in", "out"):
+        for k in PAIR_KEYS:
+            vals = [p[f"{side}_{k}"] for p in pairs if math.isfinite(p[f"{side}_{k}"])]
+            res[f"{side}_{k}"] = float(np.mean(vals)) if vals else float("nan")
+    res["flicker_ratio"] = _ratio(res["out_rel_dL"], res["in_rel_dL"])
+    res["warp_ratio"] = _ratio(res["out_rel_warp_err"], res["in_rel_warp_err"])
+    return res

@@ -35,7 +35,8 @@ def _report(tmp: Path) -> Path:
         enhancers=[dict(name="identity", label="input"), dict(name="gamma")],
         datasets=dict(ex=dict(type="exdark", root=str(tmp), title="ExDark"),
                       syn=dict(type="synthetic", title="Synthetic")),
-        tasks=dict(detection=dict(dataset="ex", detector=dict(type="yolov8")), enhancement=dict(paired=["syn"])),
+        tasks=dict(detection=dict(dataset="ex", detector=dict(type="yolov8", checkpoint="yolov8n.yaml")),
+                   enhancement=dict(paired=["syn"])),
     ))
     rows = [row(e, "ExDark", "detection", "COCO AP50", v, cls=c, split="all", protocol="yolov8n", n=8)
             for e, base in (("input", 20.0), ("gamma", 25.0)) for c, v in (("Car", base), ("People", base + 5))]

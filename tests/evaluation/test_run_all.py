@@ -90,7 +90,7 @@ def test_detector_weights_are_required_only_when_the_dataset_is_present(tmp_path
     cfg = _tiny_config(tmp_path, tasks=("detection",))
     validate_config(cfg)  # ExDark absent: the detection task will be skipped, its weights are not needed
     (tmp_path / "data" / "ExDark").mkdir()
-    with pytest.raises(ConfigError, match=r"^tasks\.detection\.detector\.weights: file not found"):
+    with pytest.raises(ConfigError, match=r"^tasks\.detection\.detector\.checkpoint: file not found"):
         validate_config(cfg)
 
 
@@ -101,7 +101,7 @@ def test_bad_config_fails_before_any_work(tmp_path):
     res = subprocess.run([sys.executable, str(RUN_ALL), "--config", str(path)], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120)
     assert res.returncode == 2
-    assert "tasks.traffic.metrics[1]: expected str" in res.stderr
+    assert "tasks.traffic.metrics: traffic cannot report [3]" in res.stderr
     assert not (tmp_path / "work").exists()
 
 
@@ -167,7 +167,7 @@ def test_tables_follow_the_paper_layout_with_paper_rows_only_on_its_protocol(tmp
     assert t.frame.loc["gamma", ("LOLv2-real", "PSNR")] == 15.0
     assert t.frame.loc["UPT-Flow (paper)", ("LOLv2-real", "PSNR")] == 25.056
     assert np.isnan(t.frame.loc["UPT-Flow (paper)", ("Synthetic", "PSNR")])  # not the paper's protocol
-    assert "LOLv2-real (split test, 2 images): skimage" in t.protocol
+    assert t.protocol == "LOLv2-real (split test, 2 images), Synthetic (split test, 2 images): skimage"
     paths = write_tables(tables, tmp_path / "tables")
     md = (tmp_path / "tables" / "enhancement_paired.md").read_text()
     assert "Protocol:" in md and "25.056" in md and "15.000" in md
@@ -175,7 +175,9 @@ def test_tables_follow_the_paper_layout_with_paper_rows_only_on_its_protocol(tmp
     assert tex.startswith("% Protocol:") and "\\begin{tabular}" in tex
     back = pd.read_csv(tmp_path / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1], index_col=0)
     assert back.loc["input", ("LOLv2-real", "SSIM")] == pytest.approx(0.1)
-    assert len(paths) == 4
+    long = pd.read_csv(tmp_path / "tables" / "enhancement_paired.long.csv")  # tidy: plain read_csv works
+    assert len(long) == 8 and long.query("enhancer == 'gamma' and metric == 'PSNR'")["value"].tolist() == [15.0] * 2
+    assert len(paths) == 5
 
 
 def test_paper_numbers_match_the_spec_for_upt_flow():

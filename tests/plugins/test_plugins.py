@@ -6,7 +6,10 @@ import torch
 
 from tests.netguard import no_network
 from uptflow.enhancers.base import Enhancer
-from uptflow.plugins import EnhancedImageCache, EnhanceLowLight, attach_enhancer
+from uptflow.enhancers.cache import EnhancedImageCache
+from uptflow.plugins import EnhanceLowLight, attach_enhancer, detach_enhancer, pipeline_enhancers
+from uptflow.plugins.yolo_hook import attached_enhancer
+from uptflow.registry import SettingsError
 
 
 class CountingBrighten(Enhancer):
@@ -14,9 +17,9 @@ class CountingBrighten(Enhancer):
 
     name = "test_brighten"
 
-    def __init__(self, gain: float = 2.0, device: str = "cpu") -> None:
+    def __init__(self, gain: float = 2.0, device: str = "cpu", weights: str | None = None) -> None:
         super().__init__(device)
-        self.gain, self.calls = gain, 0
+        self.gain, self.calls, self.weights = gain, 0, weights
 
     def params(self) -> dict:
         return {"gain": self.gain}
@@ -45,9 +48,12 @@ def test_cache_enhances_each_image_once_and_keys_on_params(tmp_path):
 def test_cache_key_includes_the_weights_checksum(tmp_path):
     (tmp_path / "w1.pth").write_bytes(b"one")
     (tmp_path / "w2.pth").write_bytes(b"two")
-    k1 = EnhancedImageCache(CountingBrighten(), root=tmp_path, weights=tmp_path / "w1.pth").key
-    k2 = EnhancedImageCache(CountingBrighten(), root=tmp_path, weights=tmp_path / "w2.pth").key
-    assert k1 != k2
+    k1 = EnhancedImageCache(CountingBrighten(weights=str(tmp_path / "w1.pth")), root=tmp_path).key
+    k2 = EnhancedImageCache(CountingBrighten(weights=str(tmp_path / "w2.pth")), root=tmp_path).key
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "w1.pth").write_bytes(b"one")  # the same weights elsewhere: the same outputs
+    k3 = EnhancedImageCache(CountingBrighten(weights=str(tmp_path / "copy" / "w1.pth")), root=tmp_path).key
+    assert k1 != k2 and k1 == k3
 
 
 def test_transform_enhances_bgr_results_img_in_place_of_the_original(tmp_path):
@@ -57,6 +63,23 @@ def test_transform_enhances_bgr_results_img_in_place_of_the_original(tmp_path):
     np.testing.assert_array_equal(out["img"][..., ::-1], np.clip(rgb.astype(int) * 2, 0, 255))
     with pytest.raises(ValueError, match="LoadImageFromFile"):
         EnhanceLowLight(enhancer=CountingBrighten(), cache=False)({"img": np.zeros((4, 4), np.float32)})
+
+
+def test_transform_checks_its_enhancer_when_the_pipeline_is_built(tmp_path):
+    with pytest.raises(SettingsError, match="unknown enhancer 'clahee'"):
+        EnhanceLowLight(enhancer="clahee")
+    with pytest.raises(SettingsError, match=r"gamma\.gama: unknown setting"):
+        EnhanceLowLight(enhancer=dict(type="gamma", gama=2.0))
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        EnhanceLowLight(enhancer=dict(type="zero_dce", weights=str(tmp_path / "nope.pth")))
+
+
+def test_pipeline_enhancers_are_found_for_protocol_records():
+    cfg = dict(test_dataloader=dict(dataset=dict(pipeline=[
+        dict(type="LoadImageFromFile"), dict(type="EnhanceLowLight", enhancer=dict(type="clahe"))])),
+        val_dataloader=dict(dataset=dict(pipeline=[dict(type="uptflow.EnhanceLowLight", enhancer="clahe")])))
+    found = pipeline_enhancers(cfg)
+    assert {repr(f["enhancer"]) for f in found} == {repr(dict(type="clahe")), repr("clahe")}
 
 
 def test_transform_is_found_from_the_mmengine_root_registry():
@@ -99,6 +122,15 @@ def test_ultralytics_hook_enhances_before_detection(tmp_path):
         res = model.predict(np.ascontiguousarray(rgb[..., ::-1]), imgsz=64, device="cpu", verbose=False)[0]
     assert attempts == [] and enh.calls == 1
     np.testing.assert_array_equal(res.orig_img[..., ::-1], np.clip(rgb.astype(int) * 2, 0, 255))
+    # attaching again replaces the enhancer instead of stacking a second one; detaching restores plain YOLO
+    attach_enhancer(model, CountingBrighten(3.0), cache=False)
+    res = model.predict(np.ascontiguousarray(rgb[..., ::-1]), imgsz=64, device="cpu", verbose=False)[0]
+    np.testing.assert_array_equal(res.orig_img[..., ::-1], np.clip(rgb.astype(int) * 3, 0, 255))
+    assert attached_enhancer(model).params() == {"gain": 3.0}
+    detach_enhancer(model)
+    res = model.predict(np.ascontiguousarray(rgb[..., ::-1]), imgsz=64, device="cpu", verbose=False)[0]
+    np.testing.assert_array_equal(res.orig_img[..., ::-1], rgb)
+    assert attached_enhancer(model) is None
 
 
 @pytest.mark.mm
@@ -108,7 +140,7 @@ def test_example_enhanced_config_pipeline_enhances_then_resizes(tmp_path):
     from mmdet.utils import register_all_modules
     from mmengine.utils import import_modules_from_strings
 
-    from uptflow.utils.mm_compat import load_config
+    from uptflow.utils.mmconfig import load_config
 
     cfg = load_config("configs/detection/yolov3_d53_exdark_608_random_enhanced-online.py")
     import_modules_from_strings(**cfg.custom_imports)
@@ -121,3 +153,24 @@ def test_example_enhanced_config_pipeline_enhances_then_resizes(tmp_path):
     out = Compose(steps)({"img_path": str(tmp_path / "a.png"), "img_id": 0})
     assert tuple(out["inputs"].shape) == (3, 456, 608)  # 608 keep-ratio resize of a 30x40 image
     assert out["inputs"].float().mean() > torch.from_numpy(rgb).float().mean()  # brightened before resizing
+
+
+@pytest.mark.mm
+def test_building_the_transform_under_mmdet_scope_logs_no_registry_warning():
+    import logging
+
+    from mmdet.utils import register_all_modules
+    from mmengine.logging import MMLogger
+    from mmengine.registry import TRANSFORMS
+
+    register_all_modules(init_default_scope=True)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        TRANSFORMS.build(dict(type="EnhanceLowLight", enhancer="clahe", cache=False))
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == []

@@ -1,4 +1,5 @@
-"""``uptflow enhance INPUT... -o OUT``: files, folders and globs; resumable, atomic, failures reported, seeded."""
+"""``uptflow enhance INPUT... --work-dir OUT``: files, folders and globs; resumable and never stale, atomic,
+failures reported, seeded, batched; outputs inside the inputs are never inputs."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from tests.models.tiny import tiny_uptflow
 from uptflow.cli import main
 from uptflow.models import save_model
 from uptflow.tools.enhance import collect_inputs, output_paths
-from uptflow.utils.io import imread_rgb, imwrite_rgb
+from uptflow.utils.io import imread_rgb, imwrite_rgb, read_png_meta
 
 
 def _low_image(h: int, w: int, seed: int) -> np.ndarray:
@@ -24,16 +25,43 @@ def test_folder_is_enhanced_resumably_and_a_bad_file_is_reported(tmp_path, capsy
     imwrite_rgb(src / "a.png", _low_image(24, 32, 1))
     imwrite_rgb(src / "sub" / "b.png", _low_image(16, 40, 2))
     (src / "broken.png").write_bytes(b"not an image")
-    args = ["enhance", str(src), "-o", str(out), "--weights", str(weights), "--tile", "0"]
+    args = ["enhance", str(src), "--work-dir", str(out), "--enhancer-weights", str(weights), "--tile", "0",
+            "--device", "cpu"]
     assert main(args) == 1
-    assert "broken.png" in capsys.readouterr().out
+    assert "broken.png" in capsys.readouterr().err
     assert imread_rgb(out / "a.png").shape == (24, 32, 3) and imread_rgb(out / "sub" / "b.png").shape == (16, 40, 3)
     assert not list(out.rglob(".*")) and not (out / "broken.png").exists()  # no temp files left behind
     stamp = (out / "a.png").stat().st_mtime_ns
     (src / "broken.png").unlink()
     assert main(args) == 0
     assert (out / "a.png").stat().st_mtime_ns == stamp
-    assert "2 skipped" in capsys.readouterr().out
+    assert "2 reused" in capsys.readouterr().out
+
+
+def test_outputs_are_recomputed_when_the_enhancer_weights_or_input_change(tmp_path, capsys, weights):
+    src, out = tmp_path / "in", tmp_path / "out"
+    imwrite_rgb(src / "a.png", _low_image(24, 32, 1))
+    assert main(["enhance", str(src), "--work-dir", str(out), "--enhancer", "gamma", "--device", "cpu"]) == 0
+    made_by = read_png_meta(out / "a.png")
+    assert made_by["enhancer"]["name"] == "gamma" and len(made_by["input_sha256"]) == 64
+    assert main(["enhance", str(src), "--work-dir", str(out), "--enhancer", "clahe", "--device", "cpu"]) == 0
+    assert read_png_meta(out / "a.png")["enhancer"]["name"] == "clahe"  # not the stale gamma image
+    imwrite_rgb(src / "a.png", _low_image(24, 32, 9))  # the input changed
+    assert main(["enhance", str(src), "--work-dir", str(out), "--enhancer", "clahe", "--device", "cpu"]) == 0
+    assert "1 enhanced" in capsys.readouterr().out.splitlines()[-1]
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"garbage")
+    rc = main(["enhance", str(src), "--work-dir", str(out), "--enhancer-weights", str(broken), "--device", "cpu"])
+    assert rc == 2 and "broken.pth: not a readable UPT-Flow weights" in capsys.readouterr().err
+
+
+def test_an_output_folder_inside_the_input_folder_is_never_an_input(tmp_path, capsys):
+    src = tmp_path / "photos"
+    imwrite_rgb(src / "a.png", _low_image(16, 16, 0))
+    for _ in range(2):
+        assert main(["enhance", str(src), "--work-dir", str(src / "out"), "--enhancer", "gamma",
+                     "--device", "cpu"]) == 0
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*.png")) == ["a.png", "out/a.png"]
 
 
 def test_files_and_quoted_globs_are_expanded_and_missing_inputs_fail(tmp_path, capsys, weights):
@@ -41,12 +69,25 @@ def test_files_and_quoted_globs_are_expanded_and_missing_inputs_fail(tmp_path, c
         imwrite_rgb(tmp_path / name, _low_image(16, 16, i))
     out = tmp_path / "out"
     args = ["enhance", str(tmp_path / "x" / "**" / "*.*"), str(tmp_path / "y" / "three.png"),
-            str(tmp_path / "nope.png"), "-o", str(out), "--weights", str(weights)]
+            str(tmp_path / "nope.png"), "-o", str(out), "--weights", str(weights), "--device", "cpu"]
     assert main(args) == 1  # the missing input is a failure, the others are done
-    printed = capsys.readouterr().out
-    assert "nope.png" in printed and "3 enhanced" in printed
+    captured = capsys.readouterr()
+    assert "nope.png" in captured.err and "3 enhanced" in captured.out
+    assert "-o is deprecated" in captured.err and "--weights is deprecated" in captured.err
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == ["deep/two.png", "one.png",
                                                                                   "three.png"]
+
+
+def test_batches_of_same_size_images_equal_one_by_one(tmp_path, weights):
+    for i in range(5):
+        imwrite_rgb(tmp_path / "in" / f"f{i}.png", _low_image(24, 32, i))
+    imwrite_rgb(tmp_path / "in" / "odd.png", _low_image(16, 16, 7))
+    for name, batch in (("one", "1"), ("four", "4")):
+        assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / name), "--enhancer-weights",
+                     str(weights), "--batch-size", batch, "--device", "cpu"]) == 0
+    for p in (tmp_path / "one").glob("*.png"):
+        diff = np.abs(imread_rgb(p).astype(int) - imread_rgb(tmp_path / "four" / p.name)).max()
+        assert diff <= 1, p.name  # batched convolutions may round the last bit differently
 
 
 def test_inputs_writing_the_same_output_are_rejected(tmp_path):
@@ -58,12 +99,26 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
         output_paths(pairs, tmp_path / "out")
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--enhancer", "uptflw"], "unknown enhancer 'uptflw'"),
+    (["--enhancer-weights", "/nowhere/w.pth"], "/nowhere/w.pth"),
+    (["--tile", "big"], "--tile: expected auto, 0 or a tile side"),
+    (["--device", "cuda"], "torch sees no GPU"),
+    (["--batch-size", "0"], "--batch-size: must be >= 1"),
+])
+def test_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
+    imwrite_rgb(tmp_path / "in" / "a.png", _low_image(8, 8, 0))
+    assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / "out"), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and err[-1].startswith("error: ")
+
+
 def test_seed_makes_heat_sampling_reproducible(tmp_path, weights):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 24, 3))
     outs = {}
     for name, seed in [("s1", 1), ("s1b", 1), ("s2", 2)]:
-        assert main(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / name), "--weights", str(weights),
-                     "--heat", "0.8", "--seed", str(seed)]) == 0
+        assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / name), "--enhancer-weights",
+                     str(weights), "--heat", "0.8", "--seed", str(seed), "--device", "cpu"]) == 0
         outs[name] = imread_rgb(tmp_path / name / "a.png")
     np.testing.assert_array_equal(outs["s1"], outs["s1b"])
     assert np.abs(outs["s1"].astype(int) - outs["s2"]).max() > 0

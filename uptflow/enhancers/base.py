@@ -1,25 +1,29 @@
 """The enhancer protocol shared by UPT-Flow and every baseline, and the registry-backed builder."""
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from uptflow.registry import ENHANCERS
-from uptflow.utils.io import imread_rgb, to_rgb_uint8
+from uptflow.registry import ENHANCERS, build_checked
+from uptflow.utils.io import file_sha256, imread_rgb, to_rgb_uint8
 
 __all__ = ["Enhancer", "build_enhancer", "list_enhancers"]
+
 
 class Enhancer:
     """Base class: subclasses implement ``enhance_tensor`` ([B,3,H,W] float in [0,1] -> same).
 
-    ``__call__`` accepts uint8 HxWx3 RGB arrays, PIL images or paths and returns uint8 HxWx3 RGB.
-    ``name`` and ``params()`` identify the enhancer in caches and result tables.
+    The protocol every model wrapper of the project shares (enhancers, detectors, segmenters): ``__call__`` on
+    one image and ``describe()``, the identity of what it computes. Here ``__call__`` accepts uint8 HxWx3 RGB
+    arrays, PIL images or paths and returns uint8 HxWx3 RGB, without autograd.
     """
 
     name: str = "enhancer"
+    weights: str | os.PathLike | None = None  # the weights file, for enhancers that have one
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
@@ -27,6 +31,13 @@ class Enhancer:
     def params(self) -> dict[str, Any]:
         """Return the settings that change the output (used in cache keys and protocol lines)."""
         return {}
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies the outputs: name, params (weights aside), weights file and its SHA-256."""
+        w = self.weights
+        return {"name": self.name, "params": {k: v for k, v in self.params().items() if k != "weights"},
+                "weights": str(w) if w is not None else None,
+                "weights_sha256": file_sha256(w) if w is not None else None}
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Enhance a batch [B,3,H,W] of float RGB in [0,1]; return the same shape and range."""
@@ -41,6 +52,20 @@ class Enhancer:
         if y.shape != x.shape:
             raise RuntimeError(f"{self.name}: output shape {tuple(y.shape)} differs from input {tuple(x.shape)}")
         return (y[0].clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def enhance_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Enhance same-size uint8 HxWx3 RGB images in one batched pass (video frames, folders of one size)."""
+        arrs = [self._as_uint8(im) for im in images]
+        if not arrs:
+            return []
+        shapes = sorted({a.shape for a in arrs})
+        if len(shapes) != 1:
+            raise ValueError(f"{self.name}: enhance_batch needs images of one size, got {shapes}")
+        x = torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).to(self.device, torch.float32) / 255.0
+        with torch.inference_mode():
+            y = self.enhance_tensor(x)
+        out = (y.clamp(0, 1) * 255.0).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        return list(out)
 
     @staticmethod
     def _as_uint8(img: Any) -> np.ndarray:
@@ -63,12 +88,37 @@ def list_enhancers() -> list[str]:
     return sorted(ENHANCERS.module_dict)
 
 
-def build_enhancer(name: str, weights: str | os.PathLike | None = None, device: str = "cpu", **kw: Any) -> Enhancer:
-    """Build a registered enhancer by name, e.g. ``build_enhancer("zero_dce", weights=path)``."""
-    ENHANCERS.import_from_location()  # registers the built-in enhancers (see uptflow.registry)
-    if name not in ENHANCERS.module_dict:
-        raise KeyError(f"unknown enhancer {name!r}; registered: {', '.join(sorted(ENHANCERS.module_dict))}")
-    cfg: dict[str, Any] = dict(type=name, device=device, **kw)
-    if weights is not None:
-        cfg["weights"] = str(weights)
-    return ENHANCERS.build(cfg)
+def build_enhancer(spec: "str | Mapping[str, Any] | Enhancer", weights: str | os.PathLike | None = None,
+                   device: str | torch.device = "cpu", cache: bool = False, cache_dir: str | os.PathLike | None = None,
+                   **params: Any) -> Any:
+    """Build an enhancer, optionally behind the on-disk cache of enhanced images; the one way to make one.
+
+    Args:
+        spec: a registered name (``"zero_dce"``), ``dict(type=name, weights=..., **params)`` or a built Enhancer.
+        weights: weights file (overrides the dict's).
+        device: torch device of learned enhancers.
+        cache: wrap it in :class:`~uptflow.enhancers.cache.EnhancedImageCache` (enhanced images stored and reused).
+        cache_dir: cache root (implies ``cache``); default ``~/.cache/uptflow/enhanced``.
+        **params: constructor settings; an unknown one raises naming it.
+
+    Raises:
+        uptflow.registry.SettingsError: unknown enhancer name or setting, or a setting of the wrong type.
+    """
+    if isinstance(spec, Mapping):
+        params = {**{k: v for k, v in spec.items() if k not in ("type", "weights")}, **params}
+        weights = weights if weights is not None else spec.get("weights")
+        spec = spec.get("type")
+    if isinstance(spec, str):
+        cfg: dict[str, Any] = dict(type=spec, device=device, **params)
+        if weights is not None:
+            cfg["weights"] = str(weights)
+        enhancer = build_checked(ENHANCERS, cfg, spec)
+    elif callable(spec) and hasattr(spec, "describe"):
+        enhancer = spec
+    else:
+        raise TypeError(f"enhancer must be a name, a dict(type=...) or an Enhancer, got {type(spec).__name__}")
+    if cache or cache_dir is not None:
+        from uptflow.enhancers.cache import EnhancedImageCache
+
+        return EnhancedImageCache(enhancer, root=cache_dir)
+    return enhancer

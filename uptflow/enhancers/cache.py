@@ -9,7 +9,6 @@ the input pixels. Files are written atomically, so parallel workers at worst com
 import hashlib
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,53 +17,42 @@ import numpy as np
 from uptflow.utils.io import atomic_write_json, imwrite_rgb
 from uptflow.utils.paths import cache_dir
 
-__all__ = ["file_sha256", "enhancer_identity", "EnhancedImageCache", "cached_enhancer"]
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file (memoised on path, size and mtime, so big checkpoints are hashed once per process)."""
-    p = Path(path).expanduser().resolve()
-    st = p.stat()
-    return _sha256_cached(str(p), st.st_size, st.st_mtime_ns)
-
-
-@lru_cache(maxsize=256)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def enhancer_identity(enhancer: Any, weights: str | os.PathLike | None = None) -> dict[str, Any]:
-    """What identifies an enhancer's output: name, params() and the checksum of its weights file (if any)."""
-    params = dict(enhancer.params()) if hasattr(enhancer, "params") else {}
-    w = weights or getattr(enhancer, "weights", None) or params.get("weights")
-    ident: dict[str, Any] = {"name": getattr(enhancer, "name", type(enhancer).__name__),
-                             "params": {k: v for k, v in params.items() if k != "weights"}}
-    if w is not None and Path(str(w)).expanduser().is_file():
-        ident["weights"] = str(w)
-        ident["weights_sha256"] = file_sha256(w)
-    return ident
+__all__ = ["EnhancedImageCache"]
 
 
 class EnhancedImageCache:
     """Enhance uint8 RGB images through an enhancer, reusing results stored on disk."""
 
-    def __init__(self, enhancer: Any, root: str | os.PathLike | None = None,
-                 weights: str | os.PathLike | None = None) -> None:
+    def __init__(self, enhancer: Any, root: str | os.PathLike | None = None) -> None:
         """Args:
-            enhancer: a ``uptflow.enhancers.Enhancer`` (any callable uint8 RGB -> uint8 RGB with ``name``/``params``).
+            enhancer: a ``uptflow.enhancers.Enhancer`` (any callable uint8 RGB -> uint8 RGB with ``describe()``).
             root: cache root; ``~/.cache/uptflow/enhanced`` (or ``$UPTFLOW_CACHE/enhanced``) when None.
-            weights: weights file to checksum if the enhancer does not expose one.
         """
         self.enhancer = enhancer
-        self.identity = enhancer_identity(enhancer, weights)
+        self.identity = enhancer.describe()
+        # the weights file's path does not change the outputs, its checksum does
         blob = json.dumps({k: v for k, v in self.identity.items() if k != "weights"}, sort_keys=True, default=str)
         self.key = f"{self.identity['name']}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
         self.dir = (Path(root).expanduser() if root is not None else cache_dir("enhanced")) / self.key
         self.hits = self.misses = 0
+
+    @property
+    def name(self) -> str:
+        """The wrapped enhancer's name."""
+        return self.identity["name"]
+
+    @property
+    def weights(self) -> str | None:
+        """The wrapped enhancer's weights file."""
+        return self.identity.get("weights")
+
+    def params(self) -> dict[str, Any]:
+        """The wrapped enhancer's settings."""
+        return self.enhancer.params()
+
+    def describe(self) -> dict[str, Any]:
+        """The wrapped enhancer's identity (the cached images are its outputs)."""
+        return dict(self.identity)
 
     @staticmethod
     def content_hash(img: np.ndarray) -> str:
@@ -105,34 +93,3 @@ class EnhancedImageCache:
         imwrite_rgb(path, out)
         self.misses += 1
         return out, path
-
-
-def cached_enhancer(spec: Any, cache: bool = True, cache_dir: str | os.PathLike | None = None,
-                    device: str = "cpu") -> Any:
-    """Turn an enhancer spec into a uint8 RGB -> uint8 RGB callable, cached on disk unless ``cache=False``.
-
-    Args:
-        spec: a registered enhancer name (``'clahe'``), a dict ``dict(type=name, weights=..., **params)`` or an
-            Enhancer instance.
-        cache: store and reuse enhanced images (see :class:`EnhancedImageCache`).
-        cache_dir: cache root (default ``~/.cache/uptflow/enhanced``).
-        device: torch device for learned enhancers built from a name or dict.
-    """
-    weights = None
-    if isinstance(spec, str):
-        from uptflow.enhancers import build_enhancer
-
-        enhancer = build_enhancer(spec, device=device)
-    elif isinstance(spec, dict):
-        from uptflow.enhancers import build_enhancer
-
-        kw = dict(spec)
-        if "type" not in kw:
-            raise KeyError(f"enhancer dict needs a 'type' (registered enhancer name), got {spec}")
-        name, weights = kw.pop("type"), kw.pop("weights", None)
-        enhancer = build_enhancer(name, weights=weights, device=kw.pop("device", device), **kw)
-    elif callable(spec):
-        enhancer = spec
-    else:
-        raise TypeError(f"enhancer must be a name, a dict(type=...) or an Enhancer, got {type(spec).__name__}")
-    return EnhancedImageCache(enhancer, root=cache_dir, weights=weights) if cache else enhancer

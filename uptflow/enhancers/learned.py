@@ -34,6 +34,7 @@ from uptflow.enhancers.base import Enhancer
 from uptflow.registry import ENHANCERS
 from uptflow.utils.paths import require_file, shared_root
 from uptflow.utils.safe_load import safe_torch_load
+from uptflow.utils.text import listed
 
 __all__ = ["DCENet", "DCENetPP", "SCINet", "IATNet", "ZeroDCE", "ZeroDCEPP", "SCI", "IAT", "apply_le_curve"]
 
@@ -325,10 +326,14 @@ def _load_state_dict(net: nn.Module, weights: str | os.PathLike | None, what: st
     sd = safe_torch_load(path, f"{what} checkpoint")
     if not isinstance(sd, dict):
         raise ValueError(f"{path}: expected a state_dict (name -> tensor), got {type(sd).__name__}")
-    try:
-        net.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
-        raise ValueError(f"{path} is not a {what} checkpoint: {e}") from e
+    own = net.state_dict()
+    missing, unexpected = [k for k in own if k not in sd], [k for k in sd if k not in own]
+    wrong = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or wrong:
+        raise ValueError(f"{path} is not a {what} checkpoint: {len(missing)} missing key(s) {listed(missing, 3)}, "
+                         f"{len(unexpected)} unexpected {listed(unexpected, 3)}, {len(wrong)} of another shape "
+                         f"{listed(wrong, 3)}")
+    net.load_state_dict(sd, strict=True)
     # A single subnormal weight (Zero-DCE's Epoch99.pth has one) makes CPU convolutions ~20x slower through
     # subnormal arithmetic; its products are below 1e-38, so zeroing it leaves the outputs unchanged (checked).
     with torch.no_grad():

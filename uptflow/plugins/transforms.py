@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 
+from uptflow.enhancers import build_enhancer
 from uptflow.registry import TRANSFORMS
 
-from .cache import cached_enhancer
-
-__all__ = ["EnhanceLowLight"]
+__all__ = ["EnhanceLowLight", "pipeline_enhancers"]
 
 try:
     from mmcv.transforms import BaseTransform
@@ -39,6 +38,17 @@ except ImportError:  # mmcv absent: keep the same call protocol so plain mmengin
 class EnhanceLowLight(BaseTransform):
     """Enhance the loaded image with a registered uptflow enhancer (optionally cached on disk).
 
+    The enhancer is built (and its name, settings and weights checked) when the pipeline is built, so a misspelt
+    name or a missing weights file fails before any model or data is loaded.
+
+    Required Keys:
+
+    - img (uint8 HxWx3, ``channel_order``)
+
+    Modified Keys:
+
+    - img
+
     Args:
         enhancer: enhancer name (``'clahe'``) or ``dict(type=name, weights=..., **params)``.
         cache: reuse enhanced images stored under ``cache_dir`` (keyed by enhancer and pixels).
@@ -53,12 +63,14 @@ class EnhanceLowLight(BaseTransform):
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
         self.spec, self.cache, self.cache_dir, self.device, self.channel_order = (
             enhancer, cache, cache_dir, device, channel_order)
-        self._fn: Any = None  # built on first use, so dataloader workers build their own copy
+        self._fn: Any = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
+
+    def describe(self) -> dict[str, Any]:
+        """The enhancer's identity (name, params, weights and checksum), for protocol records."""
+        return self._fn.describe()
 
     def transform(self, results: dict) -> dict:
         """Replace ``results['img']`` by its enhanced version (same shape, dtype uint8, same channel order)."""
-        if self._fn is None:
-            self._fn = cached_enhancer(self.spec, cache=self.cache, cache_dir=self.cache_dir, device=self.device)
         img = results["img"]
         if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f"EnhanceLowLight expects results['img'] as uint8 HxWx3 (put it right after "
@@ -71,6 +83,26 @@ class EnhanceLowLight(BaseTransform):
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(enhancer={self.spec!r}, cache={self.cache}, "
                 f"channel_order={self.channel_order!r})")
+
+
+def pipeline_enhancers(cfg: Any) -> list[dict[str, Any]]:
+    """The ``EnhanceLowLight`` entries of every pipeline in an mmengine config (plain dicts), e.g. to record in a
+    protocol that a model's own pipeline enhances its input."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).split(".")[-1] == "EnhanceLowLight":
+                found.append({k: v for k, v in node.items() if k != "type"})
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+
+    walk(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg)
+    unique = {repr(sorted(f.items())): f for f in found}
+    return list(unique.values())
 
 
 TRANSFORMS.register_module(name="EnhanceLowLight", module=EnhanceLowLight)

@@ -1,56 +1,82 @@
-"""``uptflow enhance INPUT... -o OUTDIR``: enhance images with a registered enhancer (UPT-Flow by default).
+"""``uptflow enhance INPUT... --work-dir OUT``: enhance images with a registered enhancer (UPT-Flow by default).
 
 Inputs are image files, folders (searched recursively) and glob patterns (expanded here too, so quoted patterns
-work: ``uptflow enhance 'shots/**/*.jpg' -o out``). Outputs are PNGs named like the input, relative to the folder
-given (or to the fixed part of a glob pattern). Resumable: outputs that already exist are skipped, every output is
-written atomically (a crash never leaves a half-written PNG), and an input that fails (unreadable, missing) is
-reported while the rest go on; the exit status is 1 if any failed.
+work: ``uptflow enhance 'shots/**/*.jpg' --work-dir out``). Outputs are PNGs named like the input, relative to the
+folder given (or to the fixed part of a glob pattern); files inside the output folder are never taken as inputs.
+
+Resumable and never stale: every output PNG records what made it (the enhancer's identity: name, settings,
+weights checksum; and the input file's checksum) in a text chunk, and an existing output is reused only when both
+match, otherwise it is recomputed. Outputs are written atomically, and an input that fails (unreadable, missing)
+is reported while the rest go on; the exit status is 1 if any failed. Same-size images can be enhanced in batches
+(``--batch-size``, for video frames and camera folders).
 """
+
+from __future__ import annotations
 
 import argparse
 import glob
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from uptflow.utils.io import IMAGE_SUFFIXES
 
-__all__ = ["add_arguments", "run", "collect_inputs", "output_paths"]
+__all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity"]
 
 _GLOB_CHARS = set("*?[")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of ``uptflow enhance``."""
+    from uptflow.cli import DeprecatedOption, add_device, add_limit, add_work_dir
+
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files, folders (searched recursively) or glob patterns ('**' recurses)")
-    parser.add_argument("-o", "--output", required=True, help="output folder (PNG files, same relative names)")
-    parser.add_argument("--weights", help="checkpoint (official UPT-Flow layout or uptflow format)")
+    add_work_dir(parser, old=("-o", "--output"), what="output folder (PNG files, same relative names)")
     parser.add_argument("--enhancer", default="uptflow", help="registered enhancer name (default: uptflow)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    parser.add_argument("--enhancer-weights", default=None,
+                        help="weights (UPT-Flow: official layout or uptflow format; default: the packaged model)")
+    parser.add_argument("--weights", dest="enhancer_weights", action=DeprecatedOption, new="--enhancer-weights")
+    add_device(parser)
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None,
+                        help="UPT-Flow: encoder precision (default fp32; bf16 on CPUs with AMX/AVX512-BF16 and GPUs)")
+    parser.add_argument("--batch-size", type=int, default=1, help="enhance up to N same-size images at once")
     parser.add_argument("--tile", default="auto",
                         help="UPT-Flow tiling: auto (whole image when it fits in memory), 0 (never) or a tile side")
     parser.add_argument("--overlap", type=int, default=None, help="UPT-Flow tile overlap in pixels")
     parser.add_argument("--heat", type=float, default=0.0, help="UPT-Flow latent temperature (0 = deterministic)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the heat > 0 sampling, reset for every image (same seed, same output)")
+    add_limit(parser)
 
 
 def _glob_base(pattern: str) -> Path:
     """The leading part of ``pattern`` without wildcards (outputs are named relative to it)."""
-    parts = Path(pattern).parts
     fixed = []
-    for part in parts:
+    for part in Path(pattern).parts:
         if _GLOB_CHARS & set(part):
             break
         fixed.append(part)
     return Path(*fixed) if fixed else Path(".")
 
 
-def collect_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and (path == folder or folder in path.parents)
+
+
+def collect_inputs(inputs: list[str], exclude: str | os.PathLike | None = None
+                   ) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Expand files, folders and glob patterns into ``(image, base folder)`` pairs, in order, without duplicates.
+
+    Args:
+        inputs: files, folders, glob patterns.
+        exclude: a folder whose files are never inputs (the output folder, when it lies inside an input folder).
 
     Returns:
         The pairs and one error message per input that matched nothing.
     """
+    skip = Path(exclude).resolve() if exclude is not None else None
     pairs: dict[Path, Path] = {}
     errors = []
     for item in inputs:
@@ -66,6 +92,7 @@ def collect_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str
         else:
             errors.append(f"input not found: {item}")
             continue
+        found = [(p, b) for p, b in found if not _inside(p.resolve(), skip)]
         if not found:
             errors.append(f"no images in {item}")
         for p, base in found:
@@ -86,38 +113,110 @@ def output_paths(pairs: list[tuple[Path, Path]], out_dir: Path) -> list[Path]:
     return targets
 
 
+def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
+    """What an output PNG records about how it was made: the enhancer's identity and the input's checksum."""
+    from uptflow.utils.io import file_sha256
+
+    ident = {k: v for k, v in enhancer.describe().items() if k != "weights"}
+    return {"enhancer": ident, "input_sha256": file_sha256(source)}
+
+
+def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.enhancer != "uptflow":
+        return {}
+    tile = args.tile
+    if tile in ("0", "none"):
+        tile = None
+    elif tile != "auto":
+        try:
+            tile = int(tile)
+        except ValueError:
+            raise ValueError(f"--tile: expected auto, 0 or a tile side in pixels, got {tile!r}") from None
+    kw: dict[str, Any] = {"tile": tile, "heat": args.heat, "seed": args.seed}
+    if args.overlap is not None:
+        kw["overlap"] = args.overlap
+    if args.precision is not None:
+        kw["precision"] = args.precision
+    return kw
+
+
+def _batches(items: list[tuple[Path, Path, Any]], size: int) -> list[list[tuple[Path, Path, Any]]]:
+    """Consecutive runs of same-size images, at most ``size`` long (size read from the header only)."""
+    from uptflow.utils.io import image_size
+
+    def shape(p: Path) -> tuple[int, int] | None:
+        try:
+            return image_size(p)
+        except (ValueError, FileNotFoundError):
+            return None
+
+    out: list[list[tuple[Path, Path, Any]]] = []
+    last = None
+    for it in items:
+        s = shape(it[0])
+        if out and size > 1 and s is not None and s == last and len(out[-1]) < size:
+            out[-1].append(it)
+        else:
+            out.append([it])
+        last = s
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Enhance every input image; return 0 if all succeeded, 1 if any failed, 2 on unusable arguments."""
     from tqdm import tqdm
 
+    from uptflow.cli import resolve_device, work_dir
     from uptflow.enhancers import build_enhancer
-    from uptflow.utils.io import imwrite_rgb
+    from uptflow.utils.io import imread_rgb, imwrite_rgb, read_png_meta
 
-    out_dir = Path(args.output)
-    pairs, errors = collect_inputs(args.inputs)
+    out_dir = work_dir(args)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    pairs, errors = collect_inputs(args.inputs, exclude=out_dir)
+    pairs = pairs[: args.limit]
     for err in errors:
-        print(f"FAILED {err}")
-    try:
-        targets = output_paths(pairs, out_dir)
-    except ValueError as e:
-        print(f"error: {e}")
-        return 2
-    todo = [(p, t) for (p, _), t in zip(pairs, targets, strict=True) if not t.exists()]
-    skipped = len(pairs) - len(todo)
-    failed = list(errors)
-    if todo:
-        kw = {}
-        if args.enhancer == "uptflow":
-            kw = {"tile": None if args.tile in ("0", "none") else args.tile, "heat": args.heat, "seed": args.seed}
-            if args.overlap is not None:
-                kw["overlap"] = args.overlap
-        enhancer = build_enhancer(args.enhancer, weights=args.weights, device=args.device, **kw)
-        for path, target in tqdm(todo, desc=f"enhance ({args.enhancer})", unit="img"):
+        print(f"FAILED {err}", file=sys.stderr)
+    targets = output_paths(pairs, out_dir)
+    if not pairs:
+        raise ValueError("no input images (" + "; ".join(errors) + ")")
+    enhancer = build_enhancer(args.enhancer, weights=args.enhancer_weights, device=resolve_device(args.device),
+                              **_enhancer_kwargs(args))
+    todo, failed, reused = [], list(errors), 0
+    for (path, _), target in zip(pairs, targets, strict=True):
+        try:
+            ident = output_identity(enhancer, path)
+        except OSError as e:
+            failed.append(str(path))
+            print(f"FAILED {path}: {e}", file=sys.stderr)
+            continue
+        if target.is_file() and read_png_meta(target) == ident:
+            reused += 1
+        else:
+            todo.append((path, target, ident))
+    done = 0
+    with tqdm(total=len(todo), desc=f"enhance ({args.enhancer})", unit="img") as bar:
+        for batch in _batches(todo, args.batch_size):
             try:
-                imwrite_rgb(target, enhancer(path))
-            except Exception as e:  # noqa: BLE001 - one bad image must not stop the batch
-                failed.append(str(path))
-                tqdm.write(f"FAILED {path}: {type(e).__name__}: {e}")
-    print(f"{len(todo) - len(failed) + len(errors)} enhanced, {skipped} skipped (already done), "
-          f"{len(failed)} failed -> {out_dir}")
+                images = [imread_rgb(p) for p, _, _ in batch]
+                outs = enhancer.enhance_batch(images) if len(batch) > 1 else [enhancer(images[0])]
+                for (_, target, ident), img in zip(batch, outs, strict=True):
+                    imwrite_rgb(target, img, meta=ident)
+                done += len(batch)
+            except Exception as e:  # noqa: BLE001 - one bad image must not stop the others
+                if len(batch) > 1:  # find the bad one: redo this batch image by image
+                    todo_one = [[it] for it in batch]
+                else:
+                    todo_one = []
+                    failed.append(str(batch[0][0]))
+                    tqdm.write(f"FAILED {batch[0][0]}: {type(e).__name__}: {e}", file=sys.stderr)
+                for single in todo_one:
+                    try:
+                        imwrite_rgb(single[0][1], enhancer(imread_rgb(single[0][0])), meta=single[0][2])
+                        done += 1
+                    except Exception as e1:  # noqa: BLE001
+                        failed.append(str(single[0][0]))
+                        tqdm.write(f"FAILED {single[0][0]}: {type(e1).__name__}: {e1}", file=sys.stderr)
+            bar.update(len(batch))
+    print(f"{done} enhanced, {reused} reused (same enhancer, weights and input), {len(failed)} failed -> {out_dir}")
     return 1 if failed else 0

@@ -1,23 +1,28 @@
 """Atomic file writes and image reading with clear errors."""
 
+import hashlib
 import json
 import os
 import re
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+# the PNG text chunk holding imwrite_rgb's metadata
+_PNG_META_KEY = "uptflow"
 # file suffixes of the image formats imread_rgb reads (lower case)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 __all__ = [
     "IMAGE_SUFFIXES", "TEMP_MARK", "is_temp_file",
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-    "imread_rgb", "imwrite_rgb", "to_rgb_uint8", "write_with",
+    "imread_rgb", "imwrite_rgb", "read_png_meta", "open_image", "image_size", "to_rgb_uint8", "write_with",
+    "file_sha256",
 ]
 
 
@@ -43,12 +48,19 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=suffix if suffix is not None else path.suffix,
                                dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file should get the user's umask like any other
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -82,17 +94,47 @@ def _json_default(o: Any) -> Any:
 
 def imread_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as uint8 HxWx3 RGB, honouring EXIF orientation; errors name the file and the problem."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
+
+    with open_image(path) as im:
+        try:
+            im = ImageOps.exif_transpose(im)
+            return to_rgb_uint8(np.array(im), source=str(path), mode=im.mode)
+        except (OSError, SyntaxError) as e:  # truncated or corrupt pixel data, found while decoding
+            raise ValueError(f"cannot read image {path}: {e}") from None
+
+
+@contextmanager
+def open_image(path: str | os.PathLike):
+    """``PIL.Image.open`` of a user's file, every way it can fail turned into one ValueError naming the file.
+
+    Catches what Pillow raises for unknown formats, truncated files and decompression bombs, and the ImportError
+    that ultralytics' process-wide patch of ``Image.open`` raises for unknown formats when its optional HEIF plugin
+    is absent (importing ultralytics replaces ``PIL.Image.open``).
+    """
+    from PIL import Image, UnidentifiedImageError
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"image not found: {p}")
     try:
-        with Image.open(p) as im:
-            im = ImageOps.exif_transpose(im)
-            return to_rgb_uint8(np.array(im), source=str(p), mode=im.mode)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"cannot read image {p}: {e}") from e
+        im = Image.open(p)
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"cannot read image {p}: refused as a possible decompression bomb ({e})") from None
+    except (UnidentifiedImageError, ImportError, OSError, SyntaxError) as e:
+        reason = "not a recognised image format" if isinstance(e, ImportError) else str(e)
+        raise ValueError(f"cannot read image {p}: {reason}") from None
+    with im:
+        yield im
+
+
+def image_size(path: str | os.PathLike, oriented: bool = False) -> tuple[int, int]:
+    """``(width, height)`` from the header only: of the stored pixels, or with ``oriented`` as displayed (after the
+    EXIF orientation, as :func:`imread_rgb` loads it)."""
+    with open_image(path) as im:
+        w, h = im.size
+        turned = oriented and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # the orientations that swap the axes
+    return (h, w) if turned else (w, h)
 
 
 def to_rgb_uint8(arr: np.ndarray, source: str = "array", mode: str | None = None) -> np.ndarray:
@@ -125,17 +167,61 @@ def to_rgb_uint8(arr: np.ndarray, source: str = "array", mode: str | None = None
     raise ValueError(f"{source}: unsupported image dtype {a.dtype}")
 
 
-def imwrite_rgb(path: str | os.PathLike, img: np.ndarray) -> None:
-    """Write a uint8 HxWx3 RGB image atomically; the format follows the extension."""
+def imwrite_rgb(path: str | os.PathLike, img: np.ndarray, meta: dict[str, Any] | None = None) -> None:
+    """Write a uint8 HxWx3 RGB image atomically; the format follows the extension.
+
+    ``meta`` (PNG only) is stored as JSON in a ``uptflow`` text chunk, e.g. what made the image (see
+    :func:`read_png_meta`).
+    """
     import cv2
 
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"imwrite_rgb({path}): expected uint8 HxWx3, got {img.dtype} {img.shape}")
     path = Path(path)
+    if meta is not None:
+        from PIL import Image, PngImagePlugin
+
+        if path.suffix.lower() != ".png":
+            raise ValueError(f"imwrite_rgb({path}): metadata is only stored in PNG files")
+        info = PngImagePlugin.PngInfo()
+        info.add_text(_PNG_META_KEY, json.dumps(meta, sort_keys=True, default=_json_default))
+        with atomic_path(path) as tmp:
+            Image.fromarray(np.ascontiguousarray(img)).save(tmp, format="PNG", pnginfo=info)
+        return
     ok, buf = cv2.imencode(path.suffix or ".png", np.ascontiguousarray(img[..., ::-1]))
     if not ok:
         raise ValueError(f"cannot encode image for {path} (extension {path.suffix!r})")
     atomic_write_bytes(path, buf.tobytes())
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file (memoised on path, size and mtime, so big checkpoints are hashed once per process)."""
+    p = Path(path).expanduser().resolve()
+    st = p.stat()
+    return _sha256_cached(str(p), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+
+def read_png_meta(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The metadata :func:`imwrite_rgb` stored in a PNG (None when there is none or the file is unreadable)."""
+    try:
+        with open_image(path) as im:
+            text = im.info.get(_PNG_META_KEY)
+    except (ValueError, FileNotFoundError):
+        return None
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
 
 
 def write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:

@@ -97,5 +97,7 @@ def safe_torch_load(path: str | os.PathLike, what: str, allow: Iterable[Any] = (
     with safe_loading(p, what, allow):
         try:
             return torch.load(p, map_location="cpu", weights_only=True)
-        except (KeyError, ValueError, OSError):  # torch's legacy-format reader on a file that is no checkpoint
+        except (pickle.UnpicklingError, EOFError, RuntimeError):
+            raise  # translated by safe_loading (a refused global, or a damaged archive)
+        except Exception:  # noqa: BLE001 - arbitrary bytes fail anywhere in torch's readers (IndexError, KeyError...)
             raise _unreadable(p, what) from None

@@ -1,4 +1,4 @@
-"""Builders of small synthetic ExDark folders (flat and official layouts) for the detection tests."""
+"""Builders of small synthetic ExDark folders (flat and official layouts) for the dataset and detection tests."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The ExDark command end to end: outputs, protocol on every number, resuming, and (slow) training runs."""
+"""The detection benchmark and command end to end: outputs, protocol, exact resume, identity, COCO layout."""
 
 import json
 import warnings
@@ -6,44 +6,88 @@ import warnings
 import numpy as np
 import pytest
 
-from evaluation.detection.pipeline import run_exdark_detection
+from evaluation.datasets import build_reader
+from evaluation.detection.benchmark import DetectionBenchmark
+from tests.evaluation.datasets.exdark_trees import flat_dataset, write_image
 
-from .helpers import flat_dataset
+_RANDOM_YOLO = dict(type="yolov8", checkpoint="yolov8n.yaml", imgsz=64)
 
 
-def test_command_writes_outputs_and_resumes(tmp_path):
-    data = flat_dataset(tmp_path / "d")
-    out = tmp_path / "run"
+def _run(bench, ds, out, enhancer=None):
     with warnings.catch_warnings():  # a random model may find nothing: NaN with a warning is fine here
         warnings.simplefilter("ignore")
-        run_exdark_detection(data, out, subset="all", weights="yolov8n.yaml", imgsz=64, progress=False,
-                             pretraining="none (random init)", class_map="coco")
-    for name in ("predictions.json", "gt_coco.json", "split.json", "metrics.json", "overall.csv", "per_class.md",
-                 "per_light.csv", "per_inout.md"):
+        return bench.run(ds, enhancer, out, progress=False)
+
+
+def test_unit_writes_outputs_and_resumes_from_its_progress_log(tmp_path):
+    ds = build_reader(dict(type="exdark", root=str(flat_dataset(tmp_path / "d")), split="all")).read()
+    bench = DetectionBenchmark(detector=_RANDOM_YOLO, class_map="coco", pretraining="none (random init)")
+    out = tmp_path / "run"
+    res = _run(bench, ds, out)
+    for name in ("predictions.json", "gt_coco.json", "metrics.json", "overall.csv", "per_class.md", "per_light.csv",
+                 "per_inout.md"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["protocol"]["split"]["subset"] == "all" and metrics["protocol"]["enhancer"] == {"name": "none"}
-    keys = {"split", "detector", "weights", "pretraining", "input_size", "variant"}
-    assert all(keys <= set(r) for r in metrics["rows"])
-    partial = out / ".work/predictions.jsonl"
-    assert len(partial.read_text().splitlines()) == 3
+    assert metrics["protocol"]["split"]["counts"] == {"train": 1, "val": 0, "test": 2}
+    assert metrics["protocol"]["enhancer"] == {"name": "none"} and metrics["images"] == 3 == res.n
+    (log,) = (out / "progress").glob("*.jsonl")
+    lines = log.read_text().splitlines()
+    assert len(lines) == 3
     # an interrupted run: the last line is cut; the rerun redoes only that image
-    lines = partial.read_text().splitlines()
-    partial.write_text("\n".join(lines[:2]) + "\n" + lines[2][:5])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run_exdark_detection(data, out, subset="all", weights="yolov8n.yaml", imgsz=64, progress=False,
-                             pretraining="none (random init)", class_map="coco")
-    assert len([ln for ln in partial.read_text().splitlines() if ln.startswith("{\"image\"")]) == 3
-    with pytest.raises(ValueError, match="different run"):
-        run_exdark_detection(data, out, subset="all", weights="yolov8n.yaml", imgsz=96, progress=False,
-                             class_map="coco")
+    log.write_text("\n".join(lines[:2]) + "\n" + lines[2][:5])
+    _run(bench, ds, out)
+    assert log.read_text().splitlines() == lines
+    # another setting is another identity: a fresh log, never the old records
+    _run(DetectionBenchmark(detector=dict(_RANDOM_YOLO, imgsz=96), class_map="coco"), ds, out)
+    assert len(list((out / "progress").glob("*.jsonl"))) == 2
+
+
+def test_an_unreadable_image_is_skipped_and_counted(tmp_path):
+    data = flat_dataset(tmp_path / "d")
+    (data / "images" / "2015_00003.JPG").write_bytes(b"not a jpeg")
+    ds = build_reader(dict(type="exdark", root=str(data), split="all")).read()
+    assert len(ds) == 2 and ds.info["skipped"][0]["file"].endswith("2015_00003.JPG")  # its size cannot be read
+    write_image(data / "images" / "2015_00001.jpg", seed=1)
+    ds = build_reader(dict(type="exdark", root=str(data), split="all")).read()
+    (data / "images" / "2015_00001.jpg").write_bytes(b"broken after listing")
+    res = _run(DetectionBenchmark(detector=_RANDOM_YOLO, class_map="coco"), ds, tmp_path / "run")
+    assert res.n == 1 and res.skipped[0]["file"] == "2015_00001.jpg" and "cannot" in res.skipped[0]["reason"]
 
 
 def test_empty_subset_is_explained(tmp_path):
-    with pytest.raises(ValueError, match="subset 'all'"):
-        run_exdark_detection(flat_dataset(tmp_path / "d"), tmp_path / "o", subset="val", weights="yolov8n.yaml",
-                             class_map="coco")
+    with pytest.raises(ValueError, match="split 'all'"):
+        build_reader(dict(type="exdark", root=str(flat_dataset(tmp_path / "d")), split="val")).read()
+
+
+def test_coco_layout_yolo_folder_scores_with_the_detector_classes(tmp_path):
+    from evaluation.detection.detectors import COCO80
+
+    root = tmp_path / "coco"
+    (root / "labels").mkdir(parents=True)
+    (root / "config.yaml").write_text("names:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(COCO80)))
+    write_image(root / "images" / "a.jpg", w=64, h=48)
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.5 0.5\n5 0.25 0.25 0.2 0.2\n")
+    write_image(root / "images" / "b.jpg", w=64, h=48)  # no label file: a background image
+    ds = build_reader(dict(type="coco", root=str(root))).read()
+    assert ds.classes == COCO80 and [len(s.boxes) for s in ds.samples] == [2, 0]
+    assert ds.samples[0].boxes[0].xywh == [16.0, 12.0, 32.0, 24.0]
+    res = _run(DetectionBenchmark(detector=_RANDOM_YOLO, metrics=["COCO AP", "COCO APs", "COCO APl"],
+                                  class_map="coco"), ds, tmp_path / "run")
+    gt = json.loads((tmp_path / "run" / "gt_coco.json").read_text())
+    assert len(gt["categories"]) == 80 and len(gt["annotations"]) == 2 and res.n == 2
+
+
+def test_malformed_yolo_label_skips_only_its_image(tmp_path):
+    root = tmp_path / "coco"
+    (root / "labels").mkdir(parents=True)
+    (root / "config.yaml").write_text("names: [person, car]\n")
+    for name, label in (("a", "0 0.5 0.5 0.2 0.2\n"), ("b", "7 0.5 0.5 0.2 0.2\n"), ("c", "0 0.5 zero 0.2 0.2\n")):
+        write_image(root / "images" / f"{name}.jpg")
+        (root / "labels" / f"{name}.txt").write_text(label)
+    ds = build_reader(dict(type="coco", root=str(root))).read()
+    assert [s.name for s in ds.samples] == ["a"]
+    reasons = sorted(b["reason"] for b in ds.info["skipped"])
+    assert "b.txt:1: class 7 is not among the 2 names" in reasons[0] and "c.txt:1: not numbers" in reasons[1]
 
 
 @pytest.mark.realdata
@@ -52,8 +96,8 @@ def test_command_on_shared_exdark_sample_with_coco_yolov8n_and_identity(shared, 
 
     out = tmp_path / "run"
     rc = main(["--data", str(shared / "data/exdark"), "--subset", "all", "--detector", "yolov8",
-               "--weights", str(shared / "data/weights/yolov8n.pt"), "--enhancer", "identity",
-               "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
+               "--checkpoint", str(shared / "data/weights/yolov8n.pt"), "--enhancer", "identity",
+               "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(out), "--no-progress", "--device", "cpu"])
     assert rc == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["protocol"]["class_map"] == "coco-zero-shot" and m["protocol"]["enhancer"]["name"] == "identity"
@@ -61,37 +105,18 @@ def test_command_on_shared_exdark_sample_with_coco_yolov8n_and_identity(shared, 
     # a COCO detector finds ExDark's buses, people and cars even zero-shot
     assert m["scores"]["voc"]["mAP50"] > 0.3 and m["scores"]["coco"]["AP50"] > 0.3
     assert np.isfinite(m["scores"]["voc"]["per_class_AP50"]["Bus"])
-    assert m["enhancer_cache"]["misses"] == 8
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
-def test_ultralytics_trains_one_epoch_on_the_exported_sample(shared, tmp_path):
-    from evaluation.detection.train import prepare_dataset, train_ultralytics
-    from tests.netguard import no_network
+def test_coco128_darkened_detection_is_below_the_original(shared, tmp_path):
+    from evaluation.detection.cli import main
 
-    paths = prepare_dataset(shared / "data/exdark", tmp_path / "ds", split="random", seed=0, enhancer="identity",
-                            cache_dir=str(tmp_path / "cache"))
-    with no_network() as attempts:
-        best = train_ultralytics(paths["yaml"], "yolov8n.yaml", tmp_path / "train", epochs=1, imgsz=64, batch=4)
-    assert attempts == [] and best.is_file()
-
-
-@pytest.mark.slow
-@pytest.mark.realdata
-@pytest.mark.mm
-def test_mmdet_yolov3_exdark_config_trains_one_iteration(shared, tmp_path):
-    from evaluation.detection.train import prepare_dataset, train_mmdet
-
-    prepare_dataset(shared / "data/exdark", tmp_path / "ds", split="random", seed=0)
-    small = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_bbox=True),
-             dict(type="Resize", scale=(96, 96), keep_ratio=True), dict(type="PackDetInputs")]
-    opts = {"load_from": None,
-            "train_cfg": dict(_delete_=True, type="IterBasedTrainLoop", max_iters=1, val_interval=1000),
-            "param_scheduler": [], "val_cfg": None, "val_dataloader": None, "val_evaluator": None,
-            "test_cfg": None, "test_dataloader": None, "test_evaluator": None,
-            "train_dataloader.batch_size": 2, "train_dataloader.num_workers": 0,
-            "train_dataloader.persistent_workers": False, "train_dataloader.dataset.pipeline": small,
-            "default_hooks.checkpoint": dict(_delete_=True, type="CheckpointHook", interval=1, by_epoch=False)}
-    ckpt = train_mmdet("configs/detection/yolov3_d53_exdark_608_random.py", tmp_path / "ds", tmp_path / "work", opts)
-    assert ckpt.is_file() and ckpt.suffix == ".pth"
+    common = ["--data", str(shared / "data/coco128_train"), "--dataset", "coco", "--checkpoint",
+              str(shared / "data/weights/yolov8n.pt"), "--limit", "16", "--no-progress", "--device", "cpu",
+              "--cache-dir", str(tmp_path / "cache")]
+    assert main([*common, "--work-dir", str(tmp_path / "day")]) == 0
+    assert main([*common, "--degrade-level", "4", "--work-dir", str(tmp_path / "night")]) == 0
+    day = json.loads((tmp_path / "day" / "metrics.json").read_text())["scores"]["coco"]
+    night = json.loads((tmp_path / "night" / "metrics.json").read_text())["scores"]["coco"]
+    assert day["n_gt"] == night["n_gt"] > 50 and day["AP50"] > 0.4
+    assert night["AP50"] < day["AP50"]

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from evaluation.detection.export import CATEGORIES
+from evaluation.datasets.exdark import EXDARK_CLASSES
 from evaluation.detection.scoring import coco_scores, score_all, voc_eval_map, voc_scores
+
+CATEGORIES = [{"id": i + 1, "name": c} for i, c in enumerate(EXDARK_CLASSES)]
 
 
 def _gt() -> dict:

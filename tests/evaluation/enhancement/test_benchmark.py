@@ -1,111 +1,97 @@
-"""Enhancement benchmark: dataset readers, tables, saved images, figure, resume, CLI (synthetic data only)."""
+"""Enhancement benchmark: scores, saved images, identity-keyed resume, bad images, the command."""
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from skimage import data
 
-from evaluation.enhancement import EnhancerSpec, read_paired, read_unpaired, run_benchmark
-from evaluation.enhancement.__main__ import main, parse_specs
-from evaluation.enhancement.datasets import UnmatchedError
+from evaluation.datasets import build_reader
+from evaluation.enhancement.__main__ import main
+from evaluation.enhancement.benchmark import EnhancementBenchmark
+from tests.evaluation.datasets.image_trees import make_pair_dirs
+from uptflow.enhancers import build_enhancer
 from uptflow.metrics import psnr
-from uptflow.utils.io import imread_rgb, imwrite_rgb
+from uptflow.utils.io import imread_rgb
 
 
-def _photo(i: int) -> np.ndarray:
-    img = data.astronaut() if i % 2 == 0 else data.coffee()
-    return np.ascontiguousarray(img[:192, 100 + 10 * i:292 + 10 * i])
+def _paired(root, **kw):
+    return build_reader(dict(type="paired", root=str(root), **kw)).read()
 
 
-def _make_pair_dirs(root, low_name="low", high_name="high", n=2, extra_low=()):
-    (root / low_name).mkdir(parents=True)
-    (root / high_name).mkdir(parents=True)
-    for i in range(n):
-        gt = _photo(i)
-        imwrite_rgb(root / high_name / f"{i}.png", gt)
-        imwrite_rgb(root / low_name / f"{i}.png", (gt // 4).astype(np.uint8))
-    for name in extra_low:
-        imwrite_rgb(root / low_name / f"{name}.png", (_photo(0) // 4).astype(np.uint8))
-
-
-def test_readers_understand_lol_v1_lol_v2_and_unpaired_layouts(tmp_path):
-    _make_pair_dirs(tmp_path / "LOL" / "our485")
-    _make_pair_dirs(tmp_path / "LOL" / "eval15", n=1)
-    samples = read_paired(tmp_path / "LOL")
-    assert [(s.group, s.name) for s in samples] == [("eval15", "0"), ("our485", "0"), ("our485", "1")]
-    assert all(s.gt is not None and s.gt.stem == s.low.stem for s in samples)
-    _make_pair_dirs(tmp_path / "LOLv2" / "Real_captured" / "Test", "Low", "Normal", n=1)
-    assert [s.group for s in read_paired(tmp_path / "LOLv2")] == ["Real_captured/Test"]
-    groups = {s.group for s in read_unpaired(tmp_path / "LOL")}
-    assert groups == {"our485/low", "our485/high", "eval15/low", "eval15/high"}
-
-
-def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
-    root = tmp_path / "LOL-v2" / "Real_captured" / "Test"
-    _make_pair_dirs(root, "Low", "Normal", n=2)
-    for folder, prefix in (("Low", "low"), ("Normal", "normal")):
-        for f in sorted((root / folder).iterdir()):
-            f.rename(f.with_name(f"{prefix}{int(f.stem) + 1:05d}.png"))
-    samples = read_paired(tmp_path / "LOL-v2")
-    assert [(s.low.name, s.gt.name) for s in samples] == [("low00001.png", "normal00001.png"),
-                                                          ("low00002.png", "normal00002.png")]
-
-
-def test_paired_reader_lists_unmatched_images_or_keeps_them_as_unpaired(tmp_path):
-    _make_pair_dirs(tmp_path, extra_low=("lonely",))
-    with pytest.raises(UnmatchedError, match=r"\['lonely'\]"):
-        read_paired(tmp_path)
-    samples = read_paired(tmp_path, allow_unmatched=True)
-    assert [s.gt is None for s in samples] == [False, False, True]
-    with pytest.raises(ValueError, match="no paired sub-folders"):
-        read_paired(tmp_path / "low")
-
-
-def test_benchmark_writes_tables_images_figure_and_resumes(tmp_path, monkeypatch):
-    _make_pair_dirs(tmp_path / "data", extra_low=("nogt",))
-    samples = read_paired(tmp_path / "data", allow_unmatched=True)
-    specs = [EnhancerSpec("identity", "identity"), EnhancerSpec("g3", "gamma", kwargs={"gamma": 3.0})]
+def test_unit_scores_saves_images_and_resumes_only_for_the_same_identity(tmp_path):
+    ds = _paired(make_pair_dirs(tmp_path / "data", extra_low=("nogt",)), allow_unmatched=True)
+    bench = EnhancementBenchmark(nr_metrics=["NIQE"])
     out = tmp_path / "out"
-    table = run_benchmark(samples, specs, out, figure_images=2)
-    assert len(table) == 6 and set(table["enhancer"]) == {"identity", "g3"}
-    row = table[(table.enhancer == "g3") & (table.name == "0")].iloc[0]
-    saved = imread_rgb(out / "images/g3/data/0.png")
-    assert row["psnr"] == pytest.approx(psnr(saved, imread_rgb(samples[0].gt)))
-    assert np.isnan(table[table.name == "nogt"]["psnr"]).all()  # unmatched image: no full-reference metrics
-    assert (table.loc[table.enhancer == "identity", "loe"] == 0).all()
-    summary = pd.read_csv(out / "summary.csv")
-    assert list(summary["enhancer"]) == ["identity", "g3"]
-    assert list(summary["paired"]) == [2, 2] and list(summary["images"]) == [3, 3]
-    g3 = table[(table.enhancer == "g3") & table.paired.astype(bool)]
-    assert summary.loc[1, "psnr"] == pytest.approx(g3["psnr"].mean())
-    md = (out / "summary.md").read_text()
-    assert "psnr ↑" in md and "niqe ↓" in md
-    assert (out / "summary_by_group.md").is_file() and (out / "comparison.png").stat().st_size > 1000
+    res = bench.run(ds, build_enhancer("gamma", gamma=3.0), out, progress=False)
+    per = pd.read_csv(out / "per_image.csv", dtype={"name": str})
+    row = per[per.name == "data/0"].iloc[0]
+    saved = imread_rgb(out / "images" / "data" / "0.png")
+    assert row["PSNR"] == pytest.approx(psnr(saved, imread_rgb(ds.samples[0].reference)))
+    assert np.isnan(per[per.name == "data/nogt"]["PSNR"]).all()  # unmatched image: no full-reference metrics
+    psnr_row = next(r for r in res.rows if r["metric"] == "PSNR")
+    assert psnr_row["n"] == 2 and psnr_row["value"] == pytest.approx(per["PSNR"].dropna().mean())
+    assert json.loads((out / "metrics.json").read_text())["identity"]["enhancer"]["params"] == {"gamma": 3.0}
 
-    def boom(*a, **k):
-        raise AssertionError("resumed run must not rebuild enhancers whose rows are done")
-
-    monkeypatch.setattr(EnhancerSpec, "build", boom)
-    again = run_benchmark(samples, specs, out, figure_images=0)
-    pd.testing.assert_frame_equal(again.reset_index(drop=True), table.reset_index(drop=True))
+    calls = []
+    enh = build_enhancer("gamma", gamma=3.0)
+    enh.enhance_uint8 = lambda img: calls.append(1) or img  # a resumed unit must not enhance again
+    again = bench.run(ds, enh, out, progress=False)
+    assert calls == [] and again.rows == res.rows
+    other = bench.run(ds, build_enhancer("gamma", gamma=1.5), out, progress=False)  # new identity: recomputed
+    assert next(r for r in other.rows if r["metric"] == "PSNR")["value"] != psnr_row["value"]
 
 
-def test_cli_parses_labels_weights_and_settings():
-    specs = parse_specs("identity,soft:gamma,iat", ["iat=w/iat.pth"], ["soft.gamma=1.5", "iat.variant=lol_v2"])
-    assert [(s.label, s.name) for s in specs] == [("identity", "identity"), ("soft", "gamma"), ("iat", "iat")]
-    assert specs[1].kwargs == {"gamma": 1.5} and specs[2].weights == "w/iat.pth"
-    assert specs[2].kwargs == {"variant": "lol_v2"}
-    with pytest.raises(SystemExit, match="names no enhancer"):
-        parse_specs("identity", ["zero_dce=x.pth"], [])
+def test_an_unreadable_image_is_skipped_and_counted_not_fatal(tmp_path):
+    root = make_pair_dirs(tmp_path / "data", n=2)
+    ds = _paired(root)
+    (root / "low" / "1.png").write_bytes(b"\x89PNG broken")
+    res = EnhancementBenchmark().run(ds, None, tmp_path / "out", progress=False)
+    assert res.n == 1 and res.skipped[0]["file"] == "data/1" and "cannot read image" in res.skipped[0]["reason"]
+    assert all(r["n"] == 1 for r in res.rows)
 
 
-def test_cli_runs_end_to_end_and_reports_bad_input(tmp_path, capsys):
-    _make_pair_dirs(tmp_path / "data", n=1)
-    rc = main(["--data", str(tmp_path / "data"), "--paired", "--enhancers", "identity,histeq", "--out",
-               str(tmp_path / "out"), "--figure-images", "0", "--no-lpips", "--gt-mean"])
+def test_unknown_metric_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"metrics: enhancement cannot report \['PSNR2'\]"):
+        EnhancementBenchmark(metrics=["PSNR2"])
+    with pytest.raises(ValueError, match="need a reference"):
+        EnhancementBenchmark(nr_metrics=["PSNR"])
+
+
+def test_command_runs_several_enhancers_and_writes_a_comparison(tmp_path, capsys):
+    make_pair_dirs(tmp_path / "data", n=1)
+    rc = main(["--data", str(tmp_path / "data"), "--dataset", "paired", "--enhancer", "none", "--enhancer",
+               "soft:gamma", "--set", "soft.gamma=1.5", "--enhancer", "histeq", "--metrics", "PSNR,PSNR-GTmean",
+               "--work-dir", str(tmp_path / "out"), "--figure-images", "1", "--no-cache", "--device", "cpu",
+               "--no-progress"])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "histeq" in printed and "psnr_gtmean" in printed
-    rc = main(["--data", str(tmp_path / "data"), "--paired", "--enhancers", "zero_dce", "--out",
-               str(tmp_path / "out2"), "--figure-images", "0"])
-    assert rc == 2 and "needs weights=PATH" in capsys.readouterr().err
+    assert "histeq" in printed and "PSNR-GTmean" in printed
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert list(summary["enhancer"]) == ["none", "soft", "histeq"]
+    assert (tmp_path / "out" / "soft" / "images" / "data" / "0.png").is_file()
+    assert (tmp_path / "out" / "comparison.png").stat().st_size > 1000
+
+
+def test_command_old_spellings_still_work_with_a_warning(tmp_path, capsys):
+    make_pair_dirs(tmp_path / "data", n=1)
+    rc = main(["--data", str(tmp_path / "data"), "--paired", "--enhancers", "identity,histeq", "--out",
+               str(tmp_path / "out"), "--figure-images", "0", "--no-cache", "--device", "cpu", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "--paired is deprecated" in err and "--out is deprecated" in err
+    assert (tmp_path / "out" / "histeq" / "summary.csv").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--enhancer", "zero_dce"], "needs weights=PATH"),
+    (["--enhancer", "clahee"], "unknown enhancer 'clahee'"),
+    (["--enhancer", "gamma", "--set", "gamma.gama=2"], "gamma.gama: unknown setting"),
+    (["--enhancer", "gamma", "--enhancer", "clahe", "--enhancer-weights", "x.pth"], "say which enhancer"),
+    (["--enhancer", "gamma", "--enhancer-weights", "x.pth"], "gamma takes no weights"),
+    (["--enhancer", "gamma", "--device", "cuda:0"], "torch sees no GPU"),
+])
+def test_command_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
+    make_pair_dirs(tmp_path / "data", n=1)
+    rc = main(["--data", str(tmp_path / "data"), "--dataset", "paired", "--work-dir", str(tmp_path / "o"), *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and message in err[-1] and err[-1].startswith("error: ")

@@ -1,4 +1,5 @@
-"""mIoU / aAcc definitions: hand-computed cases, the IAT removed-class protocol, equality with mmseg's IoUMetric."""
+"""mIoU / aAcc definitions (fractions): hand-computed cases, the IAT removed-class protocol, equality with mmseg's
+IoUMetric (in percent)."""
 
 import numpy as np
 import pytest
@@ -12,11 +13,11 @@ def test_scores_match_a_hand_computed_example():
     pred = np.array([[0, 1, 1, 1], [2, 0, 2, 2]], np.uint8)
     s = scores_from_confusion(confusion_matrix(pred, gt, 3), p)
     # a: inter 1, union 3 (gt 2 + pred 2 - 1); b: 2 / 3; c: 1 / 2 (ignored pixels do not count as predictions)
-    assert s["per_class"]["a"]["IoU"] == pytest.approx(100 / 3)
-    assert s["per_class"]["b"]["IoU"] == pytest.approx(200 / 3)
-    assert s["per_class"]["c"]["IoU"] == pytest.approx(50)
-    assert s["mIoU"] == pytest.approx((100 / 3 + 200 / 3 + 50) / 3)
-    assert s["aAcc"] == pytest.approx(100 * 4 / 6)
+    assert s["per_class"]["a"]["IoU"] == pytest.approx(1 / 3)
+    assert s["per_class"]["b"]["IoU"] == pytest.approx(2 / 3)
+    assert s["per_class"]["c"]["IoU"] == pytest.approx(0.5)
+    assert s["mIoU"] == pytest.approx((1 / 3 + 2 / 3 + 0.5) / 3)
+    assert s["aAcc"] == pytest.approx(4 / 6)
     assert s["valid_pixels"] == 6
 
 
@@ -28,11 +29,11 @@ def test_iat_protocol_ignores_removed_classes_in_gt_and_mean():
     pred = np.array([[13, 14, 14], [0, 15, 0]], np.uint8)
     s = scores_from_confusion(confusion_matrix(pred, p.prepare_gt(gt), 19), p)
     # truck / bus ground truth is ignored, so predictions there cost nothing; truck predicted on a car pixel does
-    assert s["per_class"]["car"]["IoU"] == 50 and s["per_class"]["road"]["IoU"] == 100
-    assert s["mIoU"] == 75 and s["aAcc"] == pytest.approx(200 / 3)
+    assert s["per_class"]["car"]["IoU"] == 0.5 and s["per_class"]["road"]["IoU"] == 1
+    assert s["mIoU"] == 0.75 and s["aAcc"] == pytest.approx(2 / 3)
     assert s["per_class"]["truck"]["evaluated"] is False and np.isnan(s["per_class"]["bus"]["IoU"])
     # mmseg / IAT nan-mean over all 19 classes: the predicted-but-removed truck scores IoU 0 and counts
-    assert s["per_class"]["truck"]["IoU"] == 0 and s["mIoU_all_classes"] == pytest.approx(50)
+    assert s["per_class"]["truck"]["IoU"] == 0 and s["mIoU_all_classes"] == pytest.approx(0.5)
 
 
 def test_out_of_range_predictions_count_as_errors_but_not_as_a_class():
@@ -40,7 +41,7 @@ def test_out_of_range_predictions_count_as_errors_but_not_as_a_class():
     gt = np.array([[0, 0]], np.uint8)
     cm = confusion_matrix(np.array([[0, 200]], np.uint8), gt, 19)
     s = scores_from_confusion(cm, p)
-    assert s["per_class"]["road"]["IoU"] == 50 and s["aAcc"] == 50
+    assert s["per_class"]["road"]["IoU"] == 0.5 and s["aAcc"] == 0.5
 
 
 def test_ground_truth_outside_the_classes_is_rejected():
@@ -72,7 +73,9 @@ def test_scores_equal_mmseg_iou_metric_on_the_same_predictions(protocol):
         metric.process({}, [sample])
         areas.append(IoUMetric.intersect_and_union(torch.from_numpy(pred), torch.from_numpy(gt), 19, 255))
         total += confusion_matrix(pred, gt, 19)
-    ours = scores_from_confusion(total, p)
+    ours = {k: v * 100 if isinstance(v, float) else v for k, v in scores_from_confusion(total, p).items()}
+    ours["per_class"] = {c: {k: v * 100 for k, v in d.items() if k == "IoU"}
+                         for c, d in scores_from_confusion(total, p)["per_class"].items()}
     mm = metric.compute_metrics(metric.results)  # rounded to 2 decimals, as mmseg prints
     inter, union, _, label = (sum(a[i] for a in areas) for i in range(4))
     mm_iou = (inter / union).numpy() * 100

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation.traffic.frames import open_source
-from evaluation.traffic.run import coco_map, run_traffic
+from evaluation.datasets import build_reader
+from evaluation.traffic.benchmark import TrafficBenchmark, _coco_map
 from evaluation.traffic.stability import FlickerMeter
 from uptflow.enhancers.base import Enhancer
 
@@ -43,6 +43,14 @@ class _Gain(Enhancer):
         return (x * 2.5).clamp(0, 1)
 
 
+def _frames(path, **kw):
+    return build_reader(dict(type="frames", root=str(path), **kw)).read()
+
+
+def _images(ds):
+    return [(s, img) for s, img in ds.images()]
+
+
 class _Flicker(Enhancer):
     """Brightens by a gain that alternates from call to call (a flickering enhancer)."""
 
@@ -59,35 +67,37 @@ class _Flicker(Enhancer):
 
 def test_video_frames_are_sampled_every_n_with_timestamps(tmp_path):
     video = _write_video(tmp_path / "clip.avi", n=12, fps=10.0)
-    frames = list(open_source(video, every=4))
-    assert [f.index for f in frames] == [0, 4, 8]
-    assert [f.time_s for f in frames] == pytest.approx([0.0, 0.4, 0.8])
-    assert frames[1].name == "clip_000004.png" and frames[0].image.shape == (H, W, 3)
+    frames = _images(_frames(video, every=4))
+    assert [s.meta["index"] for s, _ in frames] == [0, 4, 8]
+    assert [s.meta["time_s"] for s, _ in frames] == pytest.approx([0.0, 0.4, 0.8])
+    assert frames[1][0].name == "clip/clip_000004" and frames[0][1].shape == (H, W, 3)
     # MJPG is lossy (the noise texture is gone), but the car of frame 4 (x 44..94) must be where it was drawn
-    car = frames[1].image[95:125]
+    car = frames[1][1][95:125]
     assert car[:, 50:90].mean() > 150 and car[:, 5:35].mean() < 60 and car[:, 100:].mean() < 60
-    assert len(list(open_source(video, every=1, max_frames=5))) == 5
+    assert len(_frames(video, every=1, limit=5)) == 5
+    ds = _frames(video, every=4)
+    np.testing.assert_array_equal(ds.load(ds.samples[1]), frames[1][1])  # random access equals the sequential read
 
 
 def test_frame_folders_are_read_in_natural_order(tmp_path):
     for t in (10, 2, 1):
         cv2.imwrite(str(tmp_path / f"f{t}.png"), _frame(t))
-    frames = list(open_source(tmp_path, fps=5))
-    assert [f.name for f in frames] == ["f1.png", "f2.png", "f10.png"]
-    assert [f.time_s for f in frames] == pytest.approx([0.0, 0.2, 0.4])
-    assert math.isnan(next(iter(open_source(tmp_path))).time_s)
+    frames = _images(_frames(tmp_path, fps=5))
+    assert [s.path.name for s, _ in frames] == ["f1.png", "f2.png", "f10.png"]
+    assert [s.meta["time_s"] for s, _ in frames] == pytest.approx([0.0, 0.2, 0.4])
+    assert math.isnan(_frames(tmp_path).samples[0].meta["time_s"])
 
 
 def test_unreadable_inputs_are_named_in_the_error(tmp_path):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video")
     with pytest.raises(ValueError, match="broken.mp4"):
-        open_source(bad)
+        _frames(bad)
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        open_source(tmp_path / "nowhere")
+        _frames(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no image frames"):
-        open_source(tmp_path / "empty")
+    with pytest.raises(ValueError, match="no images found"):
+        _frames(tmp_path / "empty")
 
 
 def test_flicker_ratio_is_one_for_a_stable_enhancer_and_large_for_a_flickering_one():
@@ -113,31 +123,35 @@ def test_coco_map_is_100_for_detections_equal_to_the_annotations(tmp_path):
                             dict(id=2, image_id=2, category_id=3, bbox=[44, 90, 50, 40], area=2000, iscrowd=0)])
     path = tmp_path / "ann.json"
     path.write_text(json.dumps(ann))
-    dets = [dict(frame="clip_000000.png", cls="car", score=0.9, x1=20, y1=90, x2=70, y2=130),
-            dict(frame="clip_000004.png", cls="car", score=0.8, x1=44, y1=90, x2=94, y2=130)]
-    assert coco_map(path, dets)["mAP"] == pytest.approx(100.0)
-    shifted = [dict(d, x1=d["x1"] + 40, x2=d["x2"] + 40) for d in dets]
-    assert coco_map(path, shifted)["AP50"] == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="file_name"):
-        coco_map(path, [dict(dets[0], frame="other.png")])
+    images = [dict(id=1, file_name="clip_000000"), dict(id=2, file_name="clip_000004")]  # matched by stem
+    classes = ["person", "bicycle", "car"]
+    dets = [dict(image_id=1, category_id=3, score=0.9, bbox=[20, 90, 50, 40]),
+            dict(image_id=2, category_id=3, score=0.8, bbox=[44, 90, 50, 40])]
+    assert _coco_map(str(path), images, classes, dets)["AP"] == pytest.approx(1.0)
+    shifted = [dict(d, bbox=[d["bbox"][0] + 40, *d["bbox"][1:]]) for d in dets]
+    assert _coco_map(str(path), images, classes, shifted)["AP50"] == pytest.approx(0.0)
+    with pytest.warns(UserWarning, match="file_name"):
+        assert _coco_map(str(path), [dict(id=1, file_name="other")], classes, dets[:1]) is None
 
 
-def test_traffic_run_on_a_synthesized_video_writes_tables_and_resumes(tmp_path):
+def test_traffic_unit_on_a_synthesized_video_writes_tables_and_resumes_exactly(tmp_path):
     video = _write_video(tmp_path / "part1.avi", n=8)
-    src = open_source(video, every=2)
-    df = run_traffic([src], {"none": None, "gain": _Gain()}, tmp_path / "out", detector=None, progress=False)
-    assert list(df.enhancer) == ["none", "gain"] and (df.frames == 4).all()
-    none, gain = df.iloc[0], df.iloc[1]
-    assert none.LOE == 0 and none.flicker_ratio == pytest.approx(1.0) and none.warp_ratio == pytest.approx(1.0)
-    assert gain.LOE > 0 and np.isfinite(gain.NIQE) and np.isfinite(gain.BRISQUE)
-    for name in ("traffic.csv", "traffic.md", "ntm.md", "frames.csv", "protocol.json", "parts/part1__gain.json"):
-        assert (tmp_path / "out" / name).is_file()
-    assert "part1 LOE / NIQE / BRISQUE" in (tmp_path / "out" / "ntm.md").read_text()
-    before = (tmp_path / "out" / "parts" / "part1__gain.json").stat().st_mtime_ns
-    again = run_traffic([open_source(video, every=2)], {"none": None, "gain": _Gain()}, tmp_path / "out",
-                        progress=False)
-    assert (tmp_path / "out" / "parts" / "part1__gain.json").stat().st_mtime_ns == before
-    assert again.NIQE.tolist() == pytest.approx(df.NIQE.tolist())
+    ds = _frames(video, every=2)
+    bench = TrafficBenchmark(detector=None)
+    none = bench.run(ds, None, tmp_path / "none", progress=False)
+    gain = bench.run(ds, _Gain(), tmp_path / "gain", progress=False)
+    v_none, v_gain = ({r["metric"]: r["value"] for r in res.rows} for res in (none, gain))
+    assert none.n == gain.n == 4 and "vehicles_per_frame" not in v_none
+    assert v_none["LOE"] == 0 and v_none["flicker_ratio"] == pytest.approx(1.0) and v_none["warp_ratio"] == 1.0
+    assert v_gain["LOE"] > 0 and np.isfinite(v_gain["NIQE"]) and np.isfinite(v_gain["BRISQUE"])
+    for name in ("frames.csv", "summary.md", "ntm.md", "metrics.json"):
+        assert (tmp_path / "gain" / name).is_file()
+    assert "part1 LOE / NIQE / BRISQUE" in (tmp_path / "gain" / "ntm.md").read_text()
+    # killed after two frames: the rerun continues the flicker measurement from the last finished frame
+    (log,) = (tmp_path / "gain" / "progress").glob("*.jsonl")
+    log.write_text("".join(f"{ln}\n" for ln in log.read_text().splitlines()[:2]))
+    again = bench.run(ds, _Gain(), tmp_path / "gain", progress=False)
+    assert {r["metric"]: r["value"] for r in again.rows} == pytest.approx(v_gain)
 
 
 def test_traffic_command_runs_registered_enhancers_on_a_video(tmp_path, capsys):
@@ -145,22 +159,25 @@ def test_traffic_command_runs_registered_enhancers_on_a_video(tmp_path, capsys):
 
     video = _write_video(tmp_path / "cam.avi", n=6)
     assert main(["--data", str(video), "--enhancer", "none", "--enhancer", "identity", "--no-detect",
-                 "--every", "2", "--out", str(tmp_path / "out")]) == 0
+                 "--every", "2", "--work-dir", str(tmp_path / "out"), "--no-progress", "--device", "cpu"]) == 0
     text = capsys.readouterr().out
     assert "| cam" in text and "identity" in text
+    assert (tmp_path / "out" / "cam" / "identity" / "frames.csv").is_file()
 
 
 @pytest.mark.realdata
 def test_traffic_command_on_the_shared_night_street_folder_with_yolo(shared, tmp_path):
+    import pandas as pd
+
     from evaluation.traffic.__main__ import main
 
     out = tmp_path / "out"
     assert main(["--data", str(shared / "data" / "unpaired" / "night_street"), "--enhancer", "none",
-                 "--max-frames", "3", "--out", str(out)]) == 0
-    import pandas as pd
-
+                 "--max-frames", "3", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
     table = pd.read_csv(out / "traffic.csv")
     assert {"LOE", "NIQE", "BRISQUE", "vehicles_per_frame", "persons_per_frame", "flicker_ratio"} <= set(table)
-    dets = pd.read_csv(out / "detections" / "night_street__none.csv")
-    assert len(dets) and set(dets.columns) >= {"frame", "cls", "score", "x1", "y2"}
+    preds = json.loads((out / "night_street" / "predictions.json").read_text())
+    frames = json.loads((out / "night_street" / "frames.json").read_text())
+    assert preds and {p["image_id"] for p in preds} <= {im["id"] for im in frames["images"]}
+    assert {"person", "car"} <= {c["name"] for c in frames["categories"]}
     assert table.loc[0, "vehicles_per_frame"] + table.loc[0, "persons_per_frame"] > 0

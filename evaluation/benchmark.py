@@ -1,0 +1,220 @@
+"""The benchmark contract: one class per task, registered in ``evaluation.registry.BENCHMARKS``.
+
+A benchmark declares the dataset types it reads, the metrics it can report (names of ``evaluation.metrics``) and
+its settings (its constructor, which is the schema of its entry in suite configs); ``run`` scores one
+(enhancer, dataset) unit into a folder and returns result rows. The suite and the area commands
+(``python -m evaluation.detection`` ...) call the same class, so a number means the same from either.
+
+Identity and resume: :func:`unit_identity` is everything a unit's numbers depend on (task settings and metrics,
+the dataset's identity, the enhancer's name, parameters and weights checksum). Inside a unit folder, per-image
+progress is kept in ``progress/<identity digest>.jsonl`` (:class:`ProgressLog`), so an interrupted run resumes
+exactly, and a run with another identity in the same folder never reuses a stale image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from uptflow.utils.io import atomic_write_text
+
+__all__ = ["Benchmark", "UnitResult", "TableSpec", "ProgressLog", "unit_identity", "model_identity", "digest",
+           "describe_enhancer", "evaluate"]
+
+log = logging.getLogger(__name__)
+
+
+def digest(obj: Any, n: int = 12) -> str:
+    """Short SHA-256 of ``obj`` as canonical JSON."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:n]
+
+
+def describe_enhancer(enhancer: Any) -> dict[str, Any]:
+    """The enhancer's identity without where its weights happen to lie (their checksum stays); ``none`` for None."""
+    if enhancer is None:
+        return {"name": "none"}
+    return {k: v for k, v in enhancer.describe().items() if k != "weights"}
+
+
+def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a detector / segmenter spec computes, without building the model: its settings, the checksum of its
+    checkpoint and of its resolved config (so editing a config file in place is a new identity)."""
+    ident = {k: v for k, v in spec.items() if k != "device"}
+    ckpt = spec.get("checkpoint")
+    if ckpt and Path(str(ckpt)).expanduser().is_file():
+        from uptflow.utils.io import file_sha256
+
+        ident["checkpoint"] = Path(str(ckpt)).name
+        ident["checkpoint_sha256"] = file_sha256(Path(str(ckpt)).expanduser())
+    if spec.get("config"):
+        from uptflow.utils.mmconfig import load_config
+
+        resolved = load_config(spec["config"], spec.get("cfg_options")).to_dict()
+        ident["config_sha256"] = digest(resolved, 64)
+    return ident
+
+
+def unit_identity(benchmark: Benchmark, dataset: Any, enhancer: Any) -> dict[str, Any]:
+    """Everything one unit's numbers depend on."""
+    return dict(task=benchmark.task, settings=benchmark.settings(), dataset=dataset.identity(),
+                enhancer=describe_enhancer(enhancer))
+
+
+@dataclass
+class UnitResult:
+    """What one unit produced: long-format rows (see ``evaluation.suite.results.row``), images scored, skipped
+    images (``{file, reason}``), the protocol line and extra files worth linking."""
+
+    rows: list[dict[str, Any]]
+    n: int
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    protocol: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table the suite builds from a task's rows.
+
+    Args:
+        name: file stem under ``tables/``.
+        title: heading.
+        datasets: config names of the datasets it covers (None: all datasets of the task).
+        per_class: also build one per-class table (classes as columns) per dataset and metric.
+        paper: add the paper's reported rows where a dataset's ``paper_key`` matches.
+    """
+
+    name: str
+    title: str
+    datasets: tuple[str, ...] | None = None
+    per_class: bool = False
+    paper: bool = False
+
+
+class ProgressLog:
+    """Per-image records of one unit identity, appended as JSON lines (fsync'd) so a killed run resumes exactly.
+
+    The file is named by the identity's digest: records of another enhancer, weights or setting in the same folder
+    are never read. A last line cut short by a kill is dropped (that image is redone).
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, identity: dict[str, Any]) -> None:
+        self.path = Path(out_dir) / "progress" / f"{digest(identity)}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.done: dict[str, Any] = {}
+        if self.path.is_file():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            for no, line in enumerate(lines, start=1):
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    if no == len(lines):  # cut short by a kill: redo that image
+                        atomic_write_text(self.path, "".join(f"{ln}\n" for ln in lines[:-1]))
+                        break
+                    raise ValueError(f"{self.path}:{no}: corrupt progress record; delete the file to start "
+                                     "this unit over") from None
+                self.done[rec["name"]] = rec["record"]
+
+    def add(self, name: str, record: Any) -> None:
+        """Store the record of image ``name`` durably."""
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"name": name, "record": record}, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.done[name] = record
+
+
+class Benchmark:
+    """Base of every task benchmark.
+
+    Subclasses set the class attributes and implement :meth:`run`; their ``__init__`` takes typed keyword
+    settings (validated by the suite against the signature) and calls ``super().__init__(metrics, device)``.
+
+    Args:
+        metrics: names (from ``evaluation.metrics``) to report; None for ``default_metrics``.
+        device: torch device of the task's model; not part of any identity (results must not depend on it).
+    """
+
+    task: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    dataset_types: ClassVar[tuple[str, ...]] = ()
+    # task-config keys that name datasets -> the dataset types each accepts (None: dataset_types)
+    dataset_keys: ClassVar[dict[str, tuple[str, ...] | None]] = {"dataset": None, "datasets": None}
+    metrics: ClassVar[tuple[str, ...]] = ()
+    default_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, metrics: Sequence[str] | None = None, device: str = "cpu") -> None:
+        chosen = tuple(metrics) if metrics is not None else self.default_metrics
+        unknown = [m for m in chosen if m not in self.metrics]
+        if unknown:
+            raise ValueError(f"metrics: {self.task} cannot report {unknown} (it reports: {', '.join(self.metrics)})")
+        if not chosen:
+            raise ValueError(f"metrics: the list is empty (choose from {', '.join(self.metrics)})")
+        self.selected = chosen
+        self.device = device
+
+    def settings(self) -> dict[str, Any]:
+        """The settings the numbers depend on (subclasses add theirs); part of every unit's identity."""
+        return {"metrics": list(self.selected)}
+
+    def accepts(self, dataset_type: str) -> bool:
+        """Whether this task reads datasets of ``dataset_type``."""
+        return dataset_type in self.dataset_types
+
+    def run(self, dataset: Any, enhancer: Any, out_dir: Path, progress: bool = True) -> UnitResult:
+        """Score ``enhancer`` (an Enhancer / cache with ``describe()``, or None for the raw input) on ``dataset``,
+        writing the unit's own files into ``out_dir``."""
+        raise NotImplementedError
+
+    @classmethod
+    def dataset_refs(cls, cfg: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+        """``(config key, dataset name, accepted types)`` for every dataset a task config of this benchmark reads
+        (the keys of ``dataset_keys``: one name or a list of names)."""
+        for key, types in cls.dataset_keys.items():
+            value = cfg.get(key)
+            if isinstance(value, str):
+                yield key, value, types or cls.dataset_types
+            elif isinstance(value, (list, tuple)):
+                for i, name in enumerate(value):
+                    yield f"{key}[{i}]", name, types or cls.dataset_types
+
+    @classmethod
+    def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:
+        """The tables of a task config of this benchmark (default: one table of every dataset)."""
+        return [TableSpec(task, cls.title or task)]
+
+
+def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work_dir: str | os.PathLike,
+             progress: bool = True) -> tuple[Any, list[dict[str, str]]]:
+    """Run ``benchmark`` on ``dataset`` for every ``{label: enhancer or None}``: the area commands' runner.
+
+    One enhancer writes its unit into ``work_dir`` itself; several write ``work_dir/<label>/`` each. A summary of
+    every unit (one row per enhancer, one column per metric, in table units) goes to ``work_dir/summary.csv/.md``.
+
+    Returns:
+        The summary frame and every skipped image (``{enhancer, file, reason}``), those the reader left out included.
+    """
+    import pandas as pd
+
+    work = Path(work_dir)
+    rows, protocols = [], []
+    skipped = [dict(enhancer="(reading)", **b) for b in dataset.info.get("skipped", ())]
+    for label, enh in enhancers.items():
+        out = work if len(enhancers) == 1 else work / label
+        res = benchmark.run(dataset, enh, out, progress=progress)
+        protocols.append(res.protocol)
+        skipped += [dict(enhancer=label, **b) for b in res.skipped]
+        values = {r["metric"]: r["value"] for r in res.rows if not r.get("cls")}  # per-class: in the unit folder
+        rows.append(dict(enhancer=label, images=res.n, skipped=len(res.skipped), **values))
+    summary = pd.DataFrame(rows)
+    if len(enhancers) > 1:
+        atomic_write_text(work / "summary.csv", summary.to_csv(index=False))
+        body = summary.round(4).astype(object).where(summary.notna(), None).to_markdown(index=False, missingval="–")
+        lines = "\n".join(f"Protocol: {p}" for p in dict.fromkeys(protocols))
+        atomic_write_text(work / "summary.md", f"{body}\n\n{lines}\n")
+    return summary, skipped

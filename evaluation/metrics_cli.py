@@ -1,0 +1,102 @@
+"""``uptflow metrics``: score existing image folders with the suite's exact metrics (pyiqa-style).
+
+Examples:
+    $ uptflow metrics -t results/ -r LOL/eval15/high                  # PSNR, SSIM, SSIM-G11 per image + mean
+    $ uptflow metrics -t results/ -r gt/ --metrics PSNR,SSIM-GTmean,LPIPS
+    $ uptflow metrics -t enhanced/DICM --metrics NIQE,BRISQUE          # no reference
+    $ uptflow metrics -t enhanced/ -i low/ --metrics LOE               # LOE needs the inputs
+
+Images are matched by file stem (a prefix equal to the folder name is ignored, as LOL-v2's low/normal). Metric
+names and conventions are the catalogue's (``evaluation.metrics``), so the numbers equal the benchmarks'.
+"""
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from uptflow.cli import add_limit, run_standalone
+
+__all__ = ["add_arguments", "run", "main"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``uptflow metrics``."""
+    p.add_argument("-t", "--target", required=True, help="folder (or one file) of images to score")
+    p.add_argument("-r", "--reference", default=None, help="folder of references (full-reference metrics)")
+    p.add_argument("-i", "--inputs", default=None, help="folder of the low-light inputs (for LOE)")
+    p.add_argument("--metrics", default=None, help="comma-separated catalogue names (default: PSNR,SSIM,SSIM-G11 "
+                                                   "with -r, else NIQE,BRISQUE; LOE with -i)")
+    p.add_argument("--output", default=None, help="also write the per-image table to this CSV file")
+    add_limit(p)
+
+
+def _files(path: Path) -> dict[str, Path]:
+    from evaluation.datasets.base import list_images
+    from evaluation.datasets.images import common_prefix
+    from uptflow.data.paired import key_by_stem
+
+    if path.is_file():
+        return {path.stem: path}
+    if not path.is_dir():
+        raise FileNotFoundError(f"not found: {path}")
+    files = list_images(path)
+    if not files:
+        raise ValueError(f"{path}: no images")
+    return key_by_stem(files, common_prefix(files, path), path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the images; print per-image and mean values."""
+    import pandas as pd
+
+    from evaluation.enhancement.benchmark import COLUMNS, FULL_REFERENCE
+    from evaluation.metrics import metric, to_table
+    from uptflow.metrics.image_quality import ImageQuality
+    from uptflow.utils.io import atomic_write_text, imread_rgb
+
+    default = ["PSNR", "SSIM", "SSIM-G11"] if args.reference else ["NIQE", "BRISQUE"]
+    wanted = [m.strip() for m in args.metrics.split(",")] if args.metrics else default + ["LOE"] * bool(args.inputs)
+    for m in wanted:
+        metric(m)
+        if m not in COLUMNS:
+            raise ValueError(f"--metrics: {m} is not an image metric (choose from {', '.join(COLUMNS)})")
+    if any(m in FULL_REFERENCE for m in wanted) and not args.reference:
+        raise ValueError(f"--metrics {','.join(wanted)}: full-reference metrics need -r/--reference")
+    if "LOE" in wanted and not args.inputs:
+        raise ValueError("--metrics LOE: needs the low-light inputs (-i/--inputs)")
+    targets = dict(list(_files(Path(args.target)).items())[: args.limit])
+    refs = _files(Path(args.reference)) if args.reference else {}
+    inputs = _files(Path(args.inputs)) if args.inputs else {}
+    for what, other in (("reference", refs), ("input", inputs)):
+        missing = sorted(set(targets) - set(other)) if other else []
+        if missing:
+            raise ValueError(f"{len(missing)} image(s) without a {what} (matched by stem): {missing[:10]}")
+    lpips = None
+    if "LPIPS" in wanted:
+        from uptflow.metrics.lpips import LPIPS
+
+        lpips = LPIPS()
+    q = ImageQuality(gt_mean=any(m.endswith("GTmean") for m in wanted), lpips=lpips,
+                     no_reference=bool({"NIQE", "BRISQUE"} & set(wanted)))
+    rows = []
+    for stem, path in targets.items():
+        img = imread_rgb(path)
+        res = q.measure(img, imread_rgb(refs[stem]) if refs else None, imread_rgb(inputs[stem]) if inputs else None)
+        rows.append(dict(image=path.name, **{m: to_table(m, res[COLUMNS[m]]) for m in wanted}))
+    df = pd.DataFrame(rows)
+    mean = {m: float(df[m][df[m].map(math.isfinite)].mean()) for m in wanted}
+    print(df.round(4).to_markdown(index=False))
+    print("\nmean over " + f"{len(df)} images: " + ", ".join(f"{m} {v:.4f}" for m, v in mean.items()))
+    if args.output:
+        atomic_write_text(args.output, df.to_csv(index=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m evaluation.metrics_cli``."""
+    return run_standalone(add_arguments, run, "uptflow metrics", __doc__, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Image dataset readers: LOL v1 / LOL-v2 / any paired folder by stem, unpaired folders, natural order."""
+
+import pytest
+
+from evaluation.datasets import build_reader, list_images
+from evaluation.datasets.images import UnmatchedError, read_paired, read_unpaired
+from tests.evaluation.datasets.image_trees import make_pair_dirs
+
+
+def test_readers_understand_lol_v1_lol_v2_and_unpaired_layouts(tmp_path):
+    make_pair_dirs(tmp_path / "LOL" / "our485")
+    make_pair_dirs(tmp_path / "LOL" / "eval15", n=1)
+    samples = read_paired(tmp_path / "LOL")
+    assert [s.name for s in samples] == ["eval15/0", "our485/0", "our485/1"]
+    assert all(s.reference is not None and s.reference.stem == s.path.stem for s in samples)
+    make_pair_dirs(tmp_path / "LOLv2" / "Real_captured" / "Test", "Low", "Normal", n=1)
+    assert [s.group for s in read_paired(tmp_path / "LOLv2")] == ["Real_captured/Test"]
+    groups = {s.group for s in read_unpaired(tmp_path / "LOL")}
+    assert groups == {"our485/low", "our485/high", "eval15/low", "eval15/high"}
+
+
+def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
+    root = tmp_path / "LOL-v2" / "Real_captured" / "Test"
+    make_pair_dirs(root, "Low", "Normal", n=2)
+    for folder, prefix in (("Low", "low"), ("Normal", "normal")):
+        for f in sorted((root / folder).iterdir()):
+            f.rename(f.with_name(f"{prefix}{int(f.stem) + 1:05d}.png"))
+    samples = read_paired(tmp_path / "LOL-v2")
+    assert [(s.path.name, s.reference.name) for s in samples] == [("low00001.png", "normal00001.png"),
+                                                                  ("low00002.png", "normal00002.png")]
+
+
+def test_paired_reader_lists_unmatched_images_or_keeps_them_as_unpaired(tmp_path):
+    make_pair_dirs(tmp_path, extra_low=("lonely",))
+    with pytest.raises(UnmatchedError, match=r"\['lonely'\]"):
+        read_paired(tmp_path)
+    samples = read_paired(tmp_path, allow_unmatched=True)
+    assert [s.reference is None for s in samples] == [False, False, True]
+    with pytest.raises(ValueError, match="no paired sub-folders"):
+        read_paired(tmp_path / "low")
+
+
+def test_unmatched_lists_are_capped(tmp_path):
+    make_pair_dirs(tmp_path, n=1, extra_low=tuple(f"x{i}" for i in range(25)))
+    with pytest.raises(UnmatchedError, match=r"and 15 more"):
+        read_paired(tmp_path)
+
+
+def test_one_listing_in_natural_order_everywhere(tmp_path):
+    for name in ("img10.png", "img2.png", "IMG1.png", ".hidden.png", ".x.png.uptflow-tmp-abc.png"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in list_images(tmp_path)] == ["IMG1.png", "img2.png", "img10.png"]
+
+
+def test_synthetic_pairs_are_made_once_and_read_like_any_paired_folder(tmp_path):
+    reader = build_reader(dict(type="synthetic", num_images=2, size=64))
+    ds = reader.read(seed=3, data_dir=tmp_path)
+    assert ds.paired and len(ds) == 2 and (tmp_path / "seed3-max64" / "low").is_dir()
+    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / "seed3-max64").rglob("*.png")]
+    again = build_reader(dict(type="synthetic", num_images=2, size=64)).read(seed=3, data_dir=tmp_path)
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "seed3-max64").rglob("*.png")] == mtimes
+    assert ds.identity() == again.identity()

@@ -1,0 +1,82 @@
+"""The commands mmdet / mmseg / ultralytics users reach for: predict, metrics, cache; files keep the user's umask."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation.cli import main
+from tests.evaluation.datasets.image_trees import make_pair_dirs
+from uptflow.metrics import psnr
+from uptflow.utils.io import imread_rgb, imwrite_rgb
+
+
+def test_predict_writes_annotated_images_and_coco_results(tmp_path, capsys):
+    imwrite_rgb(tmp_path / "in" / "a.png", (np.random.default_rng(0).random((64, 80, 3)) * 60).astype(np.uint8))
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"nope")
+    rc = main(["predict", str(tmp_path / "in"), "--checkpoint", "yolov8n.yaml", "--imgsz", "64", "--show-conf",
+               "0.0", "--enhancer", "gamma", "--work-dir", str(tmp_path / "out"), "--device", "cpu", "--no-cache"])
+    assert rc == 1 and "broken.jpg" in capsys.readouterr().err  # the readable image is still done
+    assert imread_rgb(tmp_path / "out" / "a.jpg").shape == (64, 80, 3)
+    images = json.loads((tmp_path / "out" / "images.json").read_text())
+    preds = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    assert [im["file_name"].endswith("a.png") for im in images["images"]] == [True]
+    assert len(images["categories"]) == 80 and all(p["image_id"] == 1 for p in preds)
+
+
+@pytest.mark.realdata
+def test_predict_with_the_coco_model_finds_the_bus(shared, tmp_path):
+    rc = main(["predict", str(shared / "data/detection_check/bus.jpg"), "--checkpoint",
+               str(shared / "data/weights/yolov8n.pt"), "--enhancer", "none", "--work-dir", str(tmp_path),
+               "--device", "cpu"])
+    assert rc == 0
+    cats = {c["id"]: c["name"] for c in json.loads((tmp_path / "images.json").read_text())["categories"]}
+    found = {cats[p["category_id"]] for p in json.loads((tmp_path / "predictions.json").read_text())
+             if p["score"] > 0.5}
+    assert {"bus", "person"} <= found
+
+
+def test_metrics_scores_folders_paired_and_without_reference(tmp_path, capsys):
+    root = make_pair_dirs(tmp_path / "d", n=2)
+    assert main(["metrics", "-t", str(root / "low"), "-r", str(root / "high"), "--output",
+                 str(tmp_path / "m.csv")]) == 0
+    table = pd.read_csv(tmp_path / "m.csv")
+    expected = psnr(imread_rgb(root / "low" / "0.png"), imread_rgb(root / "high" / "0.png"))
+    assert table.loc[0, "PSNR"] == pytest.approx(expected) and list(table.columns) == ["image", "PSNR", "SSIM",
+                                                                                       "SSIM-G11"]
+    assert main(["metrics", "-t", str(root / "low"), "--metrics", "NIQE"]) == 0
+    assert "NIQE" in capsys.readouterr().out
+    assert main(["metrics", "-t", str(root / "low"), "--metrics", "PSNR"]) == 2
+    assert "need -r/--reference" in capsys.readouterr().err
+    assert main(["metrics", "-t", str(root / "low"), "--metrics", "mIoU"]) == 2
+
+
+def test_cache_lists_and_clears_entries(tmp_path, capsys):
+    root = make_pair_dirs(tmp_path / "d", n=1)
+    cache = tmp_path / "cache"
+    assert main(["enhance-bench", "--data", str(root), "--dataset", "paired", "--enhancer", "gamma", "--enhancer",
+                 "clahe", "--cache-dir", str(cache), "--work-dir", str(tmp_path / "w"), "--figure-images", "0",
+                 "--device", "cpu", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["cache", "list", "--cache-dir", str(cache)]) == 0
+    listing = capsys.readouterr().out
+    keys = [d.name for d in cache.iterdir()]
+    assert len(keys) == 2 and all(k in listing for k in keys) and "2 entries" in listing
+    assert main(["cache", "clear", "--cache-dir", str(cache), "--key", "nope"]) == 2
+    assert main(["cache", "clear", "--cache-dir", str(cache), "--key", keys[0]]) == 0
+    assert [d.name for d in cache.iterdir()] == keys[1:]
+    assert main(["cache", "clear", "--cache-dir", str(cache), "--all", "--yes"]) == 0 and not list(cache.iterdir())
+
+
+def test_written_files_keep_the_users_umask(tmp_path):
+    from uptflow.utils.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        imwrite_rgb(tmp_path / "b.png", np.zeros((4, 4, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert {oct((tmp_path / n).stat().st_mode & 0o777) for n in ("a.txt", "b.png")} == {oct(0o644)}
