@@ -1,7 +1,10 @@
 """YOLA ExDark protocol (evaluation-protocols.md B.1): YOLOv3 at 608 on the official split.
 
 Train on imageclasslist.txt's train set, test on its test set (val unused, YOLA issue #11), VOCMetric 'area'.
-Export with ``python -m evaluation.detection.train --split official --framework mmdet --config <this> ...``.
+Fine-tune with ``python -m evaluation.detection.train --split official --detector mmdet --config <this>
+--checkpoint W ...`` (or ``finetune_detector``), which points the datasets at the enhanced export of the train
+split; the val split is watched only when asked for (``val_split='val'``). The settings below serve standalone
+runs on an export in ``data_root``.
 """
 
 _base_ = ["./yolov3_d53_exdark_608_random.py"]

@@ -1,10 +1,13 @@
 """MAET/IAT ExDark protocol (evaluation-protocols.md B.1): YOLOv3 Darknet-53, train (320-608)^2, test 608.
 
 Random 80/20 split, COCO-pretrained ``load_from``, SGD lr 1e-3, batch 8, 24 epochs, VOC mAP@0.5 ('area', as
-mmdet 3.x VOCMetric) plus COCO bbox AP. Data: the export written by
-``python -m evaluation.detection.train --split random --framework mmdet --config <this> ...`` (enhanced once
-offline when ``--enhancer`` is given), or ``evaluation.detection.export.export_dataset`` into ``data_root``.
-Put the mmdet model-zoo checkpoint named in ``load_from`` under checkpoints/ (nothing is downloaded).
+mmdet 3.x VOCMetric) plus COCO bbox AP. Fine-tune it with ``evaluation.detection.finetune.finetune_detector``
+(``dict(type='mmdet', config=<this>, checkpoint=<COCO YOLOv3 .pth>)``) or
+``python -m evaluation.detection.train --split random --detector mmdet --config <this> --checkpoint W ...``:
+the datasets below are then pointed at the enhanced export, validation runs only on a val split (never on the
+test images) and a killed run resumes from its last epoch. Standalone, ``data_root`` is such an export
+(``evaluation.detection.export.export_dataset``). Without a checkpoint, the mmdet model-zoo file named in
+``load_from`` must be under checkpoints/ (nothing is downloaded).
 MAET/IAT used mmdet 2.15 and their own split file; absolute numbers here are not theirs (see docs/detection.md).
 """
 
@@ -41,5 +44,6 @@ param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=1000),
     dict(type="MultiStepLR", by_epoch=True, milestones=[18, 22], gamma=0.1),
 ]
-default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=4, max_keep_ckpts=2))
+# a checkpoint every epoch: a killed fine-tune loses at most one epoch
+default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=1))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
