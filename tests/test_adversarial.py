@@ -8,6 +8,7 @@ one line naming the file and the refused global, and that the marker file was ne
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -175,3 +176,103 @@ def test_suite_runs_never_delete_the_users_dotfiles(tmp_path):
         assert Suite(validate_config(cfg), resume=resume, progress=False).run() == 0
         assert all(p.read_text() == "mine" for p in keep)
     assert not any(p.exists() for p in stray)
+
+
+# ------------------------------------------------------------------------------------------ bad images and files
+def _bomb(path: Path) -> Path:
+    """A small PNG that claims 400 million pixels (Pillow refuses it as a decompression bomb)."""
+    from PIL import Image
+
+    Image.new("1", (20000, 20000)).save(path)
+    return path
+
+
+def test_a_decompression_bomb_is_one_readable_error_not_a_traceback(tmp_path):
+    from uptflow.utils.io import imread_rgb
+
+    with pytest.raises(ValueError, match="decompression bomb") as err:
+        imread_rgb(_bomb(tmp_path / "bomb.png"))
+    assert str(tmp_path / "bomb.png") in str(err.value)
+
+
+def test_bad_images_in_a_dataset_are_skipped_counted_and_the_rest_is_scored(tmp_path, capsys):
+    from evaluation.enhancement.__main__ import main
+    from tests.evaluation.datasets.image_trees import make_pair_dirs
+
+    root = make_pair_dirs(tmp_path / "d", n=3)
+    _bomb(root / "low" / "1.png")
+    (root / "low" / "2.png").write_bytes((root / "low" / "2.png").read_bytes()[:200])  # truncated
+    rc = main(["--data", str(root), "--dataset", "paired", "--enhancer", "gamma", "--work-dir", str(tmp_path / "w"),
+               "--figure-images", "0", "--no-cache", "--device", "cpu", "--no-progress"])
+    err = capsys.readouterr()
+    assert rc == 1 and "decompression bomb" in err.err and "2.png" in err.err
+    summary = (tmp_path / "w" / "summary.csv").read_text().splitlines()
+    assert summary[1].split(",")[1:3] == ["1", "2"]  # 1 image scored, 2 skipped
+
+
+def test_the_suite_scores_the_good_images_of_a_dataset_with_a_bad_one(tmp_path):
+    from evaluation.suite.config import validate_config
+    from evaluation.suite.stages import Suite
+    from tests.evaluation.test_run_all import _tiny_config
+
+    cfg = _tiny_config(tmp_path, tasks=("enhancement",))
+    cfg["enhancers"] = cfg["enhancers"][:2]
+    cfg["report"] = dict(html=False)
+    (tmp_path / "data" / "frames" / "frame001.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    suite = Suite(validate_config(cfg), progress=False)
+    assert suite.run() == 1  # something was left out: the exit status says so
+    assert suite.counts["images_skipped"] >= 1 and not suite.failures
+    table = (tmp_path / "work" / "tables" / "enhancement_unpaired.md").read_text()
+    assert "left out: Frames (gamma): 1, Frames (input): 1." in table
+    assert "| gamma" in table  # the two good frames are scored
+
+
+def test_a_foreign_checkpoint_error_is_capped_to_a_short_line(tmp_path):
+    from uptflow.enhancers import build_enhancer
+
+    path = tmp_path / "foreign.pt"
+    torch.save({f"layer{i}.weight": torch.zeros(1) for i in range(1900)}, path)
+    with pytest.raises(ValueError) as err:
+        build_enhancer("sci", weights=path)
+    msg = str(err.value)
+    assert len(msg) < 600 and "1,897 more" in msg and "\n" not in msg
+
+
+def test_empty_selections_and_empty_merges_are_errors(tmp_path, capsys):
+    from evaluation.run_all import main
+    from tests.evaluation.test_run_all import _tiny_config, _write_config
+
+    path = _write_config(tmp_path / "c.py", _tiny_config(tmp_path))
+    assert main(["--config", str(path), "--only", ""]) == 2
+    assert "--only: the list is empty" in capsys.readouterr().err
+    assert main(["--config", str(path), "--work-dir", str(tmp_path / "m"), "--merge"]) == 2
+    assert "no results found" in capsys.readouterr().err
+
+
+def test_enhance_killed_mid_run_leaves_no_partial_files_and_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from uptflow.utils.io import imwrite_rgb
+
+    for i in range(40):
+        imwrite_rgb(tmp_path / "in" / f"{i:03d}.png", np.full((96, 128, 3), i, np.uint8))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "uptflow", "enhance", str(tmp_path / "in"), "--work-dir", str(out), "--enhancer",
+           "clahe", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("*.png"))) < 3 and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    assert 3 <= len(done) < 40, "the kill came too late; make the input bigger"
+    assert len(list(out.glob(".*"))) <= 1  # at most the one image being written, never a half-written PNG
+    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
+    from uptflow.utils.io import imread_rgb
+
+    assert len(list(out.glob("*.png"))) == 40 and all(imread_rgb(p).shape == (96, 128, 3) for p in out.glob("*.png"))
+    assert all((out / n).stat().st_mtime_ns == t for n, t in done.items())  # finished outputs were reused

@@ -181,7 +181,9 @@ class DetectionBenchmark(Benchmark):
     def _protocol_line(self, record: dict[str, Any]) -> str:
         d = record["detector"]
         ckpt = Path(str(d.get("checkpoint"))).name if d.get("checkpoint") else "random init"
-        return (f"{d.get('detector')} ({ckpt}, {record['pretraining']}, input {d.get('input_size')}); "
+        inside = "".join(f"; the model's own pipeline enhances with {e.get('enhancer')}"
+                         for e in d.get("pipeline_enhancers") or ())
+        return (f"{d.get('detector')} ({ckpt}, {record['pretraining']}, input {d.get('input_size')}){inside}; "
                 + conventions([*self.selected, *(("COCO AP50", "VOC AP50") if self.per_class else ())]))
 
     def _rows(self, scores: dict, dataset: Any, n: int) -> list[dict[str, Any]]:

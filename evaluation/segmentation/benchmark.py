@@ -182,7 +182,9 @@ class SegmentationBenchmark(Benchmark):
         elif seg.get("checkpoint"):
             model += f" ({Path(str(seg['checkpoint'])).name})"
         degr = f"; input darkened with {dataset.degrade.describe()['spec']}" if dataset.degrade is not None else ""
-        line = f"{model}; {protocol.name}: {protocol.description}{degr}; " + conventions(self.selected)
+        inside = "".join(f"; the model's own pipeline enhances with {e.get('enhancer')}"
+                         for e in seg.get("pipeline_enhancers") or ())
+        line = f"{model}{inside}; {protocol.name}: {protocol.description}{degr}; " + conventions(self.selected)
         result: dict[str, Any] = dict(identity=ident, protocol=protocol.to_dict(), protocol_line=line, segmenter=seg,
                                       enhancer=describe_enhancer(enhancer), images=len(names) - len(skipped),
                                       labelled=labelled, skipped=skipped)

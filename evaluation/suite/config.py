@@ -17,8 +17,9 @@ from mmengine.config import Config
 
 __all__ = ["ConfigError", "SuiteConfig", "load_config", "validate_config", "SUITE_DATASET_KEYS", "SUITE_TASK_KEYS"]
 
-# keys of a dataset entry that belong to the suite (the rest are the reader's settings)
-SUITE_DATASET_KEYS = ("type", "optional", "title", "paper_key", "enhancers")
+# keys of a dataset entry that belong to the suite (the rest are the reader's settings); "series" is set by the
+# expansion of degrade=dict(levels=[...]) and names the family a darkness level belongs to
+SUITE_DATASET_KEYS = ("type", "optional", "title", "paper_key", "enhancers", "series")
 # keys of a task entry that belong to the suite (besides the benchmark's dataset keys)
 SUITE_TASK_KEYS = ("type", "enhancers")
 # the top level: key -> (allowed types, required)
@@ -194,6 +195,25 @@ def _check_labels(labels_used: Any, labels: set[str], where: str) -> None:
                               f"(labels: {', '.join(sorted(labels))})")
 
 
+def _expand_levels(raw: dict) -> tuple[dict, dict[str, list[str]]]:
+    """``degrade=dict(levels=[1, 3, 5])`` -> one dataset per darkness level (``<name>_level<L>``, titled
+    ``<title>, darkness L``, series ``<title>``); returns the entries and ``name -> expanded names``."""
+    out, expanded = {}, {}
+    for name, d in raw.items():
+        degrade = d.get("degrade") if isinstance(d, dict) else None
+        levels = degrade.get("levels") if isinstance(degrade, dict) else None
+        if levels is None:
+            out[name] = d
+            continue
+        if set(d["degrade"]) != {"levels"} or not isinstance(levels, (list, tuple)) or not levels:
+            raise ConfigError(f"datasets.{name}.degrade: levels=[...] takes a non-empty list and no other key")
+        title = d.get("title", name)
+        expanded[name] = [f"{name}_level{lv}" for lv in levels]
+        for lv, new in zip(levels, expanded[name], strict=True):
+            out[new] = {**d, "degrade": dict(level=lv), "title": f"{title}, darkness {lv}", "series": title}
+    return out, expanded
+
+
 def _datasets(raw: dict, subs: dict[str, str], labels: set[str]) -> tuple[dict[str, dict], dict[str, Any]]:
     from evaluation.datasets import build_reader, dataset_types
     from uptflow.registry import SettingsError
@@ -206,7 +226,8 @@ def _datasets(raw: dict, subs: dict[str, str], labels: set[str]) -> tuple[dict[s
             raise ConfigError(f"{where}: expected dict, got {type(d).__name__}")
         if d.get("type") not in types:
             raise ConfigError(f"{where}.type: unknown dataset type {d.get('type')!r} (known: {', '.join(types)})")
-        d = {"optional": False, "title": name, "paper_key": None, "enhancers": None, **_fill(d, subs)}
+        d = {"optional": False, "title": name, "paper_key": None, "enhancers": None, "series": None,
+             **_fill(d, subs)}
         _check_labels(d["enhancers"], labels, where)
         settings = {k: v for k, v in d.items() if k not in SUITE_DATASET_KEYS}
         try:
@@ -258,8 +279,22 @@ def _model_spec(spec: dict, where: str, runs: bool) -> dict:
     return spec
 
 
-def _tasks(raw: dict, datasets: dict[str, dict], readers: dict[str, Any], labels: set[str], device: str
-           ) -> tuple[dict[str, dict], dict[str, Any]]:
+def _expand_refs(t: dict, keys: Any, expanded: dict[str, list[str]]) -> dict:
+    """A task entry with references to level-expanded datasets replaced by all their levels."""
+    t = dict(t)
+    for key in keys:
+        value = t.get(key)
+        if isinstance(value, str) and value in expanded:
+            t.pop(key)
+            plural = "datasets" if key == "dataset" else key
+            t[plural] = [*(t.get(plural) or []), *expanded[value]]
+        elif isinstance(value, (list, tuple)):
+            t[key] = [n for v in value for n in expanded.get(v, [v])]
+    return t
+
+
+def _tasks(raw: dict, datasets: dict[str, dict], readers: dict[str, Any], labels: set[str], device: str,
+           expanded: dict[str, list[str]]) -> tuple[dict[str, dict], dict[str, Any]]:
     from evaluation.registry import BENCHMARKS
     from uptflow.registry import SettingsError, check_settings
 
@@ -276,6 +311,7 @@ def _tasks(raw: dict, datasets: dict[str, dict], readers: dict[str, Any], labels
             raise ConfigError(f"{where}: unknown task {bench_type!r} (registered benchmarks: "
                               f"{', '.join(sorted(BENCHMARKS.module_dict))}; name one with type=...)")
         _check_labels(t.get("enhancers"), labels, where)
+        t = _expand_refs(t, cls.dataset_keys, expanded)
         refs = list(cls.dataset_refs(t))
         for key, ref, accepted in refs:
             if ref not in datasets:
@@ -329,7 +365,11 @@ def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
     _check_table(cfg["report"], _REPORT, "report")
     cfg["enhancers"] = _enhancers(raw["enhancers"], subs)
     labels = {e["label"] for e in cfg["enhancers"]}
-    cfg["datasets"], readers = _datasets(raw["datasets"], subs, labels)
-    cfg["tasks"], benchmarks = _tasks(_fill(raw["tasks"], subs), cfg["datasets"], readers, labels, cfg["device"])
+    if not isinstance(raw["datasets"], dict):
+        raise ConfigError("datasets: expected dict")
+    entries, expanded = _expand_levels(raw["datasets"])
+    cfg["datasets"], readers = _datasets(entries, subs, labels)
+    cfg["tasks"], benchmarks = _tasks(_fill(raw["tasks"], subs), cfg["datasets"], readers, labels, cfg["device"],
+                                      expanded)
     return SuiteConfig(cfg=cfg, source=source, data_root=root, work_dir=work_dir, cache_dir=cache, readers=readers,
                        benchmarks=benchmarks)

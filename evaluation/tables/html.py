@@ -16,7 +16,7 @@ import numpy as np
 from evaluation.tables.report import Table, flat_columns
 from uptflow.utils.io import atomic_path, atomic_write_text
 
-__all__ = ["write_report", "per_class_chart", "image_grid"]
+__all__ = ["write_report", "per_class_chart", "image_grid", "darkness_chart"]
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
@@ -57,6 +57,32 @@ def per_class_chart(t: Table, path: Path) -> Path:
     ax.set_title(t.title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
+    _save_fig(fig, path)
+    return path
+
+
+def darkness_chart(t: Table, path: Path) -> Path:
+    """Metric vs darkness level, one line per enhancer: one panel per (series, metric) of a table's leveled datasets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = t.long[t.long["dataset"].isin(t.levels)].copy()
+    df["series"] = df["dataset"].map(lambda d: t.levels[d][0])
+    df["lv"] = df["dataset"].map(lambda d: t.levels[d][1])
+    panels = list(df.groupby(["series", "metric"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, ((series, metric), g) in zip(axes[0], panels, strict=True):
+        for enh, e in g.groupby("enhancer", sort=False):
+            e = e.sort_values("lv")
+            ax.plot(e["lv"], e["value"], marker="o", label=enh)
+        ax.set_xlabel("darkness level (1 mild ... 5 very dark)")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{series}: {metric}", fontsize=9)
+        ax.set_xticks(sorted(g["lv"].unique()))
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _save_fig(fig, path)
     return path
 
@@ -137,6 +163,9 @@ def write_report(out_dir: str | Path, tables: list[Table], grids: list[dict[str,
         parts += [f"<p class='note'>{html.escape(n)}</p>" for n in t.notes]
         parts.append(f"<p class='files'>Files: <a href='../tables/{t.name}.csv'>CSV</a>, "
                      f"<a href='../tables/{t.name}.md'>Markdown</a>, <a href='../tables/{t.name}.tex'>LaTeX</a></p>")
+        if t.levels and not t.per_class and len({lv for _, lv in t.levels.values()}) > 1:
+            png = darkness_chart(t, out / f"darkness_{t.name}.png")
+            parts.append(f"<img class='chart' src='{png.name}' alt='metric vs darkness: {html.escape(t.title)}'>")
         if t.per_class and not t.frame.dropna(axis=1, how="all").empty:
             png = per_class_chart(t, out / f"chart_{t.name}.png")
             parts.append(f"<img class='chart' src='{png.name}' alt='per-class chart: {html.escape(t.title)}'>")

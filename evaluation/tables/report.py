@@ -49,6 +49,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
     per_class: bool = False
     long: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # dataset title -> (series title, darkness level) for datasets expanded from degrade=dict(levels=[...])
+    levels: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def _order(values: list[str], preferred: list[str]) -> list[str]:
@@ -125,6 +127,7 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
     enhancers = [e["label"] for e in cfg["enhancers"]]
     titles = {name: d["title"] for name, d in cfg["datasets"].items()}
     order = {"dataset": list(titles.values()), "metric": list(CATALOGUE)}
+    levels = {d["title"]: (d["series"], d["degrade"]["level"]) for d in cfg["datasets"].values() if d.get("series")}
     tables: list[Table] = []
     for task, bench in cfg.benchmarks.items():
         rows = df[df["task"] == task]
@@ -141,7 +144,8 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
             else:
                 notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")
             tables.append(Table(spec.name, spec.title, wide, _protocol_line(overall), notes,
-                                long=overall[_LONG_COLUMNS].reset_index(drop=True)))
+                                long=overall[_LONG_COLUMNS].reset_index(drop=True),
+                                levels={k: v for k, v in levels.items() if k in set(overall["dataset"])}))
             if not spec.per_class:
                 continue
             for (ds, metric), per in sub[sub["cls"] != ""].groupby(["dataset", "metric"], sort=False):

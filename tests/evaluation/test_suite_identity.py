@@ -145,3 +145,23 @@ def test_cfg_options_override_any_key_before_validation(tmp_path):
     assert cfg.benchmarks["enhancement"].loe_short_side == 64 and cfg["seed"] == 3
     with pytest.raises(ConfigError, match="loe_short_side: expected int"):
         load_config(path, cfg_options={"tasks.enhancement.loe_short_side": "wide"})
+
+
+def test_darkness_levels_expand_into_datasets_and_a_metric_vs_darkness_chart(tmp_path):
+    cfg = _config(tmp_path, _weights(tmp_path / "a.pt", 2.0))
+    cfg["datasets"]["frames"]["degrade"] = dict(levels=[1, 4])
+    cfg["tasks"] = dict(enhancement=dict(unpaired=["frames"], nr_metrics=["LOE"]))
+    cfg["report"] = dict(html=True, grid_images=1, grid_max_side=64)
+    validated = validate_config(cfg)
+    assert list(validated["datasets"]) == ["syn", "frames_level1", "frames_level4"]
+    assert validated["tasks"]["enhancement"]["unpaired"] == ["frames_level1", "frames_level4"]
+    _, rows = _run(cfg)
+    assert set(rows["level"].astype(str)) == {"1", "4"}
+    assert set(rows["dataset"]) == {"Frames, darkness 1", "Frames, darkness 4"}
+    assert len(rows) == 4 and rows["value"].map(math.isfinite).all()  # 2 enhancers x 2 levels
+    report = (tmp_path / "work" / "report" / "index.html").read_text()
+    assert "darkness_enhancement_unpaired.png" in report
+    assert (tmp_path / "work" / "report" / "darkness_enhancement_unpaired.png").stat().st_size > 1000
+    with pytest.raises(ConfigError, match=r"datasets\.frames\.degrade: levels"):
+        validate_config({**cfg, "datasets": {**cfg["datasets"], "frames": {**cfg["datasets"]["frames"],
+                                                                           "degrade": dict(levels=[])}}})

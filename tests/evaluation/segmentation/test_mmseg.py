@@ -70,6 +70,28 @@ def test_slide_mode_override_matches_input_size(tmp_path):
 
 
 @pytest.mark.mm
+def test_an_enhancer_inside_the_configs_pipeline_is_recorded_in_the_protocol(tmp_path):
+    from evaluation.datasets import build_reader
+    from evaluation.segmentation.benchmark import SegmentationBenchmark
+    from tests.evaluation.segmentation.helpers import make_acdc
+
+    cfg = tmp_path / "enhanced_segformer.py"
+    cfg.write_text(TINY_SEGFORMER.format(base=REPO / "configs/segmentation/segformer_mit-b0_cityscapes19.py")
+                   + "custom_imports = dict(imports=['uptflow.plugins'], allow_failed_imports=False)\n"
+                   + "test_pipeline.insert(1, dict(type='EnhanceLowLight', enhancer=dict(type='gamma'), "
+                     "cache=False))\n")
+    make_acdc(tmp_path / "acdc", np.random.default_rng(0), n=1)
+    ds = build_reader(dict(type="acdc", root=str(tmp_path / "acdc"))).read()
+    with pytest.warns(UserWarning, match="RANDOM weights"):
+        res = SegmentationBenchmark(segmenter=dict(type="mmseg", config=str(cfg))).run(ds, None, tmp_path / "out",
+                                                                                      progress=False)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["enhancer"] == {"name": "none"}  # the CLI added no enhancer ...
+    assert metrics["segmenter"]["pipeline_enhancers"][0]["enhancer"] == {"type": "gamma"}  # ... but the model did
+    assert "the model's own pipeline enhances with {'type': 'gamma'}" in res.protocol
+
+
+@pytest.mark.mm
 def test_segmenter_takes_a_packaged_config_name():
     from evaluation.segmentation.segmenters import build_segmenter
 
