@@ -162,6 +162,19 @@ class Benchmark:
         """The settings the numbers depend on (subclasses add theirs); part of every unit's identity."""
         return {"metrics": list(self.selected)}
 
+    def pending(self, dataset: Any, plog: ProgressLog, enhancer: Any, progress: bool = True) -> Iterator[Any]:
+        """``(sample, image)`` for the images of ``dataset`` not done yet, with a progress bar; an image that cannot
+        be loaded is recorded as skipped (file and reason) and left out."""
+        from tqdm import tqdm
+
+        label = describe_enhancer(enhancer)["name"]
+        for s, img in tqdm(dataset.images(skip=plog.done), total=len(dataset) - len(plog.done),
+                           desc=f"{self.task} {label}", unit="img", disable=not progress):
+            if isinstance(img, Exception):
+                plog.add(s.name, {"skipped": str(img)})
+                continue
+            yield s, img
+
     def accepts(self, dataset_type: str) -> bool:
         """Whether this task reads datasets of ``dataset_type``."""
         return dataset_type in self.dataset_types

@@ -22,7 +22,8 @@ from typing import Any
 from uptflow.cli import LIBRARY_SUBCOMMANDS, DeprecatedOption
 from uptflow.cli import main as _main
 
-__all__ = ["main", "SUBCOMMANDS", "add_enhancers", "build_enhancers", "add_detector", "detector_spec"]
+__all__ = ["main", "SUBCOMMANDS", "add_enhancers", "build_enhancers", "report_skipped", "add_detector",
+           "detector_spec"]
 
 SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     **LIBRARY_SUBCOMMANDS,
@@ -118,6 +119,15 @@ def build_enhancers(args: argparse.Namespace, device: str) -> dict[str, Any]:
         out[label] = build_enhancer(name, weights=weights.get(label), device=device, cache=not args.no_cache,
                                     cache_dir=args.cache_dir, **params[label])
     return out
+
+
+def report_skipped(skipped: list[dict[str, str]], done: str = "") -> int:
+    """Print every image left out (stderr) and ``done`` (stdout); return the exit status (1 if any was left out)."""
+    for b in skipped:
+        print(f"SKIPPED {b['file']} ({b['enhancer']}): {b['reason']}", file=sys.stderr)
+    if done:
+        print(done)
+    return 1 if skipped else 0
 
 
 # ------------------------------------------------------------------------------------------ detectors

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from evaluation.benchmark import (
     Benchmark,
@@ -132,13 +131,7 @@ class DetectionBenchmark(Benchmark):
         det = self._unit_detector(dataset, enhancer, out_dir, progress)
         kind, label_map = class_map(det.class_names, dataset.classes, self.class_map)
         ids = image_ids(dataset)
-        label = describe_enhancer(enhancer)["name"]
-        todo = len(dataset) - len(plog.done)
-        for s, img in tqdm(dataset.images(skip=plog.done), total=todo, desc=f"detection {label}", unit="img",
-                           disable=not progress):
-            if isinstance(img, Exception):
-                plog.add(s.name, {"skipped": str(img)})
-                continue
+        for s, img in self.pending(dataset, plog, enhancer, progress):
             if enhancer is not None:
                 img = enhancer(img)
             plog.add(s.name, {"results": detections_to_coco(det(img), ids[s.name], label_map, dataset.classes)})

@@ -20,21 +20,28 @@ from uptflow.cli import add_device, add_limit, add_work_dir, run_standalone
 __all__ = ["add_arguments", "run", "main"]
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of the detection command."""
+def add_data_arguments(p: argparse.ArgumentParser, split: str, subset_help: str) -> None:
+    """The detection dataset options (``--data``, ``--dataset``, ``--split``, ``--subset``, ``--seed``,
+    ``--classlist``, ``--degrade``, ``--degrade-level``), shared with ``python -m evaluation.detection.train``."""
     p.add_argument("--data", required=True, help="dataset root: ExDark (ExDark/ + ExDark_Annno/ or images/ + "
                                                  "annotations/) or COCO layout (images/ + labels/ + config.yaml, or "
                                                  "annotations/instances_*.json + images)")
     p.add_argument("--dataset", choices=["exdark", "coco"], default="exdark", help="dataset type (default exdark)")
-    p.add_argument("--split", choices=["official", "random"], default="official",
-                   help="ExDark split: official (imageclasslist.txt) or random seeded 80/20 (MAET/IAT)")
-    p.add_argument("--subset", default=None, help="images to score: test (ExDark default), val, train, all "
-                                                  "(COCO layout: the annotation / image subset, default all)")
+    p.add_argument("--split", choices=["official", "random"], default=split,
+                   help=f"ExDark split: official (imageclasslist.txt) or random seeded 80/20 (MAET/IAT); default "
+                        f"{split}")
+    p.add_argument("--subset", default=None, help=subset_help)
     p.add_argument("--seed", type=int, default=0, help="seed of the random split and of synthetic darkening")
     p.add_argument("--classlist", help="ExDark imageclasslist.txt (default: looked up next to --data)")
     p.add_argument("--degrade", choices=["synthetic"], default=None, help="darken every image (random realistic "
                                                                           "low light per image)")
     p.add_argument("--degrade-level", type=int, default=None, help="darken every image at a fixed darkness level")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of the detection command."""
+    add_data_arguments(p, "official", "images to score: test (ExDark default), val, train, all (COCO layout: the "
+                                      "annotation / image subset, default all)")
     add_detector(p, old_checkpoint=("--weights",))
     p.add_argument("--class-map", choices=["auto", "coco", "dataset"], default="auto",
                    help="detector labels -> dataset classes: by name (auto) or by index in COCO-80 / dataset order")
@@ -56,7 +63,7 @@ def degrade_spec(args: argparse.Namespace) -> str | dict | None:
 def run(args: argparse.Namespace) -> int:
     """Run the command; prints the overall table per enhancer."""
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers, detector_spec
+    from evaluation.cli import build_enhancers, detector_spec, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.detection.benchmark import DetectionBenchmark
     from uptflow.cli import resolve_device, work_dir
@@ -72,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
                                device=device)
     summary, skipped = evaluate(bench, dataset, build_enhancers(args, device), out, progress=not args.no_progress)
     print(summary.round(2).to_markdown(index=False))
-    for b in skipped:
-        print(f"SKIPPED {b['file']} ({b['enhancer']}): {b['reason']}", file=sys.stderr)
-    print(f"written to {out}")
-    return 1 if skipped else 0
+    return report_skipped(skipped, f"written to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:

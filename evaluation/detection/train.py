@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from evaluation.cli import add_detector, add_enhancers
+from evaluation.detection.cli import add_data_arguments
 from uptflow.cli import DeprecatedOption, add_device, add_limit, add_work_dir, run_standalone
 
 __all__ = ["Trained", "ultralytics_progress", "train_ultralytics", "train_mmdet", "add_arguments", "run", "main"]
@@ -205,23 +206,13 @@ def _mmdet_position(ckpt: Path) -> int | None:
 # ------------------------------------------------------------------------------------------ command
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of the fine-tune command."""
-    p.add_argument("--data", required=True, help="dataset root: ExDark (ExDark/ + ExDark_Annno/ or images/ + "
-                                                 "annotations/) or COCO layout (images/ + labels/ + config.yaml, or "
-                                                 "annotations/instances_*.json + images)")
-    p.add_argument("--dataset", choices=["exdark", "coco"], default="exdark", help="dataset type (default exdark)")
-    p.add_argument("--split", choices=["official", "random"], default="random",
-                   help="ExDark split: random seeded 80/20 (MAET/IAT, default) or official (YOLA)")
-    p.add_argument("--subset", default=None, help="test images (recorded, and scored with --evaluate): ExDark "
-                                                  "default test; COCO layout: the annotation / image subset")
+    add_data_arguments(p, "random", "test images (recorded, and scored with --evaluate): ExDark default test; COCO "
+                                    "layout: the annotation / image subset")
     p.add_argument("--train-subset", default=None, help="training images: ExDark default train; COCO layout: a "
                                                         "subset of images/ or instances_<subset>.json (default: all "
                                                         "images, the test images too: a smoke setting)")
     p.add_argument("--val-subset", default=None, help="validation images watched while training (ExDark official "
                                                       "default val; none otherwise)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random split, synthetic darkening and training")
-    p.add_argument("--classlist", help="ExDark imageclasslist.txt (default: looked up next to --data)")
-    p.add_argument("--degrade", choices=["synthetic"], default=None, help="darken every image (train and test)")
-    p.add_argument("--degrade-level", type=int, default=None, help="darken every image at a fixed darkness level")
     add_detector(p, old_checkpoint=("--model",))
     p.add_argument("--framework", dest="detector", choices=["ultralytics", "mmdet"], action=DeprecatedOption,
                    new="--detector")

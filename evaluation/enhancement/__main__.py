@@ -54,7 +54,7 @@ def _csv(text: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the summary; exit status 1 when an image had to be left out."""
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers
+    from evaluation.cli import build_enhancers, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.enhancement.benchmark import EnhancementBenchmark
     from evaluation.tables.html import image_grid
@@ -88,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
                                 outputs=outputs))
         if samples and samples[0]["outputs"]:
             image_grid(dict(dataset=str(args.data), samples=samples), out / "comparison.png")
-    for b in skipped:
-        print(f"SKIPPED {b['file']} ({b['enhancer']}): {b['reason']}", file=sys.stderr)
-    print(f"written to {out}")
-    return 1 if skipped else 0
+    return report_skipped(skipped, f"written to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from evaluation.benchmark import Benchmark, ProgressLog, TableSpec, UnitResult, describe_enhancer, unit_identity
 from evaluation.metrics import conventions, to_table
@@ -111,13 +110,7 @@ class EnhancementBenchmark(Benchmark):
         # images with a reference get the full-reference metrics, the others (an unpaired dataset, or the
         # unmatched images of a paired one) the no-reference ones
         quality: dict[bool, Any] = {}
-        label = describe_enhancer(enhancer)["name"]
-        todo = len(dataset) - len(plog.done)
-        for s, low in tqdm(dataset.images(skip=plog.done), total=todo, desc=f"enhancement {label}", unit="img",
-                           disable=not progress):
-            if isinstance(low, Exception):
-                plog.add(s.name, {"skipped": str(low)})
-                continue
+        for s, low in self.pending(dataset, plog, enhancer, progress):
             try:
                 gt = imread_rgb(s.reference) if s.reference is not None else None
                 if gt is not None and gt.shape != low.shape:

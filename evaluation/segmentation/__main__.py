@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation described by ``args``; print the summary; return the exit code."""
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers
+    from evaluation.cli import build_enhancers, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.detection.cli import degrade_spec
     from evaluation.segmentation.benchmark import SegmentationBenchmark
@@ -69,10 +69,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     summary, skipped = evaluate(bench, dataset, build_enhancers(args, device), out, progress=not args.no_progress)
     print(summary.round(2).to_markdown(index=False))
-    for b in skipped:
-        print(f"SKIPPED {b['file']} ({b['enhancer']}): {b['reason']}", file=sys.stderr)
-    print(f"written to {out} (per-class IoU: per_class.md, maps: pred/)")
-    return 1 if skipped else 0
+    return report_skipped(skipped, f"written to {out} (per-class IoU: per_class.md, maps: pred/)")
 
 
 def main(argv: list[str] | None = None) -> int:

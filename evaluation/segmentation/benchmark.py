@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from evaluation.benchmark import (
     Benchmark,
@@ -125,14 +124,8 @@ class SegmentationBenchmark(Benchmark):
         plog = ProgressLog(out_dir, ident)
         protocol, seg = self.protocol(), self.segmenter
         n = protocol.num_classes
-        label = describe_enhancer(enhancer)["name"]
         pred_dir = out_dir / "pred"
-        todo = len(dataset) - len(plog.done)
-        for s, img in tqdm(dataset.images(skip=plog.done), total=todo, desc=f"segmentation {label}", unit="img",
-                           disable=not progress):
-            if isinstance(img, Exception):
-                plog.add(s.name, {"skipped": str(img)})
-                continue
+        for s, img in self.pending(dataset, plog, enhancer, progress):
             try:
                 gt = protocol.prepare_gt(read_label(s, n)) if s.label is not None else None
             except ValueError as e:

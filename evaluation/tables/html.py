@@ -20,6 +20,7 @@ __all__ = ["write_report", "per_class_chart", "image_grid", "darkness_chart"]
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+div.scroll { overflow-x: auto; max-width: 100%; }
 table.result { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 table.result th, table.result td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 table.result th { background: #f3f3f3; }
@@ -72,8 +73,12 @@ def darkness_chart(t: Table, path: Path) -> Path:
     df["series"] = df["dataset"].map(lambda d: t.levels[d][0])
     df["lv"] = df["dataset"].map(lambda d: t.levels[d][1])
     panels = list(df.groupby(["series", "metric"], sort=False))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, ((series, metric), g) in zip(axes[0], panels, strict=True):
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, ((series, metric), g) in zip(axes.flat, panels, strict=False):
         for enh, e in g.groupby("enhancer", sort=False):
             e = e.sort_values("lv")
             ax.plot(e["lv"], e["value"], marker="o", label=enh)
@@ -82,7 +87,7 @@ def darkness_chart(t: Table, path: Path) -> Path:
         ax.set_title(f"{series}: {metric}", fontsize=9)
         ax.set_xticks(sorted(g["lv"].unique()))
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes.flat[min(cols, len(panels)) - 1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _save_fig(fig, path)
     return path
 
@@ -159,7 +164,8 @@ def write_report(out_dir: str | Path, tables: list[Table], grids: list[dict[str,
         table_html = frame.to_html(float_format=lambda v: f"{v:.3f}", na_rep="–", classes="result",
                                    border=0, table_id=f"table-{t.name}")
         parts += [f"<section id='{t.name}'><h2>{html.escape(t.title)}</h2>",
-                  f"<p class='protocol'>Protocol: {html.escape(t.protocol)}</p>", table_html]
+                  f"<p class='protocol'>Protocol: {html.escape(t.protocol)}</p>",
+                  f"<div class='scroll'>{table_html}</div>"]
         parts += [f"<p class='note'>{html.escape(n)}</p>" for n in t.notes]
         parts.append(f"<p class='files'>Files: <a href='../tables/{t.name}.csv'>CSV</a>, "
                      f"<a href='../tables/{t.name}.md'>Markdown</a>, <a href='../tables/{t.name}.tex'>LaTeX</a></p>")

@@ -148,7 +148,9 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
                                 levels={k: v for k, v in levels.items() if k in set(overall["dataset"])}))
             if not spec.per_class:
                 continue
-            for (ds, metric), per in sub[sub["cls"] != ""].groupby(["dataset", "metric"], sort=False):
+            # datasets at several darkness levels are summarised by the report's metric-vs-darkness chart instead
+            per_class = sub[(sub["cls"] != "") & ~sub["dataset"].isin(levels)]
+            for (ds, metric), per in per_class.groupby(["dataset", "metric"], sort=False):
                 slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ds}_{metric}").strip("_").lower()
                 tables.append(Table(f"{spec.name}_per_class_{slug}", f"{ds}: per-class {metric}",
                                     _pivot(per, ["cls"], enhancers, {}), _protocol_line(per), per_class=True,

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers, detector_spec
+    from evaluation.cli import build_enhancers, detector_spec, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.traffic.benchmark import TrafficBenchmark, ntm_table
     from uptflow.cli import resolve_device, work_dir
@@ -94,9 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if ntm:
         atomic_write_text(out / "ntm.md", ntm + "\n")
         print(ntm)
-    for b in skipped:
-        print(f"SKIPPED {b['file']} ({b['enhancer']}): {b['reason']}", file=sys.stderr)
-    return 1 if skipped else 0
+    return report_skipped(skipped, f"written to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from evaluation.benchmark import (
     Benchmark,
@@ -133,19 +132,14 @@ class TrafficBenchmark(Benchmark):
         out_dir = Path(out_dir)
         ident = unit_identity(self, dataset, enhancer)
         plog = ProgressLog(out_dir, ident)
-        det, label = self.detector, describe_enhancer(enhancer)["name"]
+        det = self.detector
         meter = FlickerMeter(flow_side=self.flow_side)
         done = [s for s in dataset.samples if s.name in plog.done and "skipped" not in plog.done[s.name]]
         if done:  # resumed: the flicker meter continues from the last finished frame
             last = done[-1]
             inp = dataset.load(last)
             meter.update(inp, enhancer(inp) if enhancer is not None else inp)
-        todo = len(dataset) - len(plog.done)
-        for s, inp in tqdm(dataset.images(skip=plog.done), total=todo, desc=f"traffic {label}", unit="frame",
-                           disable=not progress):
-            if isinstance(inp, Exception):
-                plog.add(s.name, {"skipped": str(inp)})
-                continue
+        for s, inp in self.pending(dataset, plog, enhancer, progress):
             out = enhancer(inp) if enhancer is not None else inp
             if self.save_frames:
                 imwrite_rgb(out_dir / "frames" / f"{s.name}.png", np.asarray(out))
