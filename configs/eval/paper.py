@@ -37,6 +37,9 @@ datasets = dict(
     dicm=dict(type="unpaired", root="{data_root}/DICM", optional=True, title="DICM"),
     exdark=dict(type="exdark", root="{data_root}/ExDark", split="test", split_kind="official", optional=True,
                 title="ExDark"),
+    # MAET/IAT's seeded random 80/20 split (train 5,896 / test 1,467); the fine-tune trains on its 'train' part
+    exdark_random=dict(type="exdark", root="{data_root}/ExDark", split="test", split_kind="random", optional=True,
+                       title="ExDark (random 80/20)"),
     acdc_night=dict(type="acdc", root="{data_root}/ACDC", split="val", optional=True, title="ACDC night"),
     ntm_part1=dict(type="frames", root="{data_root}/NTM/part1", paper_key="NTM part 1", optional=True,
                    title="NTM part 1"),
@@ -44,10 +47,25 @@ datasets = dict(
                    title="NTM part 2"),
 )
 
+
+
+def _yolov3(split: str) -> dict:
+    """The mmdet YOLOv3 (608) config of one ExDark fine-tune protocol, starting from the COCO checkpoint."""
+    return dict(type="mmdet", config=f"{{repo}}/configs/detection/yolov3_d53_exdark_608_{split}.py",
+                checkpoint="{data_root}/weights/yolov3_d53_mstrain-608_273e_coco_20210518_115020-a2c3acb8.pth")
+
+
 tasks = dict(
     enhancement=dict(paired=["lolv2_real", "lolv2_syn"], unpaired=["dicm"]),
     # zero-shot COCO YOLOv8n through the COCO -> ExDark class map, official test split
     detection=dict(dataset="exdark", detector=dict(type="yolov8", weights="{data_root}/weights/yolov8n.pt")),
+    # "enhance offline, then fine-tune the detector" (evaluation-protocols.md B.1): YOLOv3 Darknet-53 from the COCO
+    # checkpoint, train (320-608)^2, test 608, SGD lr 1e-3, batch 8, 24 epochs; MAET/IAT on the random 80/20 split
+    detection_maet_iat=dict(type="detection", dataset="exdark_random", detector=_yolov3("random"),
+                            finetune=dict(train_split="train", max_epochs=24, batch=8)),
+    # YOLA: the official split, train on train.txt, test on test.txt, val unused (YOLA issue #11)
+    detection_yola=dict(type="detection", dataset="exdark", detector=_yolov3("official"),
+                        finetune=dict(train_split="train", max_epochs=24, batch=8)),
     # IAT's ACDC-night protocol (DeepLabV3+ R50-D8 trained on ACDC night; 15 of 19 classes scored)
     segmentation=dict(dataset="acdc_night",
                       segmenter=dict(type="mmseg",

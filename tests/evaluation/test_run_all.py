@@ -94,6 +94,25 @@ def test_detector_weights_are_required_only_when_the_dataset_is_present(tmp_path
         validate_config(cfg)
 
 
+@pytest.mark.parametrize("name", ["quick", "paper"])
+def test_shipped_suite_configs_validate_without_any_data(tmp_path, name):
+    from evaluation.suite.config import load_config
+
+    cfg = load_config(REPO / "configs" / "eval" / f"{name}.py", data_root=str(tmp_path), work_dir=str(tmp_path / "w"))
+    assert cfg.benchmarks and set(cfg.benchmarks) == set(cfg["tasks"]), f"{name}.py: {sorted(cfg.benchmarks)}"
+
+
+def test_paper_finetune_protocols_name_the_yolov3_checkpoint_once_exdark_is_present(tmp_path):
+    from evaluation.suite.config import load_config
+
+    (tmp_path / "ExDark").mkdir()
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "yolov8n.pt").write_bytes(b"")  # the zero-shot task's detector: only its path is checked
+    with pytest.raises(ConfigError, match=r"^tasks\.detection_maet_iat\.detector\.checkpoint: file not found: .*"
+                                          r"yolov3_d53_mstrain-608_273e_coco"):
+        load_config(REPO / "configs" / "eval" / "paper.py", data_root=str(tmp_path), work_dir=str(tmp_path / "w"))
+
+
 def test_bad_config_fails_before_any_work(tmp_path):
     cfg = _tiny_config(tmp_path)
     cfg["tasks"]["traffic"]["metrics"] = ["LOE", 3]
