@@ -181,3 +181,17 @@ def test_traffic_command_on_the_shared_night_street_folder_with_yolo(shared, tmp
     assert preds and {p["image_id"] for p in preds} <= {im["id"] for im in frames["images"]}
     assert {"person", "car"} <= {c["name"] for c in frames["categories"]}
     assert table.loc[0, "vehicles_per_frame"] + table.loc[0, "persons_per_frame"] > 0
+
+
+@pytest.mark.mm
+@pytest.mark.slow
+def test_traffic_counts_with_an_mmdet_detector_given_by_config(tmp_path):
+    video = _write_video(tmp_path / "cam.avi", n=4)
+    spec = dict(type="mmdet", config="mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py",
+                cfg_options={"model.backbone.init_cfg": None})
+    res = TrafficBenchmark(detector=spec, conf=0.0).run(_frames(video, every=2), None, tmp_path / "u",
+                                                        progress=False)
+    values = {r["metric"]: r["value"] for r in res.rows}
+    assert res.n == 2 and np.isfinite(values["vehicles_per_frame"]) and np.isfinite(values["persons_per_frame"])
+    record = json.loads((tmp_path / "u" / "metrics.json").read_text())
+    assert "mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py" in json.dumps(record)
