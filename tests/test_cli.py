@@ -60,3 +60,22 @@ def test_readme_command_table_lists_every_option_of_every_command(capsys):
         options = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", help_text)) - {"--help"}
         missing = sorted(o for o in options if o not in row)
         assert not missing, f"README row of `uptflow {name}` lacks {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_device_defaults_to_auto_wherever_a_command_takes_one(name, capsys):
+    with pytest.raises(SystemExit):
+        main([name, "--help"])
+    help_text = capsys.readouterr().out
+    if "--device" in help_text:
+        assert "auto (cuda when available, else cpu)" in " ".join(help_text.split()), name
+
+
+def test_auto_device_is_resolved_and_named(capsys):
+    import torch
+
+    from uptflow.cli import resolve_device
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto") == expected
+    assert f"device: {expected}" in capsys.readouterr().err
