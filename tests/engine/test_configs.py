@@ -3,7 +3,9 @@
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 
 import uptflow.data  # noqa: F401 - registers datasets / transforms
@@ -14,6 +16,7 @@ from uptflow.engine.train import prepare_config
 from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS
 
 CONFIG_DIR = ROOT / "configs" / "uptflow"
+DEFAULT_MODEL = "uptflow_small_photo-synthetic_cpu.py"  # trains the packaged default model
 PAPER = {  # config -> (window size, fake-tree maker)
     "uptflow_lolv2-real_50k.py": (5, fake_trees.make_lolv2),
     "uptflow_lolv2-syn_50k.py": (5, fake_trees.make_lolv2),
@@ -25,7 +28,8 @@ PAPER = {  # config -> (window size, fake-tree maker)
 
 
 def test_every_config_is_covered():
-    assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py"])
+    assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py",
+                                                                      DEFAULT_MODEL])
 
 
 def _check_types(cfg: Config) -> None:
@@ -95,3 +99,49 @@ def test_tiny_config_is_cpu_sized():
     assert crop % (8 * window) == 0
     assert cfg.model.network.encoder_dim <= 16 and cfg.train_cfg.max_iters <= 200
     assert not set(cfg.train_dataloader.dataset.photos) & set(cfg.val_dataloader.dataset.photos)
+
+
+def _photo_tree(root: Path, photo_dirs) -> Path:
+    """Made-up photos in every folder the config names, enough for its train and val splits."""
+    from uptflow.utils.io import imwrite_rgb
+
+    rng = np.random.default_rng(0)
+    for folder in photo_dirs:
+        for i in range(40):
+            imwrite_rgb(root / folder / f"{i}.jpg", rng.integers(0, 256, (170, 200, 3), dtype=np.uint8))
+    return root
+
+
+def test_default_model_config_is_cpu_sized_and_builds(tmp_path):
+    cfg = Config.fromfile(str(CONFIG_DIR / DEFAULT_MODEL))
+    _check_types(cfg)
+    net_cfg = cfg.model.network
+    crop = next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == "PairedRandomCrop").crop_size
+    assert crop % (8 * net_cfg.window_size) == 0
+    assert cfg.optim_wrapper.type == "SafeBf16OptimWrapper"
+    net = MODELS.build(net_cfg.to_dict())
+    # shipped in float16 inside the package: at most 15 MB
+    assert sum(p.numel() for p in net.parameters()) * 2 / 2**20 < 15
+    assert (net.config["encoder_dim"], net.config["K"], net.config["hidden"]) == (24, 4, 48)
+    root = _photo_tree(tmp_path / "data", cfg.photo_dirs)
+    _build_datasets(cfg, root)
+
+
+def test_no_amp_turns_cpu_bf16_off(tmp_path):
+    from tests.engine.tiny import TINY_CONFIG
+
+    options = {"optim_wrapper.type": "SafeBf16OptimWrapper"}
+    cfg = prepare_config(TINY_CONFIG, work_dir=str(tmp_path), cfg_options=options, amp=False)
+    assert cfg.optim_wrapper.type == "SafeOptimWrapper"
+    cfg = prepare_config(TINY_CONFIG, work_dir=str(tmp_path), cfg_options=options)
+    assert cfg.optim_wrapper.type == ("SafeAmpOptimWrapper" if torch.cuda.is_available() else "SafeBf16OptimWrapper")
+
+
+@pytest.mark.realdata
+def test_default_model_config_finds_the_shared_photos(shared, tmp_path, monkeypatch):
+    monkeypatch.setenv("UPTFLOW_SHARED", str(shared))
+    cfg = prepare_config(CONFIG_DIR / DEFAULT_MODEL, work_dir=str(tmp_path))
+    assert cfg.train_dataloader.dataset.data_root == str(shared / "data")
+    ds = DATASETS.build(cfg.val_dataloader.dataset.to_dict())
+    sample = ds[0]
+    assert sample["inputs"]["low"].shape == sample["inputs"]["gt"].shape == (3, 160, 160)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
-from uptflow.engine.optim import NonFiniteLossError, SafeOptimWrapper
+from uptflow.engine.optim import NonFiniteLossError, SafeBf16OptimWrapper, SafeOptimWrapper
 from uptflow.registry import OPTIM_WRAPPERS
 
 
@@ -61,3 +61,19 @@ def test_skip_counters_survive_a_checkpoint():
 def test_wrappers_are_registered():
     assert OPTIM_WRAPPERS.get("SafeOptimWrapper") is SafeOptimWrapper
     assert OPTIM_WRAPPERS.get("SafeAmpOptimWrapper") is not None
+    assert OPTIM_WRAPPERS.get("SafeBf16OptimWrapper") is SafeBf16OptimWrapper
+
+
+def test_bf16_wrapper_autocasts_the_forward_pass_and_still_skips_nonfinite_steps():
+    model = torch.nn.Linear(2, 1)
+    wrapper = SafeBf16OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), max_consecutive_nonfinite=3)
+    with wrapper.optim_context(model):
+        out = model(torch.ones(1, 2))
+    assert out.dtype == torch.bfloat16
+    before = model.weight.detach().clone()
+    wrapper.update_params(out.float().sum())
+    assert model.weight.dtype == torch.float32 and not torch.equal(before, model.weight)
+    with wrapper.optim_context(model):
+        bad = model(torch.ones(1, 2)).float().sum() * float("nan")
+    wrapper.update_params(bad)
+    assert wrapper.nonfinite_total == 1

@@ -2,6 +2,7 @@
 
 import shutil
 
+import pytest
 import torch
 
 from tests.engine.tiny import tiny_cfg
@@ -43,3 +44,24 @@ def test_resume_auto_finds_the_latest_checkpoint(tmp_path):
     runner = _train(cfg)
     assert runner.iter == 4
     assert len(runner.message_hub.get_scalar("train/loss").data[0]) == 4  # 2 restored + 2 new
+
+
+def test_resume_auto_skips_a_corrupt_latest_checkpoint_for_the_newest_intact_one(tmp_path, caplog):
+    _train(tiny_cfg(tmp_path, max_iters=4, ckpt_interval=2))
+    latest = tmp_path / "iter_4.pth"
+    latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])  # killed while writing
+    cfg = tiny_cfg(tmp_path, max_iters=6, ckpt_interval=2)
+    cfg.resume = True
+    runner = build_runner(cfg)
+    assert runner.newest_intact_checkpoint() == str(tmp_path / "iter_2.pth")
+    runner.train()
+    assert runner.iter == 6
+    assert len(runner.message_hub.get_scalar("train/loss").data[0]) == 6  # 2 restored + 4 new
+
+
+def test_resume_auto_with_only_unreadable_checkpoints_names_them(tmp_path):
+    cfg = tiny_cfg(tmp_path, max_iters=2)
+    (tmp_path / "iter_2.pth").write_bytes(b"not a checkpoint")
+    cfg.resume = True
+    with pytest.raises(ValueError, match=r"none of its 1 checkpoints can be read \(iter_2.pth\)"):
+        build_runner(cfg).train()

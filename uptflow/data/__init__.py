@@ -1,5 +1,12 @@
 """Datasets and transforms for training and evaluating low-light enhancers (registered in uptflow.registry)."""
 
+from uptflow.data.degradation import (
+    DARKNESS_LEVELS,
+    TONE_CURVES,
+    LowLightDegradation,
+    build_degradation,
+    darkness_level,
+)
 from uptflow.data.paired import (
     IMG_EXTENSIONS,
     SDSD_TEST_SCENES,
@@ -13,9 +20,9 @@ from uptflow.data.paired import (
     list_images,
     match_pairs,
 )
+from uptflow.data.photos import PhotoLowLightPairs, RandomRescale, SynthesizeLowLight
 from uptflow.data.synthetic import (
     SKIMAGE_PHOTOS,
-    LowLightDegradation,
     SkimagePhotoPairs,
     SyntheticLowLightDataset,
     load_skimage_photo,
@@ -31,9 +38,11 @@ from uptflow.data.transforms import (
 )
 
 __all__ = [
+    "DARKNESS_LEVELS", "TONE_CURVES", "LowLightDegradation", "build_degradation", "darkness_level",
+    "PhotoLowLightPairs", "RandomRescale", "SynthesizeLowLight",
     "IMG_EXTENSIONS", "SDSD_TEST_SCENES", "FiveKDataset", "LOLDataset", "LOLv2Dataset", "PairedImageDataset",
     "SDSDDataset", "SMIDDataset", "UnpairedImageDataset", "list_images", "match_pairs",
-    "SKIMAGE_PHOTOS", "LowLightDegradation", "SkimagePhotoPairs", "SyntheticLowLightDataset", "load_skimage_photo",
+    "SKIMAGE_PHOTOS", "SkimagePhotoPairs", "SyntheticLowLightDataset", "load_skimage_photo",
     "AddPointMap", "LoadImagePair", "PackPairedInputs", "PairedCenterCrop", "PairedHFlip", "PairedRandomCrop",
     "read_image",
 ]

@@ -1,27 +1,18 @@
-"""Synthetic low-light pairs from normal-light photos, with a documented, seeded degradation model.
+"""Synthetic low-light pairs degraded once, deterministically, from fixed sources (scikit-image's photos, a folder).
 
-The degradation (:class:`LowLightDegradation`) follows the usual physically motivated recipe for synthesising
-low-light images from well-exposed sRGB ones:
-
-1. linearise the sRGB image with the display gamma: ``x_lin = x ** gamma`` (``gamma`` drawn from
-   ``gamma_range``, around 2.2);
-2. scale the exposure: ``y = k * x_lin`` with ``k`` log-uniform in ``exposure_range``;
-3. optional colour cast: per-channel gains drawn uniformly from ``[1 - colour_cast, 1 + colour_cast]``;
-4. signal-dependent Poisson-Gaussian sensor noise: ``y_noisy = Poisson(y * full_well) / full_well + N(0, s^2)``
-   with ``full_well`` log-uniform in ``full_well_range`` (photo-electrons at white) and read noise ``s`` uniform in
-   ``read_noise_range`` (in units of white);
-5. clip to [0, 1], re-apply the gamma (``y ** (1 / gamma)``) and quantise to uint8.
-
-Each image's parameters come from ``numpy.random.default_rng([seed, index])``, so a dataset is the same on every
+Every source image is degraded with :class:`~uptflow.data.degradation.LowLightDegradation` when the dataset is listed;
+each image's parameters come from ``numpy.random.default_rng([seed, index])``, so a dataset is the same on every
 machine and in every data-loader worker. :class:`SkimagePhotoPairs` applies it to the colour photographs shipped
-inside scikit-image, giving a training set that needs no download.
+inside scikit-image, giving a training set that needs no download. For training on many photos with a fresh
+degradation at every draw, see :mod:`uptflow.data.photos`.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
+from uptflow.data.degradation import LowLightDegradation, build_degradation
 from uptflow.data.paired import _FolderDataset, list_images
 from uptflow.registry import DATASETS
 from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
@@ -32,61 +23,6 @@ __all__ = ["LowLightDegradation", "SyntheticLowLightDataset", "SkimagePhotoPairs
 # colour photographs bundled with scikit-image (no download); motorcycle_* come from data.stereo_motorcycle()
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right",
                   "immunohistochemistry", "hubble_deep_field", "retina")
-
-
-@dataclass(frozen=True)
-class LowLightDegradation:
-    """Seeded low-light degradation of a uint8 sRGB image (see the module docstring for the model).
-
-    Args:
-        exposure_range: (min, max) linear exposure factor ``k``, drawn log-uniformly.
-        gamma_range: (min, max) display gamma used to linearise and re-encode.
-        full_well_range: (min, max) photo-electrons at white, drawn log-uniformly (smaller = noisier).
-        read_noise_range: (min, max) std of the Gaussian read noise, in units of white (linear).
-        colour_cast: maximum relative per-channel gain deviation (0 disables the cast).
-    """
-
-    exposure_range: tuple[float, float] = (0.03, 0.15)
-    gamma_range: tuple[float, float] = (2.0, 2.4)
-    full_well_range: tuple[float, float] = (2000.0, 20000.0)
-    read_noise_range: tuple[float, float] = (0.0002, 0.001)
-    colour_cast: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("exposure_range", "gamma_range", "full_well_range", "read_noise_range"):
-            lo, hi = getattr(self, name)
-            if not 0 <= lo <= hi:
-                raise ValueError(f"{name} must be (min, max) with 0 <= min <= max, got {(lo, hi)}")
-        if self.exposure_range[0] <= 0 or self.full_well_range[0] <= 0 or self.gamma_range[0] <= 0:
-            raise ValueError("exposure, full-well and gamma ranges must be strictly positive")
-        if not 0 <= self.colour_cast < 1:
-            raise ValueError(f"colour_cast must be in [0, 1), got {self.colour_cast}")
-
-    def sample_params(self, rng: np.random.Generator) -> dict:
-        """Draw one image's parameters."""
-        def log_uniform(lo: float, hi: float) -> float:
-            return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-
-        return dict(exposure=log_uniform(*self.exposure_range), gamma=float(rng.uniform(*self.gamma_range)),
-                    full_well=log_uniform(*self.full_well_range),
-                    read_noise=float(rng.uniform(*self.read_noise_range)),
-                    gains=rng.uniform(1 - self.colour_cast, 1 + self.colour_cast, size=3).tolist())
-
-    def apply(self, img: np.ndarray, params: dict, rng: np.random.Generator) -> np.ndarray:
-        """Degrade a uint8 HxWx3 image with the given parameters; noise is drawn from ``rng``."""
-        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"expected a uint8 HxWx3 image, got {img.dtype} {img.shape}")
-        lin = (img.astype(np.float64) / 255.0) ** params["gamma"]
-        y = lin * params["exposure"] * np.asarray(params["gains"])
-        y = rng.poisson(np.clip(y, 0, None) * params["full_well"]) / params["full_well"]
-        y = y + rng.normal(0.0, params["read_noise"], size=y.shape)
-        out = np.clip(y, 0.0, 1.0) ** (1.0 / params["gamma"])
-        return (out * 255.0).round().astype(np.uint8)
-
-    def __call__(self, img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        """Return (degraded image, parameters used)."""
-        params = self.sample_params(rng)
-        return self.apply(img, params, rng), params
 
 
 def load_skimage_photo(name: str) -> np.ndarray:
@@ -117,10 +53,7 @@ class _SyntheticBase(_FolderDataset):
 
     def __init__(self, degradation: dict | LowLightDegradation | None = None, seed: int = 0,
                  max_side: int | None = None, repeat: int = 1, **kwargs) -> None:
-        if isinstance(degradation, dict):
-            degradation = LowLightDegradation(**{k: tuple(v) if isinstance(v, list) else v
-                                                 for k, v in degradation.items()})
-        self.degradation = degradation or LowLightDegradation()
+        self.degradation = build_degradation(degradation)
         self.seed, self.max_side = seed, max_side
         if repeat < 1:
             raise ValueError(f"repeat must be >= 1, got {repeat}")

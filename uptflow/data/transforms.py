@@ -86,11 +86,11 @@ def _crop(results: dict, keys: Sequence[str], y0: int, x0: int, ch: int, cw: int
 
 @TRANSFORMS.register_module()
 class LoadImagePair:
-    """Load the low-light image and, when its path is present, the ground truth.
+    """Load the low-light image and the ground truth from whichever of their paths are present.
 
     Required Keys:
 
-    - low_path
+    - low_path (optional: pairs synthesised from normal-light photos have none)
     - gt_path (optional: unpaired samples have none)
 
     Added Keys:
@@ -110,10 +110,14 @@ class LoadImagePair:
         self.npy_order = npy_order
 
     def __call__(self, results: dict) -> dict:
-        """Read the files named by ``low_path`` / ``gt_path``."""
-        results["low"] = read_image(results["low_path"], self.npy_order)
-        if results.get("gt_path") is not None:
-            results["gt"] = read_image(results["gt_path"], self.npy_order)
+        """Read the files named by ``low_path`` / ``gt_path``; images already in the sample as arrays are kept."""
+        paths = {k: results.get(f"{k}_path") for k in ("low", "gt")}
+        if all(p is None and k not in results for k, p in paths.items()):
+            raise KeyError(f"{type(self).__name__}: the sample has neither 'low_path' nor 'gt_path' "
+                           f"(keys: {sorted(results)})")
+        for key, path in paths.items():
+            if path is not None:
+                results[key] = read_image(path, self.npy_order)
         results["ori_shape"] = _check_pair(results, ("low", "gt"), type(self).__name__)
         return results
 

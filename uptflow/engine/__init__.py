@@ -8,11 +8,11 @@ from uptflow.engine.ddp import CPUDistributedDataParallel
 from uptflow.engine.hooks import ExportModelHook, ProgressBarHook, RNGStateHook, unwrap
 from uptflow.engine.metric import EnhancementMetric, tensor_to_uint8
 from uptflow.engine.model import PairedDataPreprocessor, UPTFlowTrainer
-from uptflow.engine.optim import NonFiniteLossError, SafeAmpOptimWrapper, SafeOptimWrapper
+from uptflow.engine.optim import NonFiniteLossError, SafeAmpOptimWrapper, SafeBf16OptimWrapper, SafeOptimWrapper
 from uptflow.engine.runner import UPTFlowRunner
 
 __all__ = [
     "AtomicLocalBackend", "CPUDistributedDataParallel", "ExportModelHook", "ProgressBarHook", "RNGStateHook",
     "unwrap", "EnhancementMetric", "tensor_to_uint8", "PairedDataPreprocessor", "UPTFlowTrainer",
-    "NonFiniteLossError", "SafeAmpOptimWrapper", "SafeOptimWrapper", "UPTFlowRunner",
+    "NonFiniteLossError", "SafeAmpOptimWrapper", "SafeBf16OptimWrapper", "SafeOptimWrapper", "UPTFlowRunner",
 ]

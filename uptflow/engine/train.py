@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override config entries, e.g. train_cfg.max_iters=1000 data_root=/data/LOL-v2")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
                         help="job launcher; 'pytorch' under torchrun")
-    parser.add_argument("--no-amp", action="store_true", help="train in fp32 even on CUDA (AMP is on by default)")
+    parser.add_argument("--no-amp", action="store_true",
+                        help="train in fp32: no CUDA AMP (on by default), no CPU bf16 autocast (SafeBf16OptimWrapper)")
 
 
 def _datasets(node, path: str = ""):
@@ -86,8 +87,11 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
         if resume != "auto" and not Path(resume).is_file():
             raise FileNotFoundError(f"checkpoint to resume from not found: {resume}")
     use_amp = amp and cfg.get("amp", False) and torch.cuda.is_available()
-    if use_amp and cfg.optim_wrapper.get("type") == "SafeOptimWrapper":
+    wrapper = cfg.optim_wrapper.get("type")
+    if use_amp and wrapper in ("SafeOptimWrapper", "SafeBf16OptimWrapper"):
         cfg.optim_wrapper.type = "SafeAmpOptimWrapper"
+    elif not amp and wrapper == "SafeBf16OptimWrapper":
+        cfg.optim_wrapper.type = "SafeOptimWrapper"
     if not torch.cuda.is_available() and launcher != "none":
         # NCCL and mmengine's default DDP wrapper need CUDA; see uptflow.engine.ddp
         cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}
