@@ -1,39 +1,42 @@
-"""UPT-Flow enhancement cost: parameters, FLOPs, latency and peak memory per image size and device, as a table.
+"""UPT-Flow enhancement cost: latency, frames per second, GFLOP/s, peak memory and output difference against fp32.
 
-* Parameters: of ``build_uptflow(window_size=5)`` (random weights; speed does not depend on them).
-* FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and matmuls, FLOPs = 2 x MACs) of one
-  enhance pass at 256x256 on fake tensors (nothing is computed), scaled linearly by the pixel count (the cost is
-  linear in H*W up to the window padding at 1/8 scale).
-* Latency: best of ``--repeats`` ``UPTFlowEnhancer.enhance_tensor`` calls after a small warm-up (float32).
-* Peak memory: every case runs in a fresh subprocess. CPU: peak RSS growth during the timed calls
-  (``ru_maxrss`` minus the RSS before them); CUDA: ``torch.cuda.max_memory_allocated`` growth.
+Every case (version x precision x size x batch) runs in a fresh subprocess, so its peak RSS is its own:
 
-Sizes are WIDTHxHEIGHT with an optional ``:TILE`` (a tile side, or ``auto`` for the enhancer's memory-budget
-policy; the default is untiled). ``--baseline-src DIR`` also runs every case with the ``uptflow`` package found
-in DIR (e.g. ``git archive <commit> uptflow | tar -x -C DIR``) and labels those rows ``baseline``: this is how the
-first straightforward version was compared with the current one.
+* versions: ``current`` (this checkout) and ``baseline``, the ``uptflow`` package of ``--baseline`` (a git
+  revision, ``HEAD`` by default, extracted to a temporary folder), always fp32; the two alternate round by round
+  (``--rounds``) and the best round of each case is reported, so that load changes on a shared machine hit both.
+* precision: ``UPTFlowEnhancer(precision=...)`` of the current version: fp32, bf16 (fp16: CUDA).
+* sizes are WIDTHxHEIGHT with an optional ``:TILE`` (a tile side, or ``auto`` for the enhancer's memory policy);
+  ``--batch`` sizes give frames per second of batched calls.
+* seconds: best of ``--repeats`` ``enhance_tensor`` calls after a warm-up; ``cpu_s``: the process CPU time of that
+  call (all threads); GFLOP/s: the version's FLOPs (FlopCounterMode at 256x256 on fake tensors, scaled by pixels)
+  per second.
+* peak memory: CPU: peak RSS of the process (``peak_MiB``) and its growth during the timed calls over the RSS
+  before them (``bytes_per_pixel``); CUDA: ``max_memory_allocated`` growth.
+* diff vs fp32: max |out - ref| / max |ref| of the raw (unclamped) untiled output against the current fp32 output
+  of the same input and weights, and the PSNR with the reference's range as peak. The weights are
+  ``--weights`` (default: the golden perturbed official-format weights when ``../shared/golden`` exists, whose
+  outputs depend on every part of the network; else random ones, whose untrained couplings give a constant image).
 
 Usage:
-    python benchmarks/enhance_speed.py --sizes 256x256,600x400 --threads 2
-    python benchmarks/enhance_speed.py --devices cuda --sizes 256x256,600x400,1920x1080,3840x2160:1024
+    python benchmarks/enhance_speed.py                                   # quick: 256x256, fp32 + bf16, vs HEAD
+    python benchmarks/enhance_speed.py --sizes 600x400 --threads 2 --rounds 3
+    python benchmarks/enhance_speed.py --sizes 640x360,1280x720 --batch 1,4 --precisions fp32,bf16 --baseline ''
+    python benchmarks/enhance_speed.py --sizes 3840x2160:auto --precisions fp32 --baseline '' --repeats 1
+    python benchmarks/enhance_speed.py --devices cuda --sizes 600x400,1920x1080,3840x2160 --precisions fp32,bf16,fp16
 """
 
 import argparse
 import json
+import math
 import os
-import resource
-import subprocess
 import sys
+import tempfile
 import time
 
-CPU_SIZES = "256x256,600x400"
-ALL_SIZES = "256x256,600x400,1920x1080,3840x2160:1024"
+from _harness import REPO, WAIT_POLICIES, baseline_package, load_average, peak_rss_bytes, rss_bytes, run_case
+
 FLOP_SIDE = 256
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
 
 
 def _parse_size(spec: str) -> tuple[int, int, str]:
@@ -42,106 +45,165 @@ def _parse_size(spec: str) -> tuple[int, int, str]:
     return h, w, tile or "0"
 
 
+def _model(weights: str | None, device: str):
+    import torch
+
+    from uptflow.models import build_uptflow, load_model
+
+    if weights:
+        return load_model(weights, device=device)
+    torch.manual_seed(0)
+    return build_uptflow(window_size=5).to(device).eval()
+
+
 def _count_flops() -> dict:
-    """Parameters and FLOPs of one enhance pass at FLOP_SIDE x FLOP_SIDE (fake tensors: nothing is computed)."""
+    """Parameters and FLOPs per pixel of one enhance pass (fake tensors: nothing is computed)."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils.flop_counter import FlopCounterMode
 
-    from uptflow.models import build_uptflow
-
-    model = build_uptflow(window_size=5).eval()
+    model = _model(None, "cpu")
     # fake CPU tensors rather than the meta device, which torch.autocast (used by the flow) does not accept
     with FakeTensorMode(allow_non_fake_inputs=True):
         low = torch.rand(1, 3, FLOP_SIDE, FLOP_SIDE)
         counter = FlopCounterMode(display=False)
         with torch.no_grad(), counter:
             model.enhance(low)
-    params = sum(p.numel() for p in model.parameters())
-    return {"params": params, "flops_per_pixel": counter.get_total_flops() / FLOP_SIDE**2}
+    return {"params": sum(p.numel() for p in model.parameters()),
+            "flops_per_pixel": counter.get_total_flops() / FLOP_SIDE**2}
 
 
-def _run_case(h: int, w: int, tile: str, device: str, repeats: int, threads: int) -> dict:
+def _run_case(spec: str, batch: int, precision: str, device: str, repeats: int, threads: int, weights: str | None,
+              out_path: str) -> dict:
     import torch
 
     from uptflow.enhancers.uptflow import UPTFlowEnhancer
-    from uptflow.models import build_uptflow
 
     torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = build_uptflow(window_size=5).to(device).eval()
-    enh = UPTFlowEnhancer(model=model, device=device, tile=tile if tile == "auto" else (int(tile) or None))
-    x = torch.rand(1, 3, h, w, device=device) * 0.3
-    enh.enhance_tensor(x[..., :64, :64])  # warm-up (allocator, cuDNN autotuning, cached masks and inverses)
+    h, w, tile = _parse_size(spec)
+    model = _model(weights, device)
+    kwargs = {} if precision == "fp32" else {"precision": precision}  # the baseline has no precision setting
+    enh = UPTFlowEnhancer(model=model, device=device, tile=tile if tile == "auto" else (int(tile) or None), **kwargs)
+    x = torch.rand(batch, 3, h, w, generator=torch.Generator().manual_seed(0)).to(device) * 0.3
+    enh.enhance_tensor(x[:1, :, :64, :64])  # warm-up (allocator, cuDNN autotuning, cached masks and inverses)
     cuda = device.startswith("cuda")
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
-        base = _rss_bytes()
-    times = []
+        base = rss_bytes()
+    wall = cpu = math.inf
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         enh.enhance_tensor(x)
         if cuda:
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    peak = (torch.cuda.max_memory_allocated() if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    peak -= base
-    return {"seconds": min(times), "peak_MiB": peak / 2**20, "bytes_per_pixel": peak / (h * w),
-            "tile_used": enh.tile_for(h, w) or "none"}
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    peak = torch.cuda.max_memory_allocated() if cuda else peak_rss_bytes()
+    result = {"seconds": wall, "cpu_s": cpu, "peak_MiB": peak / 2**20 if not cuda else math.nan,
+              "bytes_per_pixel": (peak - base) / (batch * h * w), "tile_used": enh.tile_for(h, w) or "none"}
+    if cuda:
+        result["peak_MiB"] = (peak - base) / 2**20
+    if tile in ("0", "auto") and result["tile_used"] == "none":
+        with torch.inference_mode():
+            torch.save(model.enhance(x, clamp=False).cpu(), out_path)
+    return result
 
 
-def _subprocess(args: list[str], src: str | None) -> dict:
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
-    if res.returncode != 0:
-        raise RuntimeError(res.stderr[-3000:])
-    return json.loads(res.stdout.strip().splitlines()[-1])
+def _diff(out_path: str, ref_path: str) -> dict:
+    import torch
+
+    if not (os.path.isfile(out_path) and os.path.isfile(ref_path)):
+        return {}
+    out, ref = torch.load(out_path), torch.load(ref_path)
+    err = (out.double() - ref.double()).abs()
+    peak = float(ref.max() - ref.min()) or 1.0
+    mse = float(err.pow(2).mean())
+    return {"max_rel_diff": float(err.max() / ref.abs().max().clamp_min(1e-12)),
+            "PSNR_vs_fp32": math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)}
 
 
 def main() -> int:
-    """Measure every (version, device, size) case in its own subprocess and print a Markdown table."""
+    """Measure every case in its own subprocess and print a Markdown table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", help=f"comma-separated WxH[:TILE] (default: {CPU_SIZES} on CPU, {ALL_SIZES} on CUDA)")
-    p.add_argument("--devices", help="comma-separated torch devices (default: cpu, and cuda when present)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's default)")
-    p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--baseline-src", help="folder holding an older uptflow package to compare with")
+    p.add_argument("--sizes", default="256x256", help="comma-separated WxH[:TILE]")
+    p.add_argument("--batch", default="1", help="comma-separated batch sizes")
+    p.add_argument("--precisions", default="fp32,bf16", help="precisions of the current version")
+    p.add_argument("--devices", default="cpu", help="comma-separated torch devices")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    p.add_argument("--repeats", type=int, default=1, help="timed calls per case (after a warm-up)")
+    p.add_argument("--rounds", type=int, default=1, help="alternating rounds of the versions; the best is reported")
+    p.add_argument("--baseline", default="HEAD", help="git revision of the baseline ('' for none)")
+    p.add_argument("--weights", default="golden", help="checkpoint, 'golden' (default when present) or 'random'")
+    p.add_argument("--omp-wait-policy", default="passive", choices=WAIT_POLICIES,
+                   help="OpenMP wait policy of every case (see benchmarks/_harness.py)")
     p.add_argument("--_case", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args._case:
-        spec, device, repeats, threads = args._case.split(",")
-        out = _count_flops() if spec == "flops" else _run_case(*_parse_size(spec), device, int(repeats), int(threads))
-        print(json.dumps(out))
+        if args._case == "flops":
+            print(json.dumps(_count_flops()))
+            return 0
+        spec, batch, precision, device, repeats, threads, weights, out_path = args._case.split(",")
+        print(json.dumps(_run_case(spec, int(batch), precision, device, int(repeats), int(threads), weights or None,
+                                   out_path)))
         return 0
 
     import pandas as pd
-    import torch
-    from tqdm import tqdm
 
-    threads = args.threads or torch.get_num_threads()
-    devices = args.devices.split(",") if args.devices else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    versions = [("current", None)] + ([("baseline", args.baseline_src)] if args.baseline_src else [])
-    flops = {name: _subprocess(["--_case", "flops,cpu,1,1"], src) for name, src in versions}
-    rows = []
-    cases = [(v, d, s) for v in versions for d in devices
-             for s in (args.sizes or (ALL_SIZES if d.startswith("cuda") else CPU_SIZES)).split(",")]
-    for (name, src), device, spec in tqdm(cases, desc="enhance_speed", unit="case"):
-        h, w, tile = _parse_size(spec)
-        row = {"version": name, "device": device, "size (WxH)": f"{w}x{h}", "tile": tile if tile != "0" else "none",
-               "params_M": flops[name]["params"] / 1e6, "GFLOPs": flops[name]["flops_per_pixel"] * h * w / 1e9}
-        try:
-            res = _subprocess(["--_case", f"{spec},{device},{args.repeats},{threads}"], src)
-        except RuntimeError as e:
-            tqdm.write(f"{name} {device} {spec}: FAILED\n{e}")
-            continue
-        rows.append(row | res | {"threads": threads if device == "cpu" else "-"})
-    print(f"GFLOPs: counted at {FLOP_SIDE}x{FLOP_SIDE} with FlopCounterMode, scaled by pixels")
-    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".2f"))
+    weights = args.weights
+    if weights == "golden":
+        golden = REPO.parent / "shared" / "golden" / "official_format_w5_seed0.pth"
+        weights = str(golden) if golden.is_file() else ""
+    elif weights == "random":
+        weights = ""
+    precisions = args.precisions.split(",")
+    best: dict[tuple, dict] = {}
+    flops: dict[str, dict] = {}
+    with baseline_package(args.baseline) as base, tempfile.TemporaryDirectory(prefix="uptflow-speed-") as tmp:
+        versions = [("current", None)] + ([("baseline", base)] if base else [])
+        cases = [(d, s, int(b)) for d in args.devices.split(",") for s in args.sizes.split(",")
+                 for b in args.batch.split(",")]
+        for name, src in versions:
+            flops[name] = run_case(__file__, ["--_case", "flops"], src, 1, args.omp_wait_policy)
+        for _ in range(args.rounds):
+            for device, spec, batch in cases:
+                for name, src in versions:
+                    for precision in precisions if name == "current" else ["fp32"]:
+                        key = (name, precision, device, spec, batch)
+                        out_path = os.path.join(tmp, f"{abs(hash(key))}.pt")
+                        case = f"{spec},{batch},{precision},{device},{args.repeats},{args.threads},{weights},{out_path}"
+                        try:
+                            res = run_case(__file__, ["--_case", case], src, args.threads, args.omp_wait_policy)
+                        except RuntimeError as e:
+                            print(f"{name} {precision} {device} {spec} x{batch}: FAILED\n{e}", file=sys.stderr)
+                            continue
+                        res["out_path"] = out_path
+                        if key not in best or res["seconds"] < best[key]["seconds"]:
+                            best[key] = res
+        rows = []
+        baseline_s = {key[2:]: res["seconds"] for key, res in best.items() if key[0] == "baseline"}
+        for (name, precision, device, spec, batch), res in best.items():
+            h, w, tile = _parse_size(spec)
+            gflops = flops[name]["flops_per_pixel"] * h * w * batch / 1e9
+            row = {"version": name, "precision": precision, "device": device, "size (WxH)": f"{w}x{h}",
+                   "tile": tile if tile != "0" else "none", "batch": batch, "seconds": res["seconds"],
+                   "cpu_s": res["cpu_s"], "fps": batch / res["seconds"], "GFLOP/s": gflops / res["seconds"]}
+            if (device, spec, batch) in baseline_s:
+                row["speed-up"] = baseline_s[(device, spec, batch)] / res["seconds"]
+            row |= {"peak_MiB": res["peak_MiB"], "bytes_per_pixel": res["bytes_per_pixel"],
+                    "tile_used": res["tile_used"]}
+            ref = best.get(("current", "fp32", device, spec, batch))
+            row |= _diff(res["out_path"], ref["out_path"]) if ref else {}
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    print(pd.DataFrame([{"version": n, "params_M": f["params"] / 1e6, "GFLOP per Mpx": f["flops_per_pixel"] * 1e-3}
+                        for n, f in flops.items()]).to_markdown(index=False, floatfmt=".1f"))
+    print()
+    print(table.to_markdown(index=False, floatfmt=".3g"))
+    weights_note = weights or "random (build_uptflow, seed 0)"
+    print(f"\nweights: {weights_note}; {args.threads} threads on CPU, OMP_WAIT_POLICY {args.omp_wait_policy}; best of "
+          f"{args.rounds} alternating round(s) x {args.repeats} call(s); load average at the end: {load_average()}")
     return 0
 
 

@@ -8,7 +8,7 @@ from tests.models.tiny import tiny_uptflow
 from uptflow.enhancers import build_enhancer
 from uptflow.enhancers.uptflow import UPTFlowEnhancer
 from uptflow.models import save_model
-from uptflow.models.tiling import BYTES_PER_PIXEL, blend_weights, choose_tile, tile_starts, tiled_apply
+from uptflow.models.tiling import BYTES_PER_PIXEL, blend_weights, bytes_per_pixel, choose_tile, tile_starts, tiled_apply
 from uptflow.utils.io import imwrite_rgb
 
 
@@ -51,8 +51,31 @@ def test_build_enhancer_by_name_with_weights(tmp_path):
     path = save_model(tiny_uptflow(), tmp_path / "w.pth")
     enh = build_enhancer("uptflow", weights=path, tile=None)
     assert isinstance(enh, UPTFlowEnhancer) and enh.params()["weights"] == "w.pth"
-    with pytest.raises(ValueError, match="weights"):
+    assert "precision" not in enh.params()  # fp32 cache keys stay as they were
+
+
+def test_build_enhancer_without_weights_uses_the_default_model(tmp_path, monkeypatch):
+    import uptflow.models.checkpoint as checkpoint
+
+    path = save_model(tiny_uptflow(), tmp_path / "uptflow_default.pth", dtype=torch.float16)
+    monkeypatch.setattr(checkpoint, "DEFAULT_WEIGHTS", path)
+    enh = build_enhancer("uptflow", tile=None)
+    assert enh.weights == str(path) and enh.params()["weights"] == "uptflow_default.pth"
+    assert enh(_low_image()).shape == (45, 61, 3)
+    monkeypatch.setattr(checkpoint, "DEFAULT_WEIGHTS", tmp_path / "absent.pth")
+    with pytest.raises(FileNotFoundError, match="absent.pth"):
         build_enhancer("uptflow")
+
+
+def test_precision_is_a_setting_of_the_enhancer_and_part_of_its_params(tmp_path):
+    path = save_model(tiny_uptflow(), tmp_path / "w.pth")
+    enh = build_enhancer("uptflow", weights=path, tile=None, precision="bf16")
+    assert enh.precision == "bf16" and enh.model.precision == "bf16" and enh.params()["precision"] == "bf16"
+    out = enh(_low_image())
+    ref = build_enhancer("uptflow", weights=path, tile=None)(_low_image())
+    assert np.abs(out.astype(int) - ref.astype(int)).mean() < 2  # uint8 levels
+    with pytest.raises(ValueError, match="precision"):
+        build_enhancer("uptflow", weights=path, precision="fp64")
 
 
 def test_tiled_apply_blends_a_pixelwise_function_exactly():
@@ -88,6 +111,41 @@ def test_tiled_model_output_is_close_to_untiled():
     diff = (tiled - full).abs()
     # tiles see less context (an approximation), but the result stays close and seamless
     assert diff.mean() < 0.02 and diff.max() < 0.25
+
+
+def test_a_batch_that_does_not_fit_runs_in_groups_with_the_same_result():
+    per_image = 40 * 56 * bytes_per_pixel("fp32")
+    grouped = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=2 * per_image)
+    whole = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
+    assert grouped.group_size(5, 40, 56) == 2 and whole.group_size(5, 40, 56) == 5
+    assert grouped.tile_for(40, 56) is None
+    low = torch.rand(5, 3, 40, 56, generator=torch.Generator().manual_seed(3)) * 0.3
+    torch.testing.assert_close(grouped.enhance_tensor(low), whole.enhance_tensor(low), atol=1e-5, rtol=0)
+
+
+def test_a_batch_of_images_too_large_for_the_budget_is_tiled_image_by_image():
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=64 * 64 * bytes_per_pixel("fp32"),
+                          overlap=16)
+    low = torch.rand(2, 3, 96, 112, generator=torch.Generator().manual_seed(4)) * 0.3
+    assert enh.tile_for(96, 112) == 64
+    out = enh.enhance_tensor(low)
+    assert out.shape == low.shape
+    torch.testing.assert_close(out[1:], enh.enhance_tensor(low[1:]), atol=1e-6, rtol=0)
+
+
+def test_memory_planning_uses_the_measured_bytes_per_pixel_and_caps_cpu_budgets(monkeypatch):
+    import uptflow.models.tiling as tiling
+
+    assert bytes_per_pixel("bf16") <= bytes_per_pixel("fp32") == BYTES_PER_PIXEL
+    with pytest.raises(ValueError, match="precision"):
+        bytes_per_pixel("fp64")
+    monkeypatch.setattr(tiling, "available_memory", lambda device: 100 * 2**30)
+    assert tiling.default_budget("cpu") == tiling.CPU_BUDGET_CAP
+    monkeypatch.setattr(tiling, "available_memory", lambda device: 2**30)
+    assert tiling.default_budget("cpu") == int(tiling.MEMORY_FRACTION * 2**30)
+    # a 3840x2160 frame on a big machine: tiles whose planned memory stays within the cap
+    tile = choose_tile(2160, 3840, tiling.CPU_BUDGET_CAP, bytes_per_pixel("fp32"))
+    assert tile is not None and tile**2 * bytes_per_pixel("fp32") <= tiling.CPU_BUDGET_CAP
 
 
 def test_auto_tile_is_untiled_when_it_fits_and_tiles_otherwise():

@@ -82,3 +82,69 @@ def test_official_checkpoint_loads_strictly_with_window_inferred(golden):
     assert sum(p.numel() for p in model.parameters()) == 23_437_502
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert all(bool(m.initialized) for m in model.modules() if isinstance(m, ActNorm))
+
+
+def test_half_precision_file_loads_as_float32_with_nearly_the_same_outputs(tmp_path):
+    model = tiny_uptflow()
+    full = save_model(model, tmp_path / "full.pth")
+    half = save_model(model, tmp_path / "half.pth", dtype=torch.float16)
+    stored = torch.load(half, weights_only=True)["state_dict"]
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = load_model(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    torch.testing.assert_close(_outputs(loaded), _outputs(model), atol=2e-2, rtol=0)
+    with pytest.raises(ValueError, match="floating-point dtype"):
+        save_model(model, tmp_path / "int.pth", dtype=torch.int8)
+
+
+def test_load_model_sets_the_inference_precision(tmp_path):
+    path = save_model(tiny_uptflow(), tmp_path / "w.pth")
+    assert load_model(path).precision == "fp32"
+    assert load_model(path, precision="bf16").precision == "bf16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        load_model(path, precision="fp8")
+
+
+@pytest.fixture
+def default_weights(tmp_path, monkeypatch):
+    """A tiny model standing in for the shipped default model; announcements reset and recorded."""
+    import threading
+
+    import mmengine.logging
+
+    import uptflow.models.checkpoint as checkpoint
+
+    path = tmp_path / "assets" / "uptflow_default.pth"
+    path.parent.mkdir()
+    save_model(tiny_uptflow(), path, dtype=torch.float16)
+    monkeypatch.setattr(checkpoint, "DEFAULT_WEIGHTS", path)
+    monkeypatch.setattr(checkpoint, "_announced", threading.Event())
+    messages = []
+    monkeypatch.setattr(mmengine.logging, "print_log", lambda msg, **kw: messages.append(msg))
+    return path, messages
+
+
+def test_load_model_without_a_path_loads_the_default_model_and_says_so_once(default_weights):
+    path, messages = default_weights
+    model = load_model()
+    assert model.config["encoder_dim"] == TINY_CONFIG["encoder_dim"]
+    load_model()
+    assert len(messages) == 1
+    assert str(path) in messages[0] and "not the authors' weights" in messages[0]
+    assert "docs/model-card.md" in messages[0] and "'encoder_dim': 8" in messages[0]
+
+
+def test_missing_default_model_names_its_path(tmp_path, monkeypatch):
+    import uptflow.models.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "DEFAULT_WEIGHTS", tmp_path / "nowhere" / "uptflow_default.pth")
+    with pytest.raises(FileNotFoundError, match=r"nowhere/uptflow_default\.pth"):
+        load_model()
+
+
+def test_default_weights_constant_points_into_the_package_assets():
+    from uptflow.models.checkpoint import DEFAULT_WEIGHTS
+
+    assert DEFAULT_WEIGHTS.name == "uptflow_default.pth" and DEFAULT_WEIGHTS.parent.name == "assets"
+    assert DEFAULT_WEIGHTS.parent.parent.name == "uptflow"

@@ -5,11 +5,17 @@ encoder, loaded into ``encoder.*`` unchanged otherwise) and ``flowUpsamplerNet.l
 by the explicit table below). Official files are often stored in float16; they are cast to float32.
 
 uptflow format: ``{"format": "uptflow", "version": 1, "config": {"window_size": w, ...}, "state_dict": ...}``,
-written atomically and read with ``torch.load(weights_only=True)``.
+written atomically and read with ``torch.load(weights_only=True)``; the weights may be stored in float16 or bfloat16
+(``save_model(..., dtype=torch.float16)``, half the file) and are always loaded as float32.
+
+The default model (``load_model()`` without a path) is the file at :data:`DEFAULT_WEIGHTS`, shipped with uptflow:
+a network trained by uptflow on synthetic low light, not the authors' weights (docs/model-card.md).
 """
 
+import logging
 import os
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,12 +25,17 @@ import torch
 from uptflow.utils.io import atomic_path
 
 __all__ = [
-    "FORMAT_NAME", "FORMAT_VERSION", "convert_official_state_dict", "is_official_state_dict",
+    "DEFAULT_WEIGHTS", "FORMAT_NAME", "FORMAT_VERSION", "convert_official_state_dict", "is_official_state_dict",
     "load_checkpoint", "load_model", "load_weights", "save_model",
 ]
 
 FORMAT_NAME = "uptflow"
 FORMAT_VERSION = 1
+# The default model shipped with uptflow (float16 weights in the uptflow format).
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "uptflow_default.pth"
+DEFAULT_MODEL_NOTE = ("uptflow default model, trained on synthetic low light — not the authors' weights; "
+                      "see docs/model-card.md")
+_announced = threading.Event()  # the default model is announced once per process
 
 _OFFICIAL_ENCODER = "RRDB."
 _OFFICIAL_FLOW = re.compile(r"^flowUpsamplerNet\.layers\.(\d+)\.(.+)$")
@@ -102,7 +113,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         if obj.get("version") != FORMAT_VERSION:
             raise ValueError(f"{path}: uptflow checkpoint version {obj.get('version')} is not supported "
                              f"(this code reads version {FORMAT_VERSION})")
-        return dict(obj["state_dict"]), dict(obj.get("config", {})), False
+        sd = {k: v.float() if v.is_floating_point() else v for k, v in obj["state_dict"].items()}
+        return sd, dict(obj.get("config", {})), False
     if isinstance(obj, Mapping) and "params" in obj and isinstance(obj["params"], Mapping):
         obj = obj["params"]  # BasicSR/LLFlow-style wrapper some releases use
     if isinstance(obj, Mapping) and is_official_state_dict(obj):
@@ -160,10 +172,40 @@ def load_weights(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], source:
     model.load_state_dict(sd, strict=True)
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", **overrides: Any):
-    """Build a UPTFlow network from an official or uptflow checkpoint (window size inferred) in eval mode."""
+def _default_weights() -> Path:
+    path = DEFAULT_WEIGHTS
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"the uptflow default model is not installed: {path} does not exist. Put the file "
+                                f"there, or pass the path of an official UPT-Flow or uptflow checkpoint.")
+    return Path(path)
+
+
+def _announce_default(path: Path, config: dict[str, Any]) -> None:
+    if _announced.is_set():
+        return
+    _announced.set()
+    from mmengine.logging import print_log
+
+    print_log(f"UPT-Flow weights: {path} (config {config}): {DEFAULT_MODEL_NOTE}", logger="current",
+              level=logging.INFO)
+
+
+def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu", precision: str = "fp32",
+               **overrides: Any):
+    """Build a UPTFlow network from an official or uptflow checkpoint (window size inferred) in eval mode.
+
+    Args:
+        path: checkpoint file; None for the default model (:data:`DEFAULT_WEIGHTS`, announced once per process).
+        device: where the network goes.
+        precision: "fp32", "bf16" or "fp16": how the encoder and the coupling sub-networks run (see
+            ``UPTFlow.precision``); the weights are float32 in all cases.
+        **overrides: constructor arguments that replace the checkpoint's config.
+    """
     from uptflow.models.uptflow import UPTFlow
 
+    default = path is None
+    if default:
+        path = _default_weights()
     sd, config, official = load_checkpoint(path)
     window = _infer_window_size(sd, path)
     if "window_size" in config and int(config["window_size"]) != window:
@@ -173,14 +215,28 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", **ov
     config = {**config, "window_size": window, **overrides}
     model = UPTFlow(**config)
     load_weights(model, sd, source=str(path), mark_actnorm_initialized=official)
+    model.precision = precision
+    if default:
+        _announce_default(Path(path), config)
     return model.to(device).eval()
 
 
-def save_model(model: torch.nn.Module, path: str | os.PathLike) -> Path:
-    """Save ``model`` (a UPTFlow) in the uptflow format, atomically; return the path."""
+def save_model(model: torch.nn.Module, path: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
+    """Save ``model`` (a UPTFlow) in the uptflow format, atomically; return the path.
+
+    Args:
+        model: the network.
+        path: output file.
+        dtype: store the floating-point weights in this dtype (``torch.float16``: half the file; the loader casts
+            back to float32); None keeps them as they are.
+    """
+    if dtype is not None and not dtype.is_floating_point:
+        raise ValueError(f"save_model: dtype must be a floating-point dtype such as torch.float16, got {dtype}")
     path = Path(path)
-    payload = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "config": dict(model.config),
-               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+    payload = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "config": dict(model.config), "state_dict": state}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path

@@ -12,15 +12,26 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["BYTES_PER_PIXEL", "MEMORY_FRACTION", "available_memory", "blend_weights", "choose_tile", "tile_starts",
-           "tiled_apply"]
+__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "CPU_BUDGET_CAP", "MEMORY_FRACTION", "available_memory",
+           "blend_weights", "bytes_per_pixel", "choose_tile", "default_budget", "tile_starts", "tiled_apply"]
 
-# Peak extra memory of one UPT-Flow (dim 48) enhance pass per input pixel, float32 on CPU, measured with
-# benchmarks/enhance_speed.py (peak RSS growth): 13.9 kB at 256x256, 11.9 kB at 600x400, i.e. about 11.2 kB per
-# pixel plus ~170 MiB fixed; 14 kB covers both from 256x256 up.
-BYTES_PER_PIXEL = 14_000
+# Peak memory growth of one UPT-Flow (dim 48) enhance pass per input pixel, by precision, measured with
+# benchmarks/enhance_speed.py (peak RSS growth of a fresh process, CPU, 2 threads) from 600x400 to 1920x1080; the
+# values cover the largest per-pixel growth measured (see docs/speed.md).
+BYTES_PER_PIXEL_BY_PRECISION = {"fp32": 3_600, "bf16": 3_600, "fp16": 3_600}
+BYTES_PER_PIXEL = BYTES_PER_PIXEL_BY_PRECISION["fp32"]
 # Share of the available memory an enhance pass may use by default.
 MEMORY_FRACTION = 0.8
+# On CPU a pass never plans for more than this by default: larger passes are no faster (the encoder works in strips)
+# and a 3840x2160 frame then runs in tiles of about 1,300 px within 8 GB peak RSS.
+CPU_BUDGET_CAP = 6 * 2**30
+
+
+def bytes_per_pixel(precision: str = "fp32", device: str | torch.device = "cpu") -> int:
+    """Planned memory per input pixel of an enhance pass in ``precision`` on ``device``."""
+    if precision not in BYTES_PER_PIXEL_BY_PRECISION:
+        raise ValueError(f"precision must be one of {', '.join(BYTES_PER_PIXEL_BY_PRECISION)}, got {precision!r}")
+    return BYTES_PER_PIXEL_BY_PRECISION[precision]
 
 
 def available_memory(device: str | torch.device) -> int:
@@ -40,6 +51,13 @@ def available_memory(device: str | torch.device) -> int:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # non-POSIX: assume a modest budget
         return 4 * 1024**3
+
+
+def default_budget(device: str | torch.device) -> int:
+    """Bytes an enhance pass may use on ``device`` by default: :data:`MEMORY_FRACTION` of the available memory,
+    at most :data:`CPU_BUDGET_CAP` on CPU."""
+    budget = int(MEMORY_FRACTION * available_memory(device))
+    return budget if torch.device(device).type == "cuda" else min(budget, CPU_BUDGET_CAP)
 
 
 def choose_tile(height: int, width: int, budget_bytes: int, bytes_per_pixel: int = BYTES_PER_PIXEL,

@@ -2,6 +2,10 @@
 
 Tensors are NCHW float RGB in [0, 1]; ``low`` is the low-light image, ``gt`` the normal-light image the flow models.
 ``encode``/``nll``/``decode`` need H and W divisible by 8 (three squeezes); ``enhance`` accepts any size.
+
+``precision`` ("fp32", "bf16" or "fp16") sets how the encoder and the flow's coupling sub-networks run: in float32,
+or under ``torch.autocast`` of the input's device type with that dtype. The invertible parts of the flow (its affine
+updates, 1x1 convolutions, ActNorms) and every log-determinant stay float32 in all three.
 """
 
 import math
@@ -14,7 +18,16 @@ from torch import nn
 from uptflow.models.flow import UPTFlowNet, data_dependent_init
 from uptflow.registry import MODELS
 
-__all__ = ["UPTFlow", "build_uptflow", "pad_to_multiple"]
+__all__ = ["PRECISIONS", "UPTFlow", "build_uptflow", "pad_to_multiple"]
+
+# Inference precisions: the autocast dtype of the encoder and the coupling sub-networks (None: float32 throughout).
+PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -61,6 +74,17 @@ class UPTFlow(nn.Module):
         self.encoder = MSFormer(window_size=window_size, dim=encoder_dim)
         self.flow = UPTFlowNet(in_channels=3, levels=3, n_unconditional=n_unconditional, K=K,
                                cond_channels=self.encoder.condition_channels, hidden=hidden, eps=eps)
+        self.precision = "fp32"
+
+    @property
+    def precision(self) -> str:
+        """Inference precision of the encoder and the coupling sub-networks: "fp32", "bf16" or "fp16"."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self._precision = _check_precision(value)
+        self.flow.subnet_dtype = PRECISIONS[value]
 
     @property
     def device(self) -> torch.device:
@@ -82,7 +106,9 @@ class UPTFlow(nn.Module):
         from uptflow.models.upm import unbalanced_point_map
 
         low = self._check("low", low)
-        return flow_conditions(self.encoder(low, unbalanced_point_map(low)))
+        dtype = PRECISIONS[self.precision]
+        with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None):
+            return flow_conditions(self.encoder(low, unbalanced_point_map(low)))
 
     def encode(self, gt: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Map ``gt`` to its latent z [B,192,H/8,W/8] conditioned on ``low``; also return the flow log-det [B]
@@ -135,13 +161,17 @@ class UPTFlow(nn.Module):
     def enhance(self, low: torch.Tensor, heat: float = 0.0, generator: torch.Generator | None = None,
                 clamp: bool = True) -> torch.Tensor:
         """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1] (unless
-        ``clamp`` is False: the raw decode), crop."""
+        ``clamp`` is False: the raw decode), crop. Runs without autograd; the result never requires grad."""
         if low.ndim != 4 or low.shape[1] != 3:
             raise ValueError(f"low must be RGB images [B, 3, H, W], got shape {tuple(low.shape)}")
         h, w = low.shape[-2:]
-        padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
-        out = self.decode(padded, heat=heat, generator=generator)
-        return (out.clamp(0, 1) if clamp else out)[..., :h, :w]
+        nested = torch.is_inference_mode_enabled()
+        with torch.inference_mode():
+            padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
+            out = self.decode(padded, heat=heat, generator=generator)
+            out = (out.clamp_(0, 1) if clamp else out)[..., :h, :w].contiguous()
+        # outside inference mode, a normal tensor: callers may modify it in place or use it with autograd later
+        return out if nested else out.clone()
 
     @torch.no_grad()
     def init_actnorm(self, gt: torch.Tensor, low: torch.Tensor) -> None:

@@ -82,7 +82,8 @@ def test_invconv_inverse_is_cached_at_inference_and_follows_weight_updates():
     y = torch.randn(1, 4, 3, 3)
     with torch.inference_mode():
         first = conv.reverse(y)
-        assert conv._inverse(y.dtype).data_ptr() == conv._inverse(y.dtype).data_ptr()  # reused, not recomputed
+        inverse = conv.inverse_weight(y.dtype)
+        assert conv.inverse_weight(y.dtype).data_ptr() == inverse.data_ptr()  # reused, not recomputed
     with torch.no_grad():
         conv.weight.mul_(2.0)  # an in-place update (optimiser step, load_state_dict) bumps the version
     with torch.no_grad():

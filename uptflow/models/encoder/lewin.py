@@ -22,9 +22,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import StochasticDepth
 
+from uptflow.models.nhwc import conv1x1, nchw, nhwc
+from uptflow.models.strips import map_strips, row_strips, strip_rows
+
 __all__ = [
     "relative_position_index",
     "shifted_window_mask",
+    "window_order",
     "ConvProjection",
     "WindowAttention",
     "ECA",
@@ -85,6 +89,35 @@ def shifted_window_mask(
     return _shifted_window_mask_cpu(height, width, tuple(window), tuple(shift)).to(device)
 
 
+@lru_cache(maxsize=64)
+def window_order(
+    height: int, width: int, padded: tuple[int, int], window: tuple[int, int], shift: tuple[int, int],
+    device: torch.device,
+) -> tuple[Tensor, Tensor]:
+    """Token orders that turn the cyclic shift, the window partition and its inverse into one gather and one
+    scatter.
+
+    Returns ``order`` [Hp * Wp]: for each token of the shifted windows (window-major, then row-major inside the
+    window) its pixel index in the padded [Hp, Wp] map, and ``target`` [Hp * Wp]: the same token's pixel index in the
+    unpadded [H, W] map, -1 for padding. Cached per size; do not modify in place.
+
+    Args:
+        height: map height H.
+        width: map width W.
+        padded: (Hp, Wp), H and W padded to whole windows.
+        window: window height and width.
+        shift: cyclic shift (rows, cols) of the map before partitioning (Swin's roll by -shift).
+        device: where the indices are needed.
+    """
+    (hp, wp), (wh, ww), (sh, sw) = padded, window, shift
+    # torch.roll(x, -sh): rolled row i holds row i + sh; broadcast to [rows of windows, windows, wh, ww]
+    rows = ((torch.arange(hp) + sh) % hp).view(hp // wh, 1, wh, 1)
+    cols = ((torch.arange(wp) + sw) % wp).view(1, wp // ww, 1, ww)
+    order = (rows * wp + cols).reshape(-1)
+    target = torch.where((rows < height) & (cols < width), rows * width + cols, -1).reshape(-1)
+    return order.to(device), target.to(device)
+
+
 class ConvProjection(nn.Module):
     """Depthwise 3x3 projections: q and k from the UPM-feature windows, v from the image-feature windows.
 
@@ -100,22 +133,26 @@ class ConvProjection(nn.Module):
         self.to_k = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim)
         self.to_v = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim)
 
-    def _heads(self, t: Tensor) -> Tensor:
-        b, c = t.shape[:2]
-        return t.reshape(b, self.num_heads, c // self.num_heads, -1).transpose(-2, -1)
-
-    def forward(self, x_win: Tensor, m_win: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, x_win: Tensor, m_win: Tensor, q_scale: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Project windows [B', C, wh, ww] to q, k, v of shape [B', heads, N, C/heads].
 
         ``m_win`` may have a single channel standing for C identical ones (the full-resolution UPM feature): a
         depthwise conv of identical channels is a 1 -> C conv with the same [C, 1, 3, 3] weight, without the copies.
+        ``q_scale`` [C] multiplies q; it is folded into the (small) q weights.
         """
-        if m_win.shape[1] == 1 and x_win.shape[1] > 1:
-            q = F.conv2d(m_win, self.to_q.weight, self.to_q.bias, padding=1)
-            k = F.conv2d(m_win, self.to_k.weight, self.to_k.bias, padding=1)
-        else:
-            q, k = self.to_q(m_win), self.to_k(m_win)
-        return self._heads(q), self._heads(k), self._heads(self.to_v(x_win))
+        c = x_win.shape[1]
+        w_q, b_q = self.to_q.weight, self.to_q.bias
+        if q_scale is not None:
+            w_q, b_q = w_q * q_scale[:, None, None, None], b_q * q_scale
+        groups = 1 if m_win.shape[1] == 1 and c > 1 else c
+        q = F.conv2d(m_win, w_q, b_q, padding=1, groups=groups)
+        k = F.conv2d(m_win, self.to_k.weight, self.to_k.bias, padding=1, groups=groups)
+        v = F.conv2d(x_win, self.to_v.weight, self.to_v.bias, padding=1, groups=c)
+        return self._heads(q), self._heads(k), self._heads(v)
+
+    def _heads(self, t: Tensor) -> Tensor:
+        # channels-last windows: [B', wh, ww, C] memory, so this is a view (a copy otherwise)
+        return nhwc(t).reshape(t.shape[0], -1, self.num_heads, t.shape[1] // self.num_heads).transpose(1, 2)
 
 
 class WindowAttention(nn.Module):
@@ -171,19 +208,24 @@ class WindowAttention(nn.Module):
 
         Args:
             x_win: layer-normalised image-feature windows [B', C, wh, ww], B' = B * nW.
-            m_win: UPM-feature windows [B', C, wh, ww].
+            m_win: UPM-feature windows [B', C or 1, wh, ww].
             mask: additive shift mask [nW, N, N] or None.
 
         Returns:
             Tensor [B', N, C].
         """
-        q, k, v = self.qkv(x_win, m_win)
-        attn = (q * self.scale) @ k.transpose(-2, -1) * self.temperature + self.relative_position_bias()
-        if mask is not None:
-            nw, n = mask.shape[0], mask.shape[1]
-            attn = (attn.view(-1, nw, self.num_heads, n, n) + mask[None, :, None]).view(-1, self.num_heads, n, n)
-        out = attn.softmax(dim=-1) @ v  # [B', heads, N, d]
-        return self.proj(out.transpose(1, 2).flatten(2))
+        heads = self.num_heads
+        c = x_win.shape[1]
+        # logits = (q * scale) k^T * tau + bias: scale and tau are folded into q's weights
+        q_scale = (self.temperature.view(heads, 1) * self.scale).expand(heads, c // heads).reshape(c)
+        q, k, v = self.qkv(x_win, m_win, q_scale)
+        # a 4-D float mask keeps SDPA on its fused kernels (flash on CPU); 3-D or 5-D ones fall back to the math path
+        bias = self.relative_position_bias()[None]  # [1, heads, N, N]
+        if mask is not None:  # the images of the batch share the mask: [B * nW, heads, N, N]
+            bias = (bias + mask[:, None]).repeat(q.shape[0] // mask.shape[0], 1, 1, 1)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=1.0)
+        out = out.transpose(1, 2).reshape(x_win.shape[0], -1, c)
+        return F.linear(out, self.proj.weight, self.proj.bias)
 
 
 class ECA(nn.Module):
@@ -197,10 +239,13 @@ class ECA(nn.Module):
         super().__init__()
         self.conv = nn.Conv1d(1, 1, kernel_size=k_size, padding=(k_size - 1) // 2, bias=False)
 
+    def scale(self, x: Tensor) -> Tensor:
+        """The channel weights [B, C, 1, 1] of ``x`` [B, C, H, W]."""
+        return torch.sigmoid(self.conv(x.mean(dim=(2, 3))[:, None, :]))[:, 0, :, None, None]
+
     def forward(self, x: Tensor) -> Tensor:
         """Rescale the channels of ``x`` [B, C, H, W]."""
-        y = self.conv(x.mean(dim=(2, 3))[:, None, :])  # [B, 1, C]
-        return x * torch.sigmoid(y)[:, 0, :, None, None]
+        return x * self.scale(x)
 
 
 class LeFF(nn.Module):
@@ -220,9 +265,17 @@ class LeFF(nn.Module):
         self.conv2 = nn.Conv2d(hidden_dim, dim, kernel_size=1)
         self.eca = ECA()
 
+    def local(self, x: Tensor) -> Tensor:
+        """Everything before the ECA (row-local: each output row reads the input rows next to it)."""
+        dw = self.dwconv[0]
+        h = F.conv2d(conv1x1(x, self.conv1.weight, self.conv1.bias), dw.weight, dw.bias, padding=1,
+                     groups=dw.groups)
+        h = F.gelu(h) if torch.is_grad_enabled() else torch.ops.aten.gelu_(h)
+        return conv1x1(h, self.conv2.weight, self.conv2.bias)
+
     def forward(self, x: Tensor) -> Tensor:
         """Apply to ``x`` [B, C, H, W]; returns [B, C, H, W]."""
-        return self.eca(self.conv2(self.dwconv(self.conv1(x))))
+        return self.eca(self.local(x))
 
 
 class LeWinBlock(nn.Module):
@@ -230,6 +283,8 @@ class LeWinBlock(nn.Module):
 
     The image feature is zero-padded to whole windows *before* its layer norm (as in the official code), so padded
     tokens carry the norm's bias and take part in attention; the UPM feature is padded but never normalised.
+    Without autograd the attention runs over a few rows of windows at a time and the LeFF in strips
+    (``uptflow.models.strips``), so no intermediate map of the full image is wider than C channels.
 
     Args:
         dim: channels C.
@@ -260,32 +315,78 @@ class LeWinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = LeFF(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: Tensor, m: Tensor) -> Tensor:
+    def _attend(self, xs: Tensor, ms: Tensor, tokens: Tensor, mask: Tensor | None) -> Tensor:
+        """Window attention of the windows whose tokens are ``tokens`` (indices into the padded [B, Hp * Wp, C]
+        maps ``xs`` (raw) and ``ms``); returns [B, len(tokens), C] in that order."""
+        b, _, c = xs.shape
+        wh, ww = self.window
+        # the layer norm acts per token, so normalising after the gather equals normalising the padded map
+        x_win = self.norm1(xs.index_select(1, tokens)).view(-1, wh, ww, c)
+        m_win = ms.index_select(1, tokens).view(-1, wh, ww, ms.shape[-1])
+        return self.attn(nchw(x_win), nchw(m_win), mask).reshape(b, -1, c)
+
+    @staticmethod
+    def _residual_buffer(x: Tensor, dtype: torch.dtype, padded: bool, dropping: bool, inplace: bool) -> Tensor:
+        """[B * H * W (+ 1 sink row for padding tokens), C] rows the attention output is added into: ``x`` itself
+        when allowed, a copy of it, or zeros (drop-path adds the residual later)."""
+        b, c, h, w = x.shape
+        shortcut = nhwc(x).reshape(b * h * w, c)
+        if dropping:
+            return torch.zeros(b * h * w + padded, c, dtype=dtype, device=x.device)
+        if inplace and not padded and not torch.is_grad_enabled() and shortcut.is_contiguous() and x.dtype == dtype:
+            # every window reads and writes only its own pixels, so the gathers of later strips never see what
+            # an earlier one added
+            return shortcut
+        buffer = torch.empty(b * h * w + padded, c, dtype=dtype, device=x.device)
+        buffer[:b * h * w] = shortcut
+        return buffer
+
+    def forward(self, x: Tensor, m: Tensor, inplace: bool = False) -> Tensor:
         """Transform ``x`` [B, C, H, W] guided by the UPM feature ``m`` [B, C or 1, H, W]; returns [B, C, H, W].
 
-        A one-channel ``m`` stands for C identical channels (cheaper, same result)."""
+        A one-channel ``m`` stands for C identical channels (cheaper, same result). With ``inplace`` (and no
+        autograd) the result may be written over ``x``, which the caller must not need any more."""
         b, c, h, w = x.shape
         wh, ww = self.window
-        pad_b, pad_r = -h % wh, -w % ww
-        hp, wp = h + pad_b, w + pad_r
-        shortcut = x.permute(0, 2, 3, 1)  # [B, H, W, C]
-        xs = self.norm1(F.pad(shortcut, (0, 0, 0, pad_r, 0, pad_b)))
-        ms = F.pad(m, (0, pad_r, 0, pad_b))
-        shifted = any(self.shift)
-        if shifted:
-            xs = torch.roll(xs, shifts=(-self.shift[0], -self.shift[1]), dims=(1, 2))
-            ms = torch.roll(ms, shifts=(-self.shift[0], -self.shift[1]), dims=(2, 3))
-        nh, nw = hp // wh, wp // ww
-        x_win = xs.reshape(b, nh, wh, nw, ww, c).permute(0, 1, 3, 5, 2, 4).reshape(-1, c, wh, ww)
-        cm = ms.shape[1]  # C, or 1 for a UPM feature of C identical channels (see ConvProjection)
-        m_win = ms.reshape(b, cm, nh, wh, nw, ww).permute(0, 2, 4, 1, 3, 5).reshape(-1, cm, wh, ww)
-        mask = shifted_window_mask(hp, wp, self.window, self.shift, x.device).to(x.dtype) if shifted else None
-        out = self.attn(x_win, m_win, mask)  # [B * nW, N, C]
-        out = out.reshape(b, nh, nw, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        if shifted:
-            out = torch.roll(out, shifts=self.shift, dims=(1, 2))
-        y = shortcut + self.drop_path(out[:, :h, :w])
-        return y.permute(0, 3, 1, 2) + self.drop_path(self.mlp(self.norm2(y).permute(0, 3, 1, 2)))
+        hp, wp = h + (-h) % wh, w + (-w) % ww
+        xs, ms = nhwc(x), nhwc(m)
+        if (hp, wp) != (h, w):
+            xs, ms = (F.pad(t, (0, 0, 0, wp - w, 0, hp - h)) for t in (xs, ms))
+        xs, ms = xs.reshape(b, hp * wp, c), ms.reshape(b, hp * wp, -1)
+        # one gather does the cyclic shift and the window partition, one scatter-add undoes both (and the padding)
+        order, target = window_order(h, w, (hp, wp), self.window, self.shift, x.device)
+        mask = shifted_window_mask(hp, wp, self.window, self.shift, x.device) if any(self.shift) else None
+        per_row = wp * wh  # tokens per row of windows
+        padded = (hp, wp) != (h, w)
+        dropping = self.training and self.drop_path.p > 0
+        rows = hp // wh if dropping else strip_rows(hp // wh, per_row * c * 4 * x.element_size(), min_rows=1)
+        y = None
+        for i in range(b) if rows < hp // wh else [None]:  # strips: one image at a time
+            batch = slice(None) if i is None else slice(i, i + 1)
+            for r0, r1, _, _ in row_strips(hp // wh, rows, halo=0):
+                tokens = slice(r0 * per_row, r1 * per_row)
+                part = self._attend(xs[batch], ms[batch], order[tokens],
+                                    None if mask is None else mask[r0 * (wp // ww):r1 * (wp // ww)])
+                if y is None:  # the residual (or zeros, for drop-path) in the dtype autocast gives the attention
+                    y = self._residual_buffer(x, part.dtype, padded, dropping, inplace)
+                dest = target[tokens]
+                first = 0 if i is None else i
+                for j in range(part.shape[0]):  # the (one or B) images of this part
+                    index = dest + (first + j) * h * w
+                    if padded:  # padding tokens land in the extra last row
+                        index = torch.where(dest >= 0, index, b * h * w)
+                    y.index_add_(0, index, part[j])
+        del xs, ms
+        y = y[:b * h * w]
+        if dropping:
+            y = nhwc(x).reshape(b * h * w, c) + self.drop_path(y.view(b, h * w, c)).view(-1, c)
+        y = nchw(y.view(b, h, w, c))
+        rows = strip_rows(h, w * self.mlp.conv1.out_channels * x.element_size())
+        o = map_strips(lambda s: self.mlp.local(nchw(self.norm2(nhwc(s)))), y, c, halo=1, rows=rows)
+        if dropping:
+            return y + self.drop_path(self.mlp.eca(o))
+        scale = self.mlp.eca.scale(o)
+        return torch.addcmul(y, o, scale) if torch.is_grad_enabled() else y.addcmul_(o, scale)
 
 
 class BasicUformerLayer(nn.Module):
@@ -323,6 +424,6 @@ class BasicUformerLayer(nn.Module):
 
     def forward(self, x: Tensor, m: Tensor) -> Tensor:
         """Transform ``x`` [B, C, H, W] with the UPM feature ``m`` [B, C, H, W]."""
-        for blk in self.blocks:
-            x = blk(x, m)
+        for i, blk in enumerate(self.blocks):
+            x = blk(x, m, inplace=i > 0)  # the later blocks own their input
         return x

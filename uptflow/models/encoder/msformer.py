@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from uptflow.models.encoder.lewin import BasicUformerLayer
-from uptflow.models.encoder.restormer import TransformerBlock
+from uptflow.models.encoder.restormer import RestormerStage, TransformerBlock
+from uptflow.models.nhwc import channels_last
 
 __all__ = [
     "OverlapPatchEmbed",
@@ -132,8 +133,8 @@ class MSFormer(nn.Module):
         self.dim = dim
         win = self.window_size
 
-        def restormer(channels: int, heads: int, depth: int) -> nn.Sequential:
-            return nn.Sequential(*(TransformerBlock(channels, heads, ffn_expansion) for _ in range(depth)))
+        def restormer(channels: int, heads: int, depth: int) -> RestormerStage:
+            return RestormerStage(*(TransformerBlock(channels, heads, ffn_expansion) for _ in range(depth)))
 
         def lewin(channels: int, heads: int, depth: int, rates: Sequence[float]) -> BasicUformerLayer:
             return BasicUformerLayer(channels, depth, heads, win, list(rates), mlp_ratio)
@@ -211,39 +212,71 @@ class MSFormer(nn.Module):
         # The official UPM feature m1 is the map tiled to ``dim`` identical channels. Both of its uses are computed
         # from the single channel instead: the window blocks accept it as is (see ConvProjection), and the Down conv
         # of C identical channels equals a 1-channel conv with the weight summed over its input channels.
-        m1 = upm.to(low.dtype)
+        # Channels-last from here on: every block works on [B, H, W, C] memory (see uptflow.models.nhwc).
+        low = channels_last(low)
+        m1 = channels_last(upm.to(low.dtype))
 
+        # Where a map feeds a window layer and a Restormer stage, the window layer runs first so that the stage may
+        # then overwrite the map (consume=True: no copy of it, one full-size map less alive).
         e0 = self.patch_embed(low)
-        g1 = self.encoder_level1(e0)
-        x1 = g1 + self.encoderlayer_1(e0, m1)
+        x1 = self.encoderlayer_1(e0, m1)
+        g1 = self.encoder_level1(e0, consume=True)
+        del e0
+        x1 += g1
 
         down_conv, unshuffle = self.down1_2.body
         m2 = unshuffle(F.conv2d(m1, down_conv.weight.sum(dim=1, keepdim=True), padding=1))
-        g2 = self.encoder_level2(self.down1_2(x1))
+        g2 = self.encoder_level2(self.down1_2(x1), consume=True)
+        del x1
         x2 = g2 + self.encoderlayer_2(g2, m2)  # sequential in the official code (spec §7.4)
 
         i3 = self.down2_3(x2)
+        del x2
         m3 = self.down2_3(m2)
-        g3 = self.encoder_level3(i3)
-        x3 = g3 + self.encoderlayer_3(i3, m3)
+        del m2
+        x3 = self.encoderlayer_3(i3, m3)
+        g3 = self.encoder_level3(i3, consume=True)
+        del i3
+        x3 += g3
 
         i4 = self.down3_4(x3)
+        del x3
         m4 = self.down3_4(m3)
-        latent = self.latent(i4) + self.bottlen(i4, m4)
+        del m3
+        latent = self.bottlen(i4, m4)
+        latent += self.latent(i4, consume=True)
+        del i4
         fea_up0 = self.reduce_chan_level0(latent)
 
         d3 = self.reduce_chan_level3(torch.cat([self.up4_3(latent), g3], dim=1))
+        del latent, g3
         m3u = self.up4_3(m4)
-        fea_up1 = self.decoder_level3(d3) + self.decoderlayer_1(d3, m3u)
+        del m4
+        fea_up1 = self.decoderlayer_1(d3, m3u)
+        fea_up1 += self.decoder_level3(d3, consume=True)
+        del d3
 
         d2 = self.reduce_chan_level2(torch.cat([self.up3_2(fea_up1), g2], dim=1))
-        m2u = self.up3_2(m3u).repeat(1, 2, 1, 1)  # tiled to the decoder width (spec §7.3)
-        fea_up2 = self.decoder_level2(d2) + self.decoderlayer_2(d2, m2u)
+        del g2
+        # The official feature is up3_2(m3u) tiled to the decoder width (spec §7.3): [m, m]. Its window blocks need
+        # the tiled copy, but up2_1's conv of [m, m] is the conv of m with the two weight halves summed.
+        m2u = self.up3_2(m3u)
+        del m3u
+        fea_up2 = self.decoderlayer_2(d2, m2u.repeat(1, 2, 1, 1))
+        fea_up2 += self.decoder_level2(d2, consume=True)
+        del d2
 
         d1 = self.reduce_chan_level1(torch.cat([self.up2_1(fea_up2), g1], dim=1))
-        m1u = self.up2_1(m2u)
-        out1 = self.decoder_level1(d1) + self.decoderlayer_3(d1, m1u)
-        return {"fea_up0": fea_up0, "fea_up1": fea_up1, "fea_up2": fea_up2, "cat_f": self.refinement(out1)}
+        del g1
+        up_conv, shuffle = self.up2_1.body
+        m1u = shuffle(F.conv2d(m2u, up_conv.weight.unflatten(1, (2, -1)).sum(dim=1), padding=1))
+        del m2u
+        out1 = self.decoderlayer_3(d1, m1u)
+        del m1u
+        out1 += self.decoder_level1(d1, consume=True)
+        del d1
+        cat_f = self.refinement(out1, consume=True)
+        return {"fea_up0": fea_up0, "fea_up1": fea_up1, "fea_up2": fea_up2, "cat_f": cat_f}
 
 
 def flow_conditions(feats: Mapping[str, Tensor]) -> list[Tensor]:

@@ -10,7 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ChannelLayerNorm", "LayerNorm2d", "MDTA", "GDFN", "TransformerBlock"]
+from uptflow.models.nhwc import conv1x1, nchw, nhwc
+from uptflow.models.strips import map_strips, row_strips, strip_rows
+
+__all__ = ["ChannelLayerNorm", "LayerNorm2d", "MDTA", "GDFN", "TransformerBlock", "RestormerStage"]
 
 
 class ChannelLayerNorm(nn.Module):
@@ -51,6 +54,11 @@ class LayerNorm2d(nn.Module):
 class MDTA(nn.Module):
     """Multi-Dconv head Transposed Attention: attention across channels, cost linear in H*W.
 
+    Computed as softmax((q/|q|) (k/|k|)^T * tau) with the norms (over the pixels, F.normalize's eps included) applied
+    to the small per-head Gram matrices q^T k instead of to q and k, and with ``project_out`` merged with the
+    attention into one [C, C] matrix per image, so v is multiplied once. Given a strip height the q/k/v maps are built
+    strip by strip (only v is kept whole; the Gram matrices are summed over the strips).
+
     Args:
         dim: channels C.
         num_heads: heads h; each attends over C/h channels.
@@ -67,15 +75,81 @@ class MDTA(nn.Module):
         self.qkv_dwconv = nn.Conv2d(dim * 3, dim * 3, kernel_size=3, padding=1, groups=dim * 3, bias=bias)
         self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply channel attention to ``x`` [B, C, H, W]; returns [B, C, H, W]."""
+    def _qkv(self, x: Tensor) -> Tensor:
+        """q, k and v of ``x`` [B, C, h, W] as one [B, h, W, 3C] map, in at least float32."""
+        t = conv1x1(x, self.qkv.weight, self.qkv.bias)
+        # Under bf16/fp16 autocast the depthwise conv still runs and outputs float32: rounding q and k, which the
+        # attention normalises over all pixels, costs about 15 dB of output PSNR (benchmarks/bench_precision.py).
+        dtype = torch.promote_types(t.dtype, torch.float32)
+        conv = self.qkv_dwconv
+        with torch.autocast(t.device.type, enabled=False):
+            bias = None if conv.bias is None else conv.bias.to(dtype)
+            return nhwc(F.conv2d(t.to(dtype), conv.weight.to(dtype), bias, padding=1, groups=conv.groups))
+
+    def _statistics(self, qkv: Tensor) -> list[Tensor]:
+        """Per image of ``qkv`` [B, n, 3C]: the heads' Gram matrices q^T k [B, heads, d, d] and the squared norms of
+        the q and k channels [B, C], computed in at least float32."""
+        c = qkv.shape[-1] // 3
+        d = c // self.num_heads
+        dtype = torch.promote_types(qkv.dtype, torch.float32)
+        with torch.autocast(qkv.device.type, enabled=False):  # sums over all pixels: at least float32
+            q, k = qkv[..., :c].to(dtype), qkv[..., c:2 * c].to(dtype)
+            gram = torch.stack([q[..., i * d:(i + 1) * d].transpose(1, 2) @ k[..., i * d:(i + 1) * d]
+                                for i in range(self.num_heads)], dim=1)
+            # vecdot reduces these strided [B, n, C] views several times faster than vector_norm
+            return [gram, torch.linalg.vecdot(q, q, dim=1), torch.linalg.vecdot(k, k, dim=1)]
+
+    def _mix(self, gram: Tensor, q_sq: Tensor, k_sq: Tensor) -> Tensor:
+        """project_out after the attention, as one matrix [B, C, C] applied to v."""
+        b, heads, d, _ = gram.shape
+        q_norm = q_sq.sqrt().clamp_min(1e-12).view(b, heads, d, 1)
+        k_norm = k_sq.sqrt().clamp_min(1e-12).view(b, heads, 1, d)
+        attn = (gram / (q_norm * k_norm) * self.temperature).softmax(dim=-1)
+        weight = self.project_out.weight.view(-1, heads, d)
+        return torch.einsum("ohj,bhjk->bohk", weight.to(attn.dtype), attn).reshape(b, heads * d, heads * d)
+
+    def forward(self, x: Tensor, residual: Tensor | None = None, norm: nn.Module | None = None,
+                rows: int | None = None, inplace: bool = False) -> Tensor:
+        """Apply channel attention to ``norm(x)`` [B, C, H, W]; returns [B, C, H, W] (plus ``residual`` when given).
+
+        Args:
+            x: input map.
+            residual: added to the output inside the last matrix product.
+            norm: applied to ``x`` first (strip by strip); None for none.
+            rows: strip height (None or >= H: the whole map at once).
+            inplace: without autograd, accumulate into ``residual`` (which the caller must not need any more).
+        """
         b, c, h, w = x.shape
-        qkv = self.qkv_dwconv(self.qkv(x)).reshape(b, 3, self.num_heads, c // self.num_heads, h * w)
-        q, k, v = qkv.unbind(1)
-        q = F.normalize(q, dim=-1)
-        k = F.normalize(k, dim=-1)
-        attn = (q @ k.transpose(-2, -1) * self.temperature).softmax(dim=-1)
-        return self.project_out((attn @ v).reshape(b, c, h, w))
+        if rows is None or rows >= h:
+            qkv = self._qkv(x if norm is None else norm(x)).reshape(b, h * w, 3 * c)
+            mix = self._mix(*self._statistics(qkv))
+            v = qkv[..., 2 * c:]
+        else:
+            v, per_image = None, []
+            for i in range(b):
+                total = None
+                for r0, r1, a, e in row_strips(h, rows, halo=1):
+                    part = x[i:i + 1, :, a:e]
+                    part = self._qkv(part if norm is None else norm(part))[:, r0 - a:r1 - a]
+                    if v is None:
+                        v = part.new_empty(b, h, w, c)
+                    v[i, r0:r1] = part[0, ..., 2 * c:]
+                    stats = self._statistics(part.reshape(1, -1, 3 * c))
+                    total = stats if total is None else [t + s for t, s in zip(total, stats, strict=True)]
+                per_image.append(total)
+            mix = self._mix(*(torch.cat(parts) for parts in zip(*per_image, strict=True)))
+            v = v.view(b, h * w, c)
+        if residual is None:
+            out = v @ mix.transpose(1, 2)
+        else:
+            base = nhwc(residual).reshape(b, h * w, c)
+            if inplace and not torch.is_grad_enabled() and base.is_contiguous() and base.dtype == v.dtype:
+                out = base.baddbmm_(v, mix.transpose(1, 2).to(v.dtype))
+            else:
+                out = torch.baddbmm(base, v, mix.transpose(1, 2))
+        if self.project_out.bias is not None:
+            out = out + self.project_out.bias
+        return nchw(out.view(b, h, w, c))
 
 
 class GDFN(nn.Module):
@@ -94,14 +168,29 @@ class GDFN(nn.Module):
         self.dwconv = nn.Conv2d(hidden * 2, hidden * 2, kernel_size=3, padding=1, groups=hidden * 2, bias=bias)
         self.project_out = nn.Conv2d(hidden, dim, kernel_size=1, bias=bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the gated feed-forward to ``x`` [B, C, H, W]; returns [B, C, H, W]."""
-        a, b = self.dwconv(self.project_in(x)).chunk(2, dim=1)
-        return self.project_out(F.gelu(a) * b)
+    def _half(self, x: Tensor, i: int) -> Tensor:
+        """Gate half ``i`` (0: the GELU input, 1: the gate) as its own dense map: element-wise kernels run several
+        times faster on it than on a channel slice of the 2 * hidden map."""
+        hidden = self.project_out.in_channels
+        part = slice(i * hidden, (i + 1) * hidden)
+        b_in, b_dw = self.project_in.bias, self.dwconv.bias
+        t = conv1x1(x, self.project_in.weight[part], None if b_in is None else b_in[part])
+        return F.conv2d(t, self.dwconv.weight[part], None if b_dw is None else b_dw[part], padding=1, groups=hidden)
+
+    def forward(self, x: Tensor, residual: Tensor | None = None) -> Tensor:
+        """Apply the gated feed-forward to ``x`` [B, C, H, W]; returns [B, C, H, W] (plus ``residual`` when given)."""
+        a = self._half(x, 0)
+        if torch.is_grad_enabled():
+            gate = F.gelu(a) * self._half(x, 1)
+        else:
+            gate = torch.ops.aten.gelu_(a).mul_(self._half(x, 1))
+        return conv1x1(gate, self.project_out.weight, self.project_out.bias, residual=residual)
 
 
 class TransformerBlock(nn.Module):
     """Restormer block: ``x + MDTA(LN(x))`` then ``x + GDFN(LN(x))`` (no drop-path).
+
+    Without autograd both halves run in strips (``uptflow.models.strips``) sized by the GDFN's 2 * hidden channels.
 
     Args:
         dim: channels C.
@@ -117,7 +206,21 @@ class TransformerBlock(nn.Module):
         self.norm2 = LayerNorm2d(dim)
         self.ffn = GDFN(dim, ffn_expansion, bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Transform ``x`` [B, C, H, W]; returns [B, C, H, W]."""
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
+    def forward(self, x: Tensor, inplace: bool = False) -> Tensor:
+        """Transform ``x`` [B, C, H, W]; returns [B, C, H, W]. With ``inplace`` (and no autograd) the attention's
+        residual sum may be written over ``x``, which the caller must not need any more."""
+        _, c, h, w = x.shape
+        rows = strip_rows(h, w * self.ffn.project_in.out_channels * x.element_size())
+        x = self.attn(x, residual=x, norm=self.norm1, rows=rows, inplace=inplace)
+        return map_strips(lambda s: self.ffn(self.norm2(s), residual=s), x, c, halo=1, rows=rows)
+
+
+class RestormerStage(nn.Sequential):
+    """A stack of :class:`TransformerBlock` (an ``nn.Sequential``: the official parameter names)."""
+
+    def forward(self, x: Tensor, consume: bool = False) -> Tensor:
+        """Apply the blocks in turn. Without autograd the blocks after the first overwrite their input, which this
+        stage owns, and with ``consume`` the first one too (the caller no longer needs ``x``)."""
+        for i, block in enumerate(self):
+            x = block(x, inplace=consume or i > 0)
+        return x

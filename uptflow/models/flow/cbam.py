@@ -19,10 +19,14 @@ class ChannelGate(nn.Module):
     def _mlp(self, v: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.relu(self.fc1(v)))
 
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        """The gate [B, C, 1, 1] of ``x`` [B, C, H, W]."""
+        att = self._mlp(x.mean(dim=(2, 3))) + self._mlp(x.amax(dim=(2, 3)))
+        return torch.sigmoid(att)[:, :, None, None]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the channel gate."""
-        att = self._mlp(x.mean(dim=(2, 3))) + self._mlp(x.amax(dim=(2, 3)))
-        return x * torch.sigmoid(att)[:, :, None, None]
+        return x * self.scale(x)
 
 
 class SpatialGate(nn.Module):
@@ -32,20 +36,26 @@ class SpatialGate(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
 
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        """The gate [B, 1, H, W] of ``x`` [B, C, H, W]."""
+        pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+        return torch.sigmoid(self.conv(pooled))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the spatial gate."""
-        pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
-        return x * torch.sigmoid(self.conv(pooled))
+        return x * self.scale(x)
 
 
 class CBAM(nn.Module):
-    """Channel gate then spatial gate (no residual here; the coupling sub-network adds it)."""
+    """Channel gate then spatial gate (no residual by default; the coupling sub-network adds it)."""
 
     def __init__(self, channels: int, reduction: int = 16) -> None:
         super().__init__()
         self.channel_gate = ChannelGate(channels, reduction)
         self.spatial_gate = SpatialGate()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Gate ``x`` by channel, then by pixel."""
-        return self.spatial_gate(self.channel_gate(x))
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """Gate ``x`` by channel, then by pixel (and add ``residual`` in the same pass when given)."""
+        g = self.channel_gate(x)
+        s = self.spatial_gate.scale(g)
+        return g * s if residual is None else torch.addcmul(residual, g, s)

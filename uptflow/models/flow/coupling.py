@@ -6,6 +6,12 @@ Forward (x -> z), each sub-step adds sum(log scale) to the log-det:
   (c) z = (z + t_c) * s_c              with (t_c, s_c) from feat_net_2(f)
   (d) z1 = (z1 + t_d) * s_d            with (t_d, s_d) from coupling_net_2([z2, f])  (the "cross" direction)
 Every sub-network output is cross-split: shift = even channels, scale = sigmoid(odd channels + 2) + eps.
+
+The sub-networks run folded (see :meth:`AffineNet.folded_in` and :meth:`AffineNet.tail`): each ActNorm is folded
+into the bias-free conv before it and the zero-conv's output scale into that conv, and the condition's share of the
+four first 1x1 convs is one matrix product per layer (the couplings add their z half's share), so the 288-channel
+condition is read once instead of four times and never concatenated. Only the data-dependent ActNorm initialisation
+runs the plain layer-by-layer path, since it needs the un-normalised conv outputs.
 """
 
 import torch
@@ -15,6 +21,7 @@ from torch import nn
 from uptflow.models.flow.actnorm import ActNorm
 from uptflow.models.flow.base import InvertibleModule, zero_logdet
 from uptflow.models.flow.cbam import CBAM
+from uptflow.models.nhwc import conv1x1
 from uptflow.registry import FLOWS
 
 __all__ = ["CrossCouplingAffine", "AffineNet", "Conv2dZeros"]
@@ -30,18 +37,20 @@ class Conv2dZeros(nn.Conv2d):
         nn.init.zeros_(self.weight)
         nn.init.zeros_(self.bias)
 
+    def folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weight and bias with the output scale folded in: (W x + b) s = (W s) x + b s."""
+        scale = torch.exp(self.logs * self.logscale_factor).flatten()
+        return self.weight * scale[:, None, None, None], self.bias * scale
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve and rescale."""
-        if not torch.is_grad_enabled():  # inference: fold the rescaling into the (small) weight and bias
-            scale = torch.exp(self.logs * self.logscale_factor)
-            return self._conv_forward(x, self.weight * scale[:, :, :, None], self.bias * scale.flatten())
         return super().forward(x) * torch.exp(self.logs * self.logscale_factor)
 
 
-def _conv_actnorm(x: torch.Tensor, conv: nn.Conv2d, norm: ActNorm) -> torch.Tensor:
-    """ActNorm(conv(x)) for a bias-free conv with the affine folded into the conv: (Wx + b) s = (W s) x + b s."""
+def _fold_actnorm(weight: torch.Tensor, norm: ActNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """ActNorm(conv(x)) of a bias-free conv as one conv: (W x + b) s = (W s) x + b s."""
     scale = torch.exp(norm.logs).flatten()
-    return conv._conv_forward(x, conv.weight * scale[:, None, None, None], norm.bias.flatten() * scale)
+    return weight * scale.view(-1, *[1] * (weight.ndim - 1)), norm.bias.flatten() * scale
 
 
 class AffineNet(nn.Module):
@@ -59,17 +68,35 @@ class AffineNet(nn.Module):
         for conv in (self.conv_in, self.conv_hidden):
             nn.init.normal_(conv.weight, std=0.05)
 
+    @property
+    def initializing(self) -> bool:
+        """Whether a data-dependent ActNorm initialisation is running (the folded path cannot serve it)."""
+        return self.norm_in._init_on_forward or self.norm_hidden._init_on_forward
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict the interleaved (shift, raw scale) channels."""
-        if torch.is_grad_enabled() or self.norm_in._init_on_forward:
-            h = F.relu(self.norm_in(self.conv_in(x))[0])
-            h = F.relu(self.norm_hidden(self.conv_hidden(h))[0])
-            h = h + self.cbam(h)
-        else:  # inference: ActNorms folded into the convs (two fewer passes over the hidden maps each)
-            h = F.relu(_conv_actnorm(x, self.conv_in, self.norm_in), inplace=True)
-            h = F.relu(_conv_actnorm(h, self.conv_hidden, self.norm_hidden), inplace=True)
-            h += self.cbam(h)
+        """Predict the interleaved (shift, raw scale) channels, layer by layer (the official computation)."""
+        h = F.relu(self.norm_in(self.conv_in(x))[0])
+        h = F.relu(self.norm_hidden(self.conv_hidden(h))[0])
+        h = h + self.cbam(h)
         return self.conv_out(h)
+
+    def folded_in(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first conv with its ActNorm folded in: weight [hidden, in_channels] and bias [hidden]."""
+        return _fold_actnorm(self.conv_in.weight.flatten(1), self.norm_in)
+
+    def tail(self, h: torch.Tensor) -> torch.Tensor:
+        """Everything after the first conv+ActNorm, folded: ``h`` [B, hidden, H, W] (its pre-activation, which may
+        be overwritten) -> [B, 2 C, H, W] holding the C shifts, then the C raw scales with the official + 2 added."""
+        inplace = not torch.is_grad_enabled()
+        h = h.relu_() if inplace and h.is_contiguous(memory_format=torch.channels_last) else F.relu(h)
+        w, b = _fold_actnorm(self.conv_hidden.weight, self.norm_hidden)
+        h = F.conv2d(h, w, b, padding=1)
+        h = h.relu_() if inplace else F.relu(h)
+        h = self.cbam(h, residual=h)
+        w, b = self.conv_out.folded()
+        n = w.shape[0] // 2
+        shift_b, scale_b = b.view(n, 2).unbind(1)  # official order: interleaved (shift, scale) pairs
+        return conv1x1(h, w.view(n, 2, -1).transpose(0, 1).reshape(2 * n, -1), torch.cat([shift_b, scale_b + 2.0]))
 
 
 @FLOWS.register_module()
@@ -88,10 +115,37 @@ class CrossCouplingAffine(InvertibleModule):
         self.feat_net_2 = AffineNet(cond_channels, 2 * channels, hidden, reduction)
         # the official code sizes this net's input with C1 although it reads z2: identical here since C is even
         self.coupling_net_2 = AffineNet(c2 + cond_channels, 2 * self.c1, hidden, reduction)
+        self.subnet_dtype: torch.dtype | None = None  # autocast dtype of the sub-networks (None: float32)
 
-    def _shift_scale(self, net: AffineNet, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = net(inp)
-        return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0) + self.eps
+    def _nets(self) -> tuple[AffineNet, ...]:
+        return self.feat_net_1, self.coupling_net_1, self.feat_net_2, self.coupling_net_2
+
+    def _subnets(self, cond: torch.Tensor):
+        """Return ``shift_scale(i, z=None) -> (shift, scale)`` for sub-network i of :meth:`_nets` on ``cond``."""
+        nets = self._nets()
+        if any(net.initializing for net in nets):
+            def plain(i: int, z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                h = nets[i](cond if z is None else torch.cat([z, cond], dim=1))
+                return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0) + self.eps
+            return plain
+
+        dtype = self.subnet_dtype
+        autocast = torch.autocast(cond.device.type, dtype=dtype, enabled=dtype is not None)
+        folded = [net.folded_in() for net in nets]
+        cc = cond.shape[1]  # the couplings read [z half, cond]: the condition's weights are the last columns
+        with autocast:
+            shares = conv1x1(cond, torch.cat([w[:, -cc:] for w, _ in folded]), torch.cat([b for _, b in folded]))
+        shares = list(shares.split([w.shape[0] for w, _ in folded], dim=1))
+
+        def fused(i: int, z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            share, shares[i] = shares[i], None  # each share is used once; drop it as soon as it is
+            with autocast:
+                h = share if z is None else conv1x1(z, folded[i][0][:, :-cc], residual=share)
+                h = nets[i].tail(h)
+            c = h.shape[1] // 2
+            # the affine update itself is float32 whatever the sub-network ran in
+            return h[:, :c].to(cond.dtype), torch.sigmoid(h[:, c:].to(cond.dtype)) + self.eps
+        return fused
 
     @staticmethod
     def _sum_log(scale: torch.Tensor) -> torch.Tensor:
@@ -101,18 +155,19 @@ class CrossCouplingAffine(InvertibleModule):
         """Apply sub-steps (a)-(d)."""
         if cond is None:
             raise ValueError("CrossCouplingAffine needs a condition feature map")
-        t, s = self._shift_scale(self.feat_net_1, cond)
+        net = self._subnets(cond)
+        t, s = net(0)
         z = (x + t) * s
         logdet = self._sum_log(s)
         z1, z2 = z[:, :self.c1], z[:, self.c1:]
-        t, s = self._shift_scale(self.coupling_net_1, torch.cat([z1, cond], dim=1))
+        t, s = net(1, z1)
         z2 = (z2 + t) * s
         logdet = logdet + self._sum_log(s)
-        t, s = self._shift_scale(self.feat_net_2, cond)
+        t, s = net(2)
         z = (torch.cat([z1, z2], dim=1) + t) * s
         logdet = logdet + self._sum_log(s)
         z1, z2 = z[:, :self.c1], z[:, self.c1:]
-        t, s = self._shift_scale(self.coupling_net_2, torch.cat([z2, cond], dim=1))
+        t, s = net(3, z2)
         z1 = (z1 + t) * s
         logdet = logdet + self._sum_log(s)
         return torch.cat([z1, z2], dim=1), logdet
@@ -129,22 +184,23 @@ class CrossCouplingAffine(InvertibleModule):
                  with_logdet: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         if cond is None:
             raise ValueError("CrossCouplingAffine needs a condition feature map")
+        net = self._subnets(cond)
         logdet = zero_logdet(y) if with_logdet else None
         z1, z2 = y[:, :self.c1], y[:, self.c1:]
-        t, s = self._shift_scale(self.coupling_net_2, torch.cat([z2, cond], dim=1))
+        t, s = net(3, z2)
         z1 = z1 / s - t
         if with_logdet:
             logdet = logdet - self._sum_log(s)
-        t, s = self._shift_scale(self.feat_net_2, cond)
+        t, s = net(2)
         z = torch.cat([z1, z2], dim=1) / s - t
         if with_logdet:
             logdet = logdet - self._sum_log(s)
         z1, z2 = z[:, :self.c1], z[:, self.c1:]
-        t, s = self._shift_scale(self.coupling_net_1, torch.cat([z1, cond], dim=1))
+        t, s = net(1, z1)
         z2 = z2 / s - t
         if with_logdet:
             logdet = logdet - self._sum_log(s)
-        t, s = self._shift_scale(self.feat_net_1, cond)
+        t, s = net(0)
         x = torch.cat([z1, z2], dim=1) / s - t
         if with_logdet:
             logdet = logdet - self._sum_log(s)

@@ -14,6 +14,7 @@ from uptflow.models.flow.base import FlowSequential, InvertibleModule, zero_logd
 from uptflow.models.flow.coupling import CrossCouplingAffine
 from uptflow.models.flow.inv_conv import InvConv1x1
 from uptflow.models.flow.squeeze import Squeeze
+from uptflow.models.nhwc import channels_last, conv1x1
 from uptflow.registry import FLOWS
 
 __all__ = ["FlowStep", "FlowLevel", "UPTFlowNet"]
@@ -51,10 +52,12 @@ class FlowStep(InvertibleModule):
         return y, logdet + ld + ld2
 
     def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
-        """Undo the step without computing log-dets."""
+        """Undo the step without computing log-dets; W^-1 and the ActNorm inverse run as one 1x1 conv."""
         if self.coupling is not None:
             y = self.coupling.reverse(y, cond)
-        return self.actnorm.reverse(self.invconv.reverse(y))
+        # ActNorm^-1(W^-1 y) = diag(exp(-logs)) W^-1 y - bias
+        weight = self.invconv.inverse_weight(y.dtype) * torch.exp(-self.actnorm.logs).view(-1, 1)
+        return conv1x1(y, weight, -self.actnorm.bias.flatten())
 
 
 @FLOWS.register_module()
@@ -76,7 +79,7 @@ class UPTFlowNet(InvertibleModule):
     """The full multi-level flow; ``cond`` is a list with one feature map per level (finest first).
 
     The flow always runs without autocast, in float32 (or float64 if given float64), because fp16 errors
-    compound over its 30 steps (spec §7.15).
+    compound over its 30 steps (spec §7.15). Its activations are channels-last (``uptflow.models.nhwc``).
     """
 
     def __init__(self, in_channels: int = 3, levels: int = 3, n_unconditional: int = 2, K: int = 8,
@@ -96,6 +99,17 @@ class UPTFlowNet(InvertibleModule):
         )
 
     @property
+    def subnet_dtype(self) -> torch.dtype | None:
+        """Autocast dtype of the coupling sub-networks (None: float32); everything else stays float32."""
+        return next(m.subnet_dtype for m in self.modules() if isinstance(m, CrossCouplingAffine))
+
+    @subnet_dtype.setter
+    def subnet_dtype(self, dtype: torch.dtype | None) -> None:
+        for m in self.modules():
+            if isinstance(m, CrossCouplingAffine):
+                m.subnet_dtype = dtype
+
+    @property
     def factor(self) -> int:
         """Spatial down-sampling factor between x and z (H and W must be multiples of it)."""
         return 2**self.n_levels
@@ -109,7 +123,7 @@ class UPTFlowNet(InvertibleModule):
         if cond is None or len(cond) != self.n_levels:
             raise ValueError(f"UPTFlowNet needs a list of {self.n_levels} condition maps (one per level)")
         dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-        return x.to(dtype), [c.to(dtype) for c in cond]
+        return channels_last(x.to(dtype)), [channels_last(c.to(dtype)) for c in cond]
 
     def forward(self, x: torch.Tensor, cond: Sequence[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Image -> latent z and the summed log-det (no quantisation constant)."""

@@ -6,10 +6,10 @@ version counter (bumped by every in-place update: optimiser steps, ``load_state_
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from uptflow.models.flow.base import InvertibleModule
+from uptflow.models.nhwc import conv1x1
 from uptflow.registry import FLOWS
 
 __all__ = ["InvConv1x1"]
@@ -42,23 +42,21 @@ class InvConv1x1(InvertibleModule):
         logabsdet = self._cached("logabsdet", x.dtype, lambda: torch.linalg.slogdet(self.weight)[1])
         return (logabsdet * (x.shape[2] * x.shape[3])).to(x.dtype).expand(x.shape[0])
 
-    def _inverse(self, dtype: torch.dtype) -> torch.Tensor:
-        # float64 for accuracy, cast back, as the official code does
-        w_inv = self._cached("inverse", dtype, lambda: torch.linalg.inv(self.weight.double()).to(dtype))
-        return w_inv.view(*w_inv.shape, 1, 1)
+    def inverse_weight(self, dtype: torch.dtype) -> torch.Tensor:
+        """W^-1 [C, C], computed in float64 for accuracy and cast to ``dtype`` (as the official code)."""
+        return self._cached("inverse", dtype, lambda: torch.linalg.inv(self.weight.double()).to(dtype))
 
     def forward(self, x: torch.Tensor, cond=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Mix channels with W."""
-        w = self.weight.to(x.dtype)
-        return F.conv2d(x, w.view(*w.shape, 1, 1)), self._logdet(x)
+        return conv1x1(x, self.weight.to(x.dtype)), self._logdet(x)
 
     def reverse_logdet(self, y: torch.Tensor, cond=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Mix channels with W^-1 (float64 inverse cast back); log-det -H*W*log|det W|."""
-        return F.conv2d(y, self._inverse(y.dtype)), -self._logdet(y)
+        return conv1x1(y, self.inverse_weight(y.dtype)), -self._logdet(y)
 
     def reverse(self, y: torch.Tensor, cond=None) -> torch.Tensor:
         """Mix channels with W^-1 (no log-det)."""
-        return F.conv2d(y, self._inverse(y.dtype))
+        return conv1x1(y, self.inverse_weight(y.dtype))
 
     def _apply(self, fn, recurse=True):
         self._cache.clear()  # .to()/.cuda()/.half() may replace the weight storage

@@ -3,28 +3,32 @@
 import torch
 
 from uptflow.models.flow.base import InvertibleModule, zero_logdet
+from uptflow.models.nhwc import nchw, nhwc
 from uptflow.registry import FLOWS
 
 __all__ = ["Squeeze", "squeeze2d", "unsqueeze2d"]
 
 
 def squeeze2d(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    """Space-to-depth; new channel index is ``c * factor**2 + factor * i + j`` for block offset (i, j)."""
+    """Space-to-depth; new channel index is ``c * factor**2 + factor * i + j`` for block offset (i, j).
+
+    Works on [B, H, W, C] memory: one copy for channels-last input, whose layout the output keeps.
+    """
     b, c, h, w = x.shape
     if h % factor or w % factor:
         raise ValueError(f"squeeze needs H and W divisible by {factor}, got {h}x{w}")
-    x = x.reshape(b, c, h // factor, factor, w // factor, factor)
-    return x.permute(0, 1, 3, 5, 2, 4).reshape(b, c * factor * factor, h // factor, w // factor)
+    t = nhwc(x).reshape(b, h // factor, factor, w // factor, factor, c)
+    return nchw(t.permute(0, 1, 3, 5, 2, 4).reshape(b, h // factor, w // factor, c * factor * factor))
 
 
 def unsqueeze2d(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    """Depth-to-space, the inverse of :func:`squeeze2d`."""
+    """Depth-to-space, the inverse of :func:`squeeze2d` (channels-last output)."""
     b, c, h, w = x.shape
     f2 = factor * factor
     if c % f2:
         raise ValueError(f"unsqueeze needs channels divisible by {f2}, got {c}")
-    x = x.reshape(b, c // f2, factor, factor, h, w)
-    return x.permute(0, 1, 4, 2, 5, 3).reshape(b, c // f2, h * factor, w * factor)
+    t = nhwc(x).reshape(b, h, w, c // f2, factor, factor)
+    return nchw(t.permute(0, 1, 4, 2, 5, 3).reshape(b, h * factor, w * factor, c // f2))
 
 
 @FLOWS.register_module()

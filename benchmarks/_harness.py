@@ -1,0 +1,91 @@
+"""Shared helpers of the benchmark scripts: the committed ("baseline") uptflow package, subprocess cases, timing.
+
+Speed comparisons run the current and the baseline package side by side in one benchmark run, each case in a
+fresh subprocess (so peak RSS is that case's), alternating the versions round by round so that a load change on a
+shared machine hits both; the best round of each is reported.
+
+OpenMP's wait policy matters a lot on a shared machine: with the default (spinning) policy, an idle worker thread
+spins at every barrier and competes for the cores the other thread needs, so on a machine with other busy processes
+each parallel region of a 2-thread run costs milliseconds (measured here: an elementwise op on a 19x304x96 map took
+8 ms with 2 threads at load 4, 0.4 ms with 1 thread). ``OMP_WAIT_POLICY=PASSIVE`` (sleeping waits) removes that;
+the scripts set it for every case unless told otherwise (``--omp-wait-policy``), the same for both versions.
+
+The baseline is the ``uptflow`` package of a git revision (``HEAD`` by default) extracted with ``git archive`` into a
+temporary folder, which is removed afterwards; no copy of old code is kept in the repository.
+"""
+
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def baseline_package(revision: str | None) -> Iterator[str | None]:
+    """Yield a folder holding the ``uptflow`` package of git ``revision`` (None: yield None, no baseline)."""
+    if not revision:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="uptflow-baseline-") as tmp:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "uptflow"], capture_output=True,
+                                 check=False)
+        if archive.returncode != 0:
+            raise SystemExit(f"git archive {revision} failed: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        yield tmp
+
+
+WAIT_POLICIES = ("passive", "active", "default")
+
+
+def run_case(script: str, args: list[str], src: str | None, threads: int, wait_policy: str = "passive") -> dict:
+    """Run ``script --_case ...`` in a fresh interpreter with ``src`` (a package folder) first on the path and the
+    OpenMP ``wait_policy`` ("default": the environment's); return the JSON object its last stdout line holds."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if wait_policy != "default":
+        env["OMP_WAIT_POLICY"] = wait_policy.upper()
+    path = [src or str(REPO), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in path if p)
+    res = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, env=env, cwd=REPO)
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr[-4000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def rss_bytes() -> int:
+    """Current resident set size of this process."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lambda: None) -> tuple[float, float]:
+    """Best wall-clock and best process-CPU seconds of ``repeats`` calls of ``fn``."""
+    wall = cpu = float("inf")
+    for _ in range(repeats):
+        sync()
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        sync()
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return wall, cpu
+
+
+def load_average() -> str:
+    """The 1-minute load average (how busy the shared machine was)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
