@@ -25,7 +25,7 @@ BENCHMARKS = Registry("benchmark", scope="evaluation",
 DATASETS = Registry("dataset type", scope="evaluation",
                     locations=["evaluation.datasets.images", "evaluation.datasets.frames",
                                "evaluation.datasets.exdark", "evaluation.datasets.coco",
-                               "evaluation.datasets.segmentation"])
+                               "evaluation.datasets.segmentation", "evaluation.datasets.photo_pairs"])
 # detectors (uint8 RGB in, Detections out) and segmenters (uint8 RGB in, uint8 train-id map out)
 MODELS = Registry("model", build_func=_BUILD, parent=MMENGINE_MODELS, scope="evaluation",
                   locations=["evaluation.detection.detectors", "evaluation.segmentation.segmenters"])

@@ -3,7 +3,8 @@
 The ``EnhanceLowLight`` transform goes right after ``LoadImageFromFile``; any registered enhancer works
 (``enhancer=dict(type='clahe')``, ``dict(type='zero_dce', weights=...)``). Enhanced images are cached on disk,
 keyed by enhancer, parameters and weights checksum, so repeated evaluations enhance each image once.
-Put UPT-Flow weights at ``weights/uptflow_lolv2_real.pth`` or override:
+Without ``weights`` UPT-Flow runs the default model shipped in the package (docs/model-card.md; trained by uptflow
+on synthetic low light, not the authors' weights). For the authors' or your own checkpoint:
 ``--cfg-options test_dataloader.dataset.pipeline.1.enhancer.weights=/path/to.pth``.
 """
 
@@ -13,7 +14,7 @@ custom_imports = dict(imports=["uptflow.plugins"], allow_failed_imports=False)
 
 test_pipeline = [
     dict(type="LoadImageFromFile"),
-    dict(type="EnhanceLowLight", enhancer=dict(type="uptflow", weights="weights/uptflow_lolv2_real.pth")),
+    dict(type="EnhanceLowLight", enhancer=dict(type="uptflow")),
     dict(type="Resize", scale=(608, 608), keep_ratio=True),
     dict(type="LoadAnnotations", with_bbox=True),
     dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),

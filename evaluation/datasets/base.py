@@ -171,9 +171,16 @@ class Dataset:
                 yield s, e
 
     def identity(self) -> dict[str, Any]:
-        """What defines the data: type, root, settings, degradation and the list of sample names."""
+        """What defines the data: type, root, settings, degradation and the list of sample names.
+
+        Data a reader makes itself (``info["made_in"]``, a folder named by its settings) is identified by that name,
+        not by where it was written: every work dir, shard or machine makes the same data and must agree on the
+        units' ids.
+        """
         names = hashlib.sha256("\n".join(s.name for s in self.samples).encode("utf-8")).hexdigest()[:16]
-        return dict(type=self.type, root=str(self.root.resolve()), settings=self.settings, samples=len(self),
+        made = self.info.get("made_in")
+        root = f"made:{Path(made).name}" if made else str(self.root.resolve())
+        return dict(type=self.type, root=root, settings=self.settings, samples=len(self),
                     names_sha256=names, degrade=None if self.degrade is None else self.degrade.describe(),
                     seed=self.seed if self.degrade is not None else None)
 

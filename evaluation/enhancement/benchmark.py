@@ -53,8 +53,8 @@ class EnhancementBenchmark(Benchmark):
 
     task = "enhancement"
     title = "Enhancement quality"
-    dataset_types = ("synthetic", "paired", "unpaired", "frames")
-    dataset_keys = {"paired": ("synthetic", "paired"), "unpaired": ("unpaired", "frames")}
+    dataset_types = ("synthetic", "paired", "photo_pairs", "unpaired", "frames")
+    dataset_keys = {"paired": ("synthetic", "paired", "photo_pairs"), "unpaired": ("unpaired", "frames")}
     metrics = tuple(COLUMNS)
     default_metrics = ("PSNR", "SSIM", "SSIM-G11")
     default_nr_metrics = ("NIQE", "BRISQUE", "LOE")

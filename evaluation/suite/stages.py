@@ -27,7 +27,7 @@ from evaluation.suite.results import read_results, row, shard_files_complete, wr
 from evaluation.suite.runinfo import git_commit, versions
 from evaluation.suite.shard import Shard
 from evaluation.suite.state import StateStore
-from uptflow.utils.io import TEMP_MARK, atomic_write_json, is_temp_file
+from uptflow.utils.io import TEMP_MARK, atomic_write_json, remove_if_abandoned
 
 __all__ = ["ResumeError", "ReadyEnhancer", "Unit", "Suite", "SUITE_FOLDERS"]
 
@@ -156,20 +156,16 @@ class Suite:
     def remove_stray_temp_files(self) -> None:
         """Delete the temporary files a killed run of the suite left behind, and nothing else.
 
-        Only files named by ``uptflow.utils.io.atomic_path`` (``.<name>.uptflow-tmp-*``) are removed, and only in
-        the folders the suite writes (plus its own top-level records): the work dir may hold the user's files.
-        Only a single-shard run does this: with several shards in one work dir, another shard's temporary file
-        may be in the middle of being written.
+        Only files named by ``uptflow.utils.io.atomic_path`` (``.<name>.uptflow-tmp-*``) are candidates, only in the
+        folders the suite writes (plus its own top-level records): the work dir may hold the user's files. A file
+        another process (another shard) is still writing is locked and stays (``remove_if_abandoned``).
         """
-        if self.shard.count != 1:
-            return
         own = [self.work_dir / d for d in SUITE_FOLDERS]
         candidates = [p for d in own if d.is_dir() for p in d.rglob(f"*{TEMP_MARK}*")]
         candidates += [p for p in self.work_dir.glob(f".*{TEMP_MARK}*") if p.name.lstrip(".").startswith(
             SUITE_RECORDS)]
         for p in candidates:
-            if p.is_file() and not p.is_symlink() and is_temp_file(p):
-                p.unlink(missing_ok=True)
+            remove_if_abandoned(p)
 
     def run(self) -> int:
         """Run every stage; return 0 when nothing failed, 1 otherwise (a failed unit or a skipped image)."""

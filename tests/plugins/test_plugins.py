@@ -134,7 +134,7 @@ def test_ultralytics_hook_enhances_before_detection(tmp_path):
 
 
 @pytest.mark.mm
-def test_example_enhanced_config_pipeline_enhances_then_resizes(tmp_path):
+def test_example_enhanced_config_pipeline_enhances_with_the_default_model_then_resizes(tmp_path):
     import cv2
     from mmcv.transforms import Compose
     from mmdet.utils import register_all_modules
@@ -146,12 +146,15 @@ def test_example_enhanced_config_pipeline_enhances_then_resizes(tmp_path):
     import_modules_from_strings(**cfg.custom_imports)
     register_all_modules(init_default_scope=True)
     steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline if s["type"] != "LoadAnnotations"]
-    assert steps[1]["type"] == "EnhanceLowLight" and steps[1]["enhancer"]["type"] == "uptflow"
-    steps[1].update(enhancer=dict(type="gamma", gamma=2.0), cache_dir=str(tmp_path / "cache"))  # no weights here
-    rgb = _img(h=30, w=40)
+    assert steps[1]["type"] == "EnhanceLowLight" and steps[1]["enhancer"] == dict(type="uptflow")
+    steps[1].update(cache_dir=str(tmp_path / "cache"))
+    from uptflow.data.degradation import darkness_level
+    from uptflow.data.synthetic import load_skimage_photo
+
+    rgb, _ = darkness_level(3)(load_skimage_photo("chelsea")[::4, ::4][:60, :80], np.random.default_rng(0))
     cv2.imwrite(str(tmp_path / "a.png"), rgb[..., ::-1])
     out = Compose(steps)({"img_path": str(tmp_path / "a.png"), "img_id": 0})
-    assert tuple(out["inputs"].shape) == (3, 456, 608)  # 608 keep-ratio resize of a 30x40 image
+    assert tuple(out["inputs"].shape) == (3, 456, 608)  # 608 keep-ratio resize of a 60x80 image
     assert out["inputs"].float().mean() > torch.from_numpy(rgb).float().mean()  # brightened before resizing
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from uptflow.utils.io import IMAGE_SUFFIXES
 
-__all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity"]
+__all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity", "remove_abandoned_outputs"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -113,6 +113,20 @@ def output_paths(pairs: list[tuple[Path, Path]], out_dir: Path) -> list[Path]:
     return targets
 
 
+def remove_abandoned_outputs(targets: list[Path]) -> None:
+    """Delete the temporary files a killed run left for these outputs (only theirs, only when no one writes them)."""
+    from uptflow.utils.io import TEMP_MARK, remove_if_abandoned
+
+    names: dict[Path, set[str]] = {}
+    for t in targets:
+        names.setdefault(t.parent, set()).add(t.name)
+    for folder, own in names.items():
+        if folder.is_dir():
+            for p in folder.glob(f".*{TEMP_MARK}*"):
+                if p.name[1:].split(TEMP_MARK)[0] in own:
+                    remove_if_abandoned(p)
+
+
 def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
     """What an output PNG records about how it was made: the enhancer's identity and the input's checksum."""
     from uptflow.utils.io import file_sha256
@@ -180,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     targets = output_paths(pairs, out_dir)
     if not pairs:
         raise ValueError("no input images (" + "; ".join(errors) + ")")
+    remove_abandoned_outputs(targets)
     enhancer = build_enhancer(args.enhancer, weights=args.enhancer_weights, device=resolve_device(args.device),
                               **_enhancer_kwargs(args))
     todo, failed, reused = [], list(errors), 0

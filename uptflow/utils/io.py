@@ -19,7 +19,7 @@ _PNG_META_KEY = "uptflow"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 __all__ = [
-    "IMAGE_SUFFIXES", "TEMP_MARK", "is_temp_file",
+    "IMAGE_SUFFIXES", "TEMP_MARK", "is_temp_file", "remove_if_abandoned",
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
     "imread_rgb", "imwrite_rgb", "read_png_meta", "open_image", "image_size", "to_rgb_uint8", "write_with",
     "file_sha256",
@@ -37,24 +37,62 @@ def is_temp_file(path: str | os.PathLike) -> bool:
     return bool(_TEMP_NAME.match(Path(path).name))
 
 
+def _try_lock(fd: int, blocking: bool) -> bool:
+    """An exclusive advisory lock on ``fd`` (released by the OS when its process dies); False when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this OS: treat every temporary file as possibly in use
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+def remove_if_abandoned(path: str | os.PathLike) -> bool:
+    """Delete a temporary file of :func:`atomic_path` whose writer is gone; return whether it was deleted.
+
+    A live writer holds a lock on its temporary file, which the OS releases when the process ends (even by kill -9),
+    so a cleanup never deletes a file that another process is still writing.
+    """
+    path = Path(path)
+    if not is_temp_file(path) or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        if not _try_lock(fd, blocking=False):
+            return False
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path beside ``path``; on success rename it over ``path``, on error delete it.
 
-    Readers never see a half-written file, and a crash leaves the previous version intact.
+    Readers never see a half-written file, and a crash leaves the previous version intact; the temporary file is
+    locked while it is written (see :func:`remove_if_abandoned`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=suffix if suffix is not None else path.suffix,
                                dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file should get the user's umask like any other
     try:
+        _try_lock(fd, blocking=True)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file should get the user's umask like any other
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
