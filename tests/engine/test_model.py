@@ -50,3 +50,27 @@ def test_unpaired_batch_cannot_train():
         model({"low": torch.rand(1, 3, 16, 16)}, mode="loss")
 
 
+
+
+def test_fine_tuning_starts_from_the_given_weights_with_actnorm_already_initialised(tmp_path):
+    from uptflow.models.checkpoint import save_model
+
+    source = UPTFlowTrainer(dict(type="UPTFlow", **TINY_NETWORK))
+    source.train()
+    source(**source.data_preprocessor(_batch(), True), mode="loss")  # initialises ActNorm from data
+    save_model(source.net, tmp_path / "start.pth")
+    tuned = UPTFlowTrainer(dict(type="UPTFlow", **TINY_NETWORK), weights=str(tmp_path / "start.pth"))
+    assert tuned.actnorm_initialized()
+    for key, value in source.net.state_dict().items():
+        assert torch.equal(value, tuned.net.state_dict()[key]), key
+    with pytest.raises(ValueError, match="model.weights .*start.pth: key .* has shape"):
+        UPTFlowTrainer(dict(type="UPTFlow", **{**TINY_NETWORK, "hidden": 16}), weights=str(tmp_path / "start.pth"))
+
+
+def test_the_default_model_fits_the_config_that_trained_it():
+    from uptflow.engine.train import prepare_config
+
+    cfg = prepare_config("configs/uptflow/uptflow_small_photo-synthetic_cpu.py", work_dir="unused",
+                         cfg_options={"model.weights": "default"})
+    model = UPTFlowTrainer(**{k: v for k, v in cfg.model.items() if k != "type"})
+    assert model.actnorm_initialized()

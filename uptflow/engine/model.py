@@ -42,11 +42,14 @@ class UPTFlowTrainer(BaseModel):
     Args:
         network: config of the network (``dict(type='UPTFlow', window_size=5, ...)``) or the module itself.
         heat: latent temperature of the validation decode (0 in the paper).
+        weights: start from these network weights (fine-tuning): an official or uptflow checkpoint, or
+            ``"default"`` for the model shipped in the package; the network config must match them. A resumed run
+            continues from its own checkpoint instead.
         data_preprocessor: config of the preprocessor. Defaults to :class:`PairedDataPreprocessor`.
         init_cfg: mmengine weight-init config (unused by default: the network initialises itself).
     """
 
-    def __init__(self, network: dict | nn.Module, heat: float = 0.0,
+    def __init__(self, network: dict | nn.Module, heat: float = 0.0, weights: str | None = None,
                  data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
         if data_preprocessor is None or isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor or dict(type="PairedDataPreprocessor"))
@@ -58,6 +61,12 @@ class UPTFlowTrainer(BaseModel):
                                 f"the UPTFlow API (nll, enhance, init_actnorm)")
         # under AMP only the encoder uses fp16: UPTFlowNet turns autocast off itself (spec §7.15)
         self.heat = float(heat)
+        if weights is not None:
+            from uptflow.models.checkpoint import DEFAULT_WEIGHTS, load_checkpoint, load_weights
+
+            path = DEFAULT_WEIGHTS if weights == "default" else weights
+            sd, _, official = load_checkpoint(path)
+            load_weights(self.net, sd, source=f"model.weights {path}", mark_actnorm_initialized=official)
 
     def actnorm_initialized(self) -> bool:
         """Whether every ActNorm of the network has its data-dependent initialisation (buffer ``initialized``)."""
