@@ -21,7 +21,7 @@ Every case (version x precision x size x batch) runs in a fresh subprocess, so i
 Usage:
     python benchmarks/enhance_speed.py                                   # quick: 256x256, fp32 + bf16, vs HEAD
     python benchmarks/enhance_speed.py --sizes 600x400 --threads 2 --rounds 3
-    python benchmarks/enhance_speed.py --sizes 640x360,1280x720 --batch 1,4 --precisions fp32,bf16 --baseline ''
+    python benchmarks/enhance_speed.py --sizes 640x360,1280x720 --batch 1,4 --baseline '' --no-diff
     python benchmarks/enhance_speed.py --sizes 3840x2160:auto --precisions fp32 --baseline '' --repeats 1
     python benchmarks/enhance_speed.py --devices cuda --sizes 600x400,1920x1080,3840x2160 --precisions fp32,bf16,fp16
 """
@@ -105,7 +105,7 @@ def _run_case(spec: str, batch: int, precision: str, device: str, repeats: int, 
               "bytes_per_pixel": (peak - base) / (batch * h * w), "tile_used": enh.tile_for(h, w) or "none"}
     if cuda:
         result["peak_MiB"] = (peak - base) / 2**20
-    if tile in ("0", "auto") and result["tile_used"] == "none":
+    if out_path and tile in ("0", "auto") and result["tile_used"] == "none":
         with torch.inference_mode():
             torch.save(model.enhance(x, clamp=False).cpu(), out_path)
     return result
@@ -138,6 +138,8 @@ def main() -> int:
     p.add_argument("--weights", default="golden", help="checkpoint, 'golden' (default when present) or 'random'")
     p.add_argument("--omp-wait-policy", default="passive", choices=WAIT_POLICIES,
                    help="OpenMP wait policy of every case (see benchmarks/_harness.py)")
+    p.add_argument("--no-diff", action="store_true",
+                   help="skip the output comparison (it costs one more untiled pass per case)")
     p.add_argument("--_case", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args._case:
@@ -171,7 +173,7 @@ def main() -> int:
                 for name, src in versions:
                     for precision in precisions if name == "current" else ["fp32"]:
                         key = (name, precision, device, spec, batch)
-                        out_path = os.path.join(tmp, f"{abs(hash(key))}.pt")
+                        out_path = "" if args.no_diff else os.path.join(tmp, f"{abs(hash(key))}.pt")
                         case = f"{spec},{batch},{precision},{device},{args.repeats},{args.threads},{weights},{out_path}"
                         try:
                             res = run_case(__file__, ["--_case", case], src, args.threads, args.omp_wait_policy)
@@ -182,15 +184,17 @@ def main() -> int:
                         if key not in best or res["seconds"] < best[key]["seconds"]:
                             best[key] = res
         rows = []
-        baseline_s = {key[2:]: res["seconds"] for key, res in best.items() if key[0] == "baseline"}
+        baseline_s = {key[2:]: res for key, res in best.items() if key[0] == "baseline"}
         for (name, precision, device, spec, batch), res in best.items():
             h, w, tile = _parse_size(spec)
             gflops = flops[name]["flops_per_pixel"] * h * w * batch / 1e9
             row = {"version": name, "precision": precision, "device": device, "size (WxH)": f"{w}x{h}",
                    "tile": tile if tile != "0" else "none", "batch": batch, "seconds": res["seconds"],
                    "cpu_s": res["cpu_s"], "fps": batch / res["seconds"], "GFLOP/s": gflops / res["seconds"]}
-            if (device, spec, batch) in baseline_s:
-                row["speed-up"] = baseline_s[(device, spec, batch)] / res["seconds"]
+            if (device, spec, batch) in baseline_s:  # wall and CPU time (the latter less sensitive to load)
+                base_res = baseline_s[(device, spec, batch)]
+                row["speed-up"] = base_res["seconds"] / res["seconds"]
+                row["cpu speed-up"] = base_res["cpu_s"] / res["cpu_s"]
             row |= {"peak_MiB": res["peak_MiB"], "bytes_per_pixel": res["bytes_per_pixel"],
                     "tile_used": res["tile_used"]}
             ref = best.get(("current", "fp32", device, spec, batch))

@@ -1,5 +1,6 @@
 """The fast inference paths compute the same function as the plain ones: channels-last layout, strips, in-place
-residuals, folded coupling sub-networks, batching; precisions; enhance without autograd."""
+residuals, padded feed-forward widths, the CPU window attention, folded coupling sub-networks, batching; precisions;
+enhance without autograd."""
 
 import math
 
@@ -9,8 +10,8 @@ import torch
 import uptflow.models.strips as strips
 from tests.models.tiny import tiny_uptflow
 from uptflow.models import MSFormer, unbalanced_point_map
-from uptflow.models.encoder.lewin import BasicUformerLayer
-from uptflow.models.encoder.restormer import RestormerStage, TransformerBlock
+from uptflow.models.encoder.lewin import BasicUformerLayer, WindowAttention, shifted_window_mask
+from uptflow.models.encoder.restormer import GDFN, RestormerStage, TransformerBlock
 from uptflow.models.flow import CrossCouplingAffine, data_dependent_init
 from uptflow.models.nhwc import channels_last
 
@@ -131,3 +132,25 @@ def test_unknown_precision_is_refused():
     model = tiny_uptflow()
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16, fp16"):
         model.precision = "int8"
+
+
+def test_feed_forward_with_a_padded_hidden_width_equals_the_plain_one():
+    torch.manual_seed(0)
+    ffn = GDFN(96)  # hidden 255: padded to 256 without autograd
+    x = torch.randn(1, 96, 6, 7)
+    expected = ffn(x.clone().requires_grad_())
+    with torch.no_grad():
+        out = ffn(channels_last(x))
+    torch.testing.assert_close(out, expected.detach(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_float32_window_attention_on_cpu_equals_the_sdpa_kernel(masked):
+    torch.manual_seed(0)
+    attn = WindowAttention(16, (5, 5), 2)
+    x, m = torch.randn(4, 16, 5, 5), torch.randn(4, 16, 5, 5)
+    mask = shifted_window_mask(10, 10, (5, 5), (2, 2)) if masked else None  # 4 windows
+    with torch.no_grad():
+        out = attn(x, m, mask)  # float32 on the CPU: matrix products and softmax
+        expected = attn.double()(x.double(), m.double(), None if mask is None else mask.double())  # SDPA
+    torch.testing.assert_close(out, expected.float(), atol=1e-5, rtol=1e-5)

@@ -76,15 +76,14 @@ class MDTA(nn.Module):
         self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
 
     def _qkv(self, x: Tensor) -> Tensor:
-        """q, k and v of ``x`` [B, C, h, W] as one [B, h, W, 3C] map, in at least float32."""
-        t = conv1x1(x, self.qkv.weight, self.qkv.bias)
-        # Under bf16/fp16 autocast the depthwise conv still runs and outputs float32: rounding q and k, which the
-        # attention normalises over all pixels, costs about 15 dB of output PSNR (benchmarks/bench_precision.py).
-        dtype = torch.promote_types(t.dtype, torch.float32)
+        """q, k and v of ``x`` [B, C, h, W] as one [B, h, W, 3C] map (in the autocast dtype under autocast)."""
+        # Under bf16 autocast q and k are rounded to bf16 here and only their statistics are summed in float32
+        # (_statistics). With trained weights the bf16 output stays about 60 dB from fp32 either way (under 2 dB
+        # lower than with a float32 depthwise conv here, benchmarks/bench_precision.py), while the float32 conv and
+        # its casts cost about 10 % of a bf16 enhance. See docs/speed.md.
         conv = self.qkv_dwconv
-        with torch.autocast(t.device.type, enabled=False):
-            bias = None if conv.bias is None else conv.bias.to(dtype)
-            return nhwc(F.conv2d(t.to(dtype), conv.weight.to(dtype), bias, padding=1, groups=conv.groups))
+        return nhwc(F.conv2d(conv1x1(x, self.qkv.weight, self.qkv.bias), conv.weight, conv.bias, padding=1,
+                             groups=conv.groups))
 
     def _statistics(self, qkv: Tensor) -> list[Tensor]:
         """Per image of ``qkv`` [B, n, 3C]: the heads' Gram matrices q^T k [B, heads, d, d] and the squared norms of
@@ -168,23 +167,38 @@ class GDFN(nn.Module):
         self.dwconv = nn.Conv2d(hidden * 2, hidden * 2, kernel_size=3, padding=1, groups=hidden * 2, bias=bias)
         self.project_out = nn.Conv2d(hidden, dim, kernel_size=1, bias=bias)
 
-    def _half(self, x: Tensor, i: int) -> Tensor:
-        """Gate half ``i`` (0: the GELU input, 1: the gate) as its own dense map: element-wise kernels run several
-        times faster on it than on a channel slice of the 2 * hidden map."""
+    def _weights(self) -> tuple[Tensor, Tensor | None, Tensor, Tensor | None, Tensor]:
+        """project_in, dwconv and project_out weights and biases, the hidden width zero-padded to a multiple of 16
+        without autograd: the GEMM and depthwise kernels are about 20 % slower on odd widths (255 for dim 96), and
+        zero channels add exact zeros (GELU(0) * gate = 0 meets zero project_out columns)."""
         hidden = self.project_out.in_channels
-        part = slice(i * hidden, (i + 1) * hidden)
-        b_in, b_dw = self.project_in.bias, self.dwconv.bias
-        t = conv1x1(x, self.project_in.weight[part], None if b_in is None else b_in[part])
-        return F.conv2d(t, self.dwconv.weight[part], None if b_dw is None else b_dw[part], padding=1, groups=hidden)
+        w_in, b_in = self.project_in.weight.flatten(1), self.project_in.bias
+        w_dw, b_dw, w_out = self.dwconv.weight, self.dwconv.bias, self.project_out.weight.flatten(1)
+        pad = (-hidden) % 16 if not torch.is_grad_enabled() else 0
+        if pad:
+            def halves(t: Tensor) -> Tensor:  # [2 * hidden, ...] -> [2 * (hidden + pad), ...]
+                return F.pad(t.unflatten(0, (2, hidden)), (0, 0) * (t.ndim - 1) + (0, pad)).flatten(0, 1)
+            w_in, w_dw, w_out = halves(w_in), halves(w_dw), F.pad(w_out, (0, pad))
+            b_in, b_dw = (None if b is None else halves(b) for b in (b_in, b_dw))
+        return w_in, b_in, w_dw, b_dw, w_out
 
     def forward(self, x: Tensor, residual: Tensor | None = None) -> Tensor:
         """Apply the gated feed-forward to ``x`` [B, C, H, W]; returns [B, C, H, W] (plus ``residual`` when given)."""
-        a = self._half(x, 0)
+        w_in, b_in, w_dw, b_dw, w_out = self._weights()
+        hidden = w_out.shape[1]
+
+        def half(i: int) -> Tensor:
+            # each gate half as its own dense map: element-wise kernels run several times faster on it than on a
+            # channel slice of the 2 * hidden map
+            part = slice(i * hidden, (i + 1) * hidden)
+            t = conv1x1(x, w_in[part], None if b_in is None else b_in[part])
+            return F.conv2d(t, w_dw[part], None if b_dw is None else b_dw[part], padding=1, groups=hidden)
+
         if torch.is_grad_enabled():
-            gate = F.gelu(a) * self._half(x, 1)
+            gate = F.gelu(half(0)) * half(1)
         else:
-            gate = torch.ops.aten.gelu_(a).mul_(self._half(x, 1))
-        return conv1x1(gate, self.project_out.weight, self.project_out.bias, residual=residual)
+            gate = torch.ops.aten.gelu_(half(0)).mul_(half(1))
+        return conv1x1(gate, w_out, self.project_out.bias, residual=residual)
 
 
 class TransformerBlock(nn.Module):

@@ -120,17 +120,20 @@ class CrossCouplingAffine(InvertibleModule):
     def _nets(self) -> tuple[AffineNet, ...]:
         return self.feat_net_1, self.coupling_net_1, self.feat_net_2, self.coupling_net_2
 
-    def _subnets(self, cond: torch.Tensor):
-        """Return ``shift_scale(i, z=None) -> (shift, scale)`` for sub-network i of :meth:`_nets` on ``cond``."""
+    def _subnets(self, cond: torch.Tensor, dtype: torch.dtype):
+        """Return ``shift_scale(i, z=None) -> (shift, scale)`` for sub-network i of :meth:`_nets` on ``cond``; the
+        shifts and scales are in ``dtype`` (the flow's), whatever ``cond`` and the sub-networks run in."""
         nets = self._nets()
         if any(net.initializing for net in nets):
+            cond = cond.to(dtype)
+
             def plain(i: int, z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
                 h = nets[i](cond if z is None else torch.cat([z, cond], dim=1))
                 return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0) + self.eps
             return plain
 
-        dtype = self.subnet_dtype
-        autocast = torch.autocast(cond.device.type, dtype=dtype, enabled=dtype is not None)
+        low = self.subnet_dtype
+        autocast = torch.autocast(cond.device.type, dtype=low, enabled=low is not None)
         folded = [net.folded_in() for net in nets]
         cc = cond.shape[1]  # the couplings read [z half, cond]: the condition's weights are the last columns
         with autocast:
@@ -144,7 +147,7 @@ class CrossCouplingAffine(InvertibleModule):
                 h = nets[i].tail(h)
             c = h.shape[1] // 2
             # the affine update itself is float32 whatever the sub-network ran in
-            return h[:, :c].to(cond.dtype), torch.sigmoid(h[:, c:].to(cond.dtype)) + self.eps
+            return h[:, :c].to(dtype), torch.sigmoid(h[:, c:].to(dtype)) + self.eps
         return fused
 
     @staticmethod
@@ -155,7 +158,7 @@ class CrossCouplingAffine(InvertibleModule):
         """Apply sub-steps (a)-(d)."""
         if cond is None:
             raise ValueError("CrossCouplingAffine needs a condition feature map")
-        net = self._subnets(cond)
+        net = self._subnets(cond, x.dtype)
         t, s = net(0)
         z = (x + t) * s
         logdet = self._sum_log(s)
@@ -184,7 +187,7 @@ class CrossCouplingAffine(InvertibleModule):
                  with_logdet: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         if cond is None:
             raise ValueError("CrossCouplingAffine needs a condition feature map")
-        net = self._subnets(cond)
+        net = self._subnets(cond, y.dtype)
         logdet = zero_logdet(y) if with_logdet else None
         z1, z2 = y[:, :self.c1], y[:, self.c1:]
         t, s = net(3, z2)

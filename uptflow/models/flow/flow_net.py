@@ -123,7 +123,10 @@ class UPTFlowNet(InvertibleModule):
         if cond is None or len(cond) != self.n_levels:
             raise ValueError(f"UPTFlowNet needs a list of {self.n_levels} condition maps (one per level)")
         dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-        return channels_last(x.to(dtype)), [channels_last(c.to(dtype)) for c in cond]
+        # the conditions only feed the coupling sub-networks: under a lower sub-network precision they stay in it
+        # (the encoder gives them so) instead of a float32 round trip that autocast would undo in every coupling
+        cond_dtype = dtype if self.subnet_dtype is None or dtype == torch.float64 else self.subnet_dtype
+        return channels_last(x.to(dtype)), [channels_last(c.to(cond_dtype)) for c in cond]
 
     def forward(self, x: torch.Tensor, cond: Sequence[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Image -> latent z and the summed log-det (no quantisation constant)."""
