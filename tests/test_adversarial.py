@@ -115,6 +115,31 @@ def test_ultralytics_detector_weights_with_a_code_payload_are_refused(tmp_path, 
     _assert_refused(err, path)
 
 
+_PROGRESS_OF_A_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+import ultralytics.cfg  # as the fine-tune path does: ultralytics is imported before any detector is built
+from evaluation.detection.train import ultralytics_progress
+try:
+    ultralytics_progress(Path(sys.argv[1]), 3)
+except ValueError as e:
+    print(type(e).__name__, e)
+"""
+
+
+def test_a_fine_tune_resume_refuses_a_last_checkpoint_with_a_code_payload(tmp_path, marker):
+    import subprocess
+    import sys
+
+    (tmp_path / "run").mkdir()
+    last = _evil_file(tmp_path / "run" / "last.pt", _RunsCode(marker), base={"epoch": 0, "optimizer": {}})
+    # a fresh process: an earlier test in this one may already have switched ultralytics' safe loading on
+    proc = subprocess.run([sys.executable, "-c", _PROGRESS_OF_A_FRESH_PROCESS, str(last)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert proc.stdout.startswith("UnsafeWeightsError") and str(last) in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "system" in proc.stdout
+
+
 @pytest.mark.mm
 @pytest.mark.slow
 def test_mmdet_checkpoint_with_a_code_payload_is_refused(tmp_path, marker):

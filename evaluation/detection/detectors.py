@@ -9,7 +9,9 @@ dataset, an ExDark-trained detector on ExDark), or a COCO detector on ExDark thr
 ``COCO_TO_EXDARK`` (detections of other COCO classes are dropped).
 """
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,21 +139,37 @@ def ultralytics_offline() -> None:
 
 def load_yolo(weights: str | os.PathLike) -> Any:
     """An ultralytics ``YOLO`` from a local ``.pt`` (safely unpickled) or a model ``.yaml``; errors name the file."""
-    import pickle
-
     ultralytics_offline()
     from ultralytics import YOLO
 
-    try:
+    with _refusals_named(weights):
         return YOLO(str(weights))
-    except TypeError as e:  # ultralytics' wording for a refused or unreadable file; ours names the global
-        cause = e.__cause__
-        if isinstance(cause, pickle.UnpicklingError):
+
+
+def load_ultralytics_checkpoint(path: str | os.PathLike) -> dict:
+    """The checkpoint dict of an ultralytics ``.pt`` (safely unpickled); errors name the file."""
+    ultralytics_offline()
+    from ultralytics.nn.tasks import torch_safe_load
+
+    with _refusals_named(path):
+        return torch_safe_load(str(path))[0]
+
+
+@contextlib.contextmanager
+def _refusals_named(path: str | os.PathLike) -> Iterator[None]:
+    """Turn ultralytics' TypeError for a refused or unreadable ``.pt`` into ours, naming the file (and the refused
+    global: :class:`~uptflow.utils.safe_load.UnsafeWeightsError`)."""
+    import pickle
+
+    try:
+        yield
+    except TypeError as e:
+        if isinstance(e.__cause__, pickle.UnpicklingError):
             from uptflow.utils.safe_load import safe_loading
 
-            with safe_loading(weights, "ultralytics weights"):
-                raise cause from None
-        raise ValueError(f"{weights}: not a loadable ultralytics checkpoint ({str(e).splitlines()[0]})") from None
+            with safe_loading(path, "ultralytics weights"):
+                raise e.__cause__ from None
+        raise ValueError(f"{path}: not a loadable ultralytics checkpoint ({str(e).splitlines()[0]})") from None
 
 
 @MODELS.register_module(name="ultralytics")

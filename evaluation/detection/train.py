@@ -49,14 +49,18 @@ class Trained(NamedTuple):
 # ------------------------------------------------------------------------------------------ ultralytics
 def ultralytics_progress(last: Path, epochs: int) -> str | int:
     """What ``last.pt`` says about a run of ``epochs``: ``"fresh"`` (none, or unreadable because a kill cut it
-    short), ``"finished"`` (all epochs done) or the number of epochs done (resume from there)."""
-    from ultralytics.nn.tasks import torch_safe_load
+    short), ``"finished"`` (all epochs done) or the number of epochs done (resume from there). A file that would
+    run code is refused (:class:`~uptflow.utils.safe_load.UnsafeWeightsError`), not overwritten."""
+    from evaluation.detection.detectors import load_ultralytics_checkpoint
+    from uptflow.utils.safe_load import UnsafeWeightsError
 
     if not last.is_file():
         return "fresh"
     try:
-        ckpt = torch_safe_load(str(last))[0]
-    except Exception as e:  # noqa: BLE001 - any load failure of our own half-written file means: start over
+        ckpt = load_ultralytics_checkpoint(last)
+    except UnsafeWeightsError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any other load failure of our own half-written file means: start over
         log.warning("%s cannot be read (%s); training starts over", last, str(e).splitlines()[0])
         return "fresh"
     done = int(ckpt.get("epoch", -1)) + 1
