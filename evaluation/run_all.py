@@ -5,6 +5,7 @@ Examples:
     $ python evaluation/run_all.py --config configs/eval/paper.py --data-root /data --work-dir runs/paper
     $ python evaluation/run_all.py --only enhancement,detection --enhancers uptflow,zero_dce --resume
     $ python evaluation/run_all.py --cfg-options tasks.detection.detector.conf=0.01 --device cuda
+    $ python evaluation/run_all.py --config configs/eval/paper.py --limit 20   # a quick check, its own results
     $ python evaluation/run_all.py --shard 0/4 ...; ...; python evaluation/run_all.py --merge   # split + merge
 
 See docs/run_all.md for the stages, the outputs layout, resuming and sharding.
@@ -28,7 +29,7 @@ def _csv(text: str) -> list[str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command-line options."""
-    from uptflow.cli import add_cfg_options, add_device
+    from uptflow.cli import add_cfg_options, add_device, add_limit
 
     p.add_argument("--config", default=None, help="suite config (mmengine .py); default configs/eval/quick.py")
     p.add_argument("--data-root", default=None, help="datasets folder (default: the config's, then ../shared/data)")
@@ -39,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", type=_csv, default=None,
                    help="comma-separated task names of the config, e.g. enhancement,detection (default: all)")
     p.add_argument("--enhancers", type=_csv, default=None, help="comma-separated enhancer labels (default: all)")
+    add_limit(p, "images (frames) of every dataset; limited results are units of their own, never mixed with full "
+                 "ones")
     p.add_argument("--resume", action="store_true", help="continue the run found in the work dir")
     p.add_argument("--shard", default=None, help="i/N: do shard i of N (default: RANK/WORLD_SIZE, else 0/1)")
     p.add_argument("--merge", nargs="*", default=None, metavar="DIR",
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config, data_root=args.data_root, work_dir=args.work_dir, cache_dir=args.cache_dir,
-                          device=None if args.device == "auto" else args.device, cfg_options=args.cfg_options)
+                          device=None if args.device == "auto" else args.device, cfg_options=args.cfg_options,
+                          limit=args.limit)
         if args.only is not None:
             if not args.only:
                 raise ConfigError("--only: the list is empty (name at least one task of the config)")

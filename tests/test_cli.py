@@ -1,17 +1,37 @@
 """The ``uptflow`` front door: every subcommand parses its --help; the README's command table matches; old names
 and spellings still work with a deprecation message; the library's ``python -m uptflow`` stays self-contained."""
 
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evaluation.cli import SUBCOMMANDS, main
 from uptflow.cli import LIBRARY_SUBCOMMANDS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def _standalone_modules() -> set[str]:
+    """Modules run only as ``python -m MODULE``: a ``__main__`` guard, and no ``uptflow`` subcommand of their own."""
+    front_doors = {"uptflow.cli", "evaluation.cli"} | {mod for mod, _, _ in SUBCOMMANDS.values()}
+    found = set()
+    for pkg in ("uptflow", "evaluation"):
+        for path in (ROOT / pkg).rglob("*.py"):
+            if 'if __name__ == "__main__":' in path.read_text():
+                found.add(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return found - front_doors
+
+
+def _help_options(help_text: str) -> set[str]:
+    """The long options an argparse --help lists (its option lines only, not the examples of its description)."""
+    invocations = re.findall(r"^  (-\S.*?)(?: {2,}|$)", help_text, re.M)
+    return {o for inv in invocations for o in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", inv)} - {"--help"}
 
 
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
@@ -29,10 +49,53 @@ def test_missing_subcommand_is_a_usage_error(capsys):
     assert "COMMAND" in capsys.readouterr().err
 
 
-def test_deprecated_subcommand_names_still_run_and_say_so(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["exdark-detect", "--help"])
-    assert exc.value.code == 0
+# (argv through the front door, or a standalone module's argv; the attribute the old spelling fills and its value;
+# the old spelling and the new one the deprecation message names)
+_RUN = "--data", "d"
+_SEG = *_RUN, "--dataset", "acdc", "--config", "c.py"
+OLD_SPELLINGS = [
+    (["exdark-detect", *_RUN, "--checkpoint", "w.pt"], "checkpoint", "w.pt", "`uptflow exdark-detect`",
+     "`uptflow detect-bench`"),
+    (["night-seg", *_SEG], "data", "d", "`uptflow night-seg`", "`uptflow seg-bench`"),
+    (["night-traffic", *_RUN], "data", ["d"], "`uptflow night-traffic`", "`uptflow traffic-bench`"),
+    (["traffic-bench", *_RUN, "--max-frames", "3"], "limit", 3, "--max-frames", "--limit"),
+    (["traffic-bench", *_RUN, "--detector-weights", "w.pt"], "checkpoint", "w.pt", "--detector-weights",
+     "--checkpoint"),
+    (["detect-bench", *_RUN, "--weights", "w.pt"], "checkpoint", "w.pt", "--weights", "--checkpoint"),
+    (["enhance-bench", *_RUN, "--out", "o"], "work_dir", "o", "--out", "--work-dir"),
+    (["enhance-bench", *_RUN, "--paired"], "dataset", "paired", "--paired", "--dataset paired"),
+    (["enhance-bench", *_RUN, "--enhancer", "g", "--weights", "w.pth"], "enhancer_weights", ["w.pth"], "--weights",
+     "--enhancer-weights"),
+    (["enhance-bench", *_RUN, "--enhancers", "gamma,clahe"], "enhancer", ["gamma,clahe"], "--enhancers",
+     "--enhancer (repeated)"),
+    (["enhance", "x.png", "-o", "o"], "work_dir", "o", "-o", "--work-dir"),
+    (["seg-bench", *_SEG, "--degrade-seed", "3"], "seed", 3, "--degrade-seed", "--seed"),
+    (["uptflow.data.make_pairs", "--out", "o"], "work_dir", "o", "--out", "--work-dir"),
+    (["evaluation.detection.train", *_RUN, "--model", "w.pt"], "checkpoint", "w.pt", "--model", "--checkpoint"),
+]
+
+
+@pytest.mark.parametrize("argv, dest, value, old, new", OLD_SPELLINGS, ids=[" ".join(c[0]) for c in OLD_SPELLINGS])
+def test_old_spellings_still_run_the_command_and_say_so(argv, dest, value, old, new, monkeypatch, capsys):
+    """The old spelling reaches the command's run() with the new option's value, and the warning names both."""
+    seen = []
+    name = next((k for k, (_, _, aliases) in SUBCOMMANDS.items() if argv[0] in (k, *aliases)), None)
+    module = importlib.import_module(SUBCOMMANDS[name][0] if name else argv[0])
+    monkeypatch.setattr(module, "run", lambda args: seen.append(args) or 0)
+    assert (main(argv) if name else module.main(argv[1:])) == 0
+    assert len(seen) == 1 and getattr(seen[0], dest) == value
+    assert f"warning: {old} is deprecated and will be removed; use {new}" in capsys.readouterr().err
+
+
+def test_make_pairs_writes_its_folder_to_work_dir_which_it_requires(tmp_path, capsys):
+    from uptflow.data.make_pairs import main as make_pairs
+
+    out = tmp_path / "pairs"
+    assert make_pairs(["--skimage-photos", "coffee", "--split", "all", "--level", "3", "--work-dir", str(out)]) == 0
+    assert {p.name for p in (out / "low").iterdir()} == {p.name for p in (out / "high").iterdir()} == {
+        "skimage_coffee.png"}
+    assert make_pairs(["--skimage-photos", "coffee", "--split", "all"]) == 2
+    assert "error: --work-dir: required" in capsys.readouterr().err
 
 
 def test_python_dash_m_uptflow_is_the_library_cli_without_the_suite():
@@ -49,17 +112,62 @@ def test_the_library_never_imports_the_suite():
 
 
 def test_readme_command_table_lists_every_option_of_every_command(capsys):
-    """Each README table row names a command; every option its --help shows must appear in that row."""
-    rows = [ln for ln in README.read_text().splitlines() if ln.startswith("| `uptflow ")]
-    commands = {re.match(r"\| `uptflow ([\w-]+)", r).group(1): r for r in rows}
-    assert set(commands) == set(SUBCOMMANDS), sorted(set(SUBCOMMANDS) ^ set(commands))
-    for name, row in commands.items():
+    """The README's table has a row for every ``uptflow`` subcommand and every ``python -m`` tool, and each row's
+    options are exactly those its --help lists."""
+    rows = [ln for ln in README.read_text().splitlines() if ln.startswith(("| `uptflow ", "| `python -m "))]
+    subcommands = {m.group(1): r for r in rows if (m := re.match(r"\| `uptflow ([\w-]+)", r))}
+    modules = {m.group(1): r for r in rows if (m := re.match(r"\| `python -m ([\w.]+)", r))}
+    assert set(subcommands) == set(SUBCOMMANDS), sorted(set(SUBCOMMANDS) ^ set(subcommands))
+    expected = _standalone_modules()
+    assert set(modules) == expected, sorted(set(modules) ^ expected)
+    runs = [(f"uptflow {name}", row, lambda name=name: main([name, "--help"])) for name, row in subcommands.items()]
+    runs += [(f"python -m {mod}", row, lambda mod=mod: importlib.import_module(mod).main(["--help"]))
+             for mod, row in modules.items()]
+    for command, row, show_help in runs:
         with pytest.raises(SystemExit):
-            main([name, "--help"])
-        help_text = capsys.readouterr().out
-        options = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", help_text)) - {"--help"}
-        missing = sorted(o for o in options if o not in row)
-        assert not missing, f"README row of `uptflow {name}` lacks {missing}"
+            show_help()
+        options = _help_options(capsys.readouterr().out)
+        assert options, f"no options parsed from the --help of `{command}`"
+        listed = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", re.split(r"(?<!\\)\|", row)[-2]))
+        assert listed == options, (f"README row of `{command}`: lacks {sorted(options - listed)}, "
+                                   f"lists unknown {sorted(listed - options)}")
+
+
+def test_run_all_limit_caps_every_dataset_and_never_mixes_with_full_units(tmp_path):
+    """``run-all --limit N`` lowers each dataset's own limit to N; a limited dataset's units get other ids, the
+    results hold only the current units, and a later full --resume reuses the full units (same ids as before)."""
+    from evaluation.run_all import main as run_all
+    from evaluation.suite.config import ConfigError, load_config
+    from tests.evaluation.test_run_all import _frames, _write_config
+
+    _frames(tmp_path / "frames", n=3)
+    cfg = dict(suite="limit", work_dir=str(tmp_path / "work"), cache_dir=str(tmp_path / "cache"), seed=0,
+               device="cpu", enhancers=[dict(name="identity", label="input"), dict(name="gamma")],
+               datasets=dict(syn=dict(type="synthetic", num_images=3, size=48, title="Syn"),
+                             frames=dict(type="frames", root=str(tmp_path / "frames"), limit=1, title="Frames")),
+               tasks=dict(enhancement=dict(paired=["syn"], unpaired=["frames"], metrics=["PSNR"],
+                                           nr_metrics=["LOE"])),
+               report=dict(html=False))
+    path = _write_config(tmp_path / "suite.py", cfg)
+    assert {n: r.limit for n, r in load_config(path, limit=2).readers.items()} == {"syn": 2, "frames": 1}
+    with pytest.raises(ConfigError, match="limit: must be >= 1"):
+        load_config(path, limit=0)
+
+    def results(*extra: str) -> pd.DataFrame:
+        assert run_all(["--config", str(path), "--no-progress", *extra]) == 0
+        return pd.read_csv(tmp_path / "work" / "results" / "shard-0-of-1.csv", keep_default_na=False)
+
+    def units(rows: pd.DataFrame, dataset: str) -> set[str]:
+        return set(rows[rows.dataset == dataset]["unit"])
+
+    full = results()
+    limited = results("--limit", "2", "--resume")
+    assert len(units(full, "Syn")) == len(units(limited, "Syn")) == 2
+    assert units(full, "Syn").isdisjoint(units(limited, "Syn"))  # 3 -> 2 images: other units
+    assert units(full, "Frames") == units(limited, "Frames")  # its own limit 1 < 2: the same data, the same units
+    assert set(full[full.dataset == "Syn"]["n"]) == {3} and set(limited[limited.dataset == "Syn"]["n"]) == {2}
+    again = results("--resume")
+    assert set(again["unit"]) == set(full["unit"]) and again["value"].tolist() == full["value"].tolist()
 
 
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))

@@ -121,13 +121,16 @@ def default_device() -> str:
 
 def load_config(path: str | os.PathLike | None = None, data_root: str | None = None, work_dir: str | None = None,
                 cache_dir: str | None = None, device: str | None = None,
-                cfg_options: dict[str, Any] | None = None) -> SuiteConfig:
+                cfg_options: dict[str, Any] | None = None, limit: int | None = None) -> SuiteConfig:
     """Read a suite config (default ``configs/eval/quick.py``), apply command-line overrides and validate it.
 
     Args:
         path: mmengine Python config file.
         data_root / work_dir / cache_dir / device: override the config's keys of the same name.
         cfg_options: any other overrides, mmengine style (``{"tasks.detection.detector.conf": 0.25}``).
+        limit: at most this many samples (images, frames) of every dataset: each dataset's own ``limit`` setting,
+            lowered to it. Being a reader setting, it is part of every unit's identity, so limited results get
+            their own units and never mix with full ones.
     """
     path = Path(path) if path is not None else Path(__file__).resolve().parents[2] / "configs" / "eval" / "quick.py"
     if not path.is_file():
@@ -144,7 +147,26 @@ def load_config(path: str | os.PathLike | None = None, data_root: str | None = N
                        ("device", device)):
         if value is not None:
             raw[key] = value
+    if limit is not None:
+        raw["datasets"] = _limited(raw.get("datasets"), limit)
     return validate_config(raw, source=str(path))
+
+
+def _limited(datasets: Any, limit: int) -> Any:
+    """The dataset entries with ``limit`` set to at most ``limit`` (an entry's own smaller limit stays)."""
+    if limit < 1:
+        raise ConfigError(f"limit: must be >= 1, got {limit}")
+    if not isinstance(datasets, dict):
+        return datasets  # validate_config names the problem
+    out = {}
+    for name, d in datasets.items():
+        if isinstance(d, dict):
+            own = d.get("limit")
+            if own is None or (isinstance(own, int) and own > limit):
+                d = {**d, "limit": limit}
+            # a smaller own limit stays, and a malformed one is left for the reader to report with its key
+        out[name] = d
+    return out
 
 
 def _enhancers(raw: list, subs: dict[str, str]) -> list[dict[str, Any]]:

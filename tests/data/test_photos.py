@@ -156,7 +156,7 @@ def test_make_pairs_writes_a_low_high_folder_with_the_parameters(tmp_path):
     _photos(tmp_path / "a", n=3)
     out = tmp_path / "pairs"
     assert make_pairs(["--data-root", str(tmp_path), "--photo-dirs", "a", "--split", "all", "--seed", "4",
-                       "--out", str(out)]) == 0
+                       "--work-dir", str(out)]) == 0
     lows = sorted(p.name for p in (out / "low").iterdir())
     assert lows == sorted(p.name for p in (out / "high").iterdir()) and len(lows) == 3
     lines = [json.loads(s) for s in (out / "degradations.jsonl").read_text().splitlines()]

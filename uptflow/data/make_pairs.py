@@ -1,10 +1,11 @@
 """Write a fixed, seeded split of photo-synthesised low-light pairs to a folder the benchmarks read.
 
-    python -m uptflow.data.make_pairs --data-root ../shared/data --photo-dirs bsds500/train bsds500/val \
-        coco128_train/images --split test --seed 0 --out OUT       # [--level 3] for a fixed darkness level
+    python -m uptflow.data.make_pairs --data-root ../shared/data --photo-dirs bsds500/train bsds500/val \\
+        coco128_train/images --split test --seed 0 --work-dir OUT       # [--level 3] for a fixed darkness level
 
 writes ``OUT/low/<name>.png``, ``OUT/high/<name>.png`` (full-size photos) and ``OUT/degradations.jsonl`` (every pair's
 degradation parameters and seed), the low/high layout ``python -m evaluation.enhancement --dataset paired`` reads.
+``--out`` is the old spelling of ``--work-dir`` (kept for one release).
 """
 
 import argparse
@@ -16,7 +17,7 @@ from uptflow.data.photos import SPLITS, PhotoLowLightPairs
 from uptflow.data.synthetic import SKIMAGE_PHOTOS
 from uptflow.utils.io import atomic_write_text, imwrite_rgb
 
-__all__ = ["write_pairs", "main"]
+__all__ = ["write_pairs", "add_arguments", "run", "main"]
 
 
 def write_pairs(dataset: PhotoLowLightPairs, out_dir: str | Path) -> Path:
@@ -34,25 +35,40 @@ def write_pairs(dataset: PhotoLowLightPairs, out_dir: str | Path) -> Path:
     return out_dir
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write a fixed, seeded split of synthetic pairs to a low/high folder."""
-    parser = argparse.ArgumentParser(prog="python -m uptflow.data.make_pairs", description=main.__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    from uptflow.cli import add_work_dir
+
     parser.add_argument("--data-root", default="", help="folder the photo folders are relative to")
     parser.add_argument("--photo-dirs", nargs="*", default=[], help="folders of normal-light photos")
     parser.add_argument("--skimage-photos", nargs="*", default=[], help=f"any of {', '.join(SKIMAGE_PHOTOS)}")
     parser.add_argument("--split", default="test", choices=SPLITS)
     parser.add_argument("--seed", type=int, default=0, help="seed of the fixed degradations")
     parser.add_argument("--level", type=int, help="a fixed darkness level (1-5) instead of the random degradation")
-    parser.add_argument("--out", required=True, help="output folder (low/, high/, degradations.jsonl)")
-    args = parser.parse_args(argv)
+    add_work_dir(parser, what="output folder (low/, high/, degradations.jsonl)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the split's pairs to ``--work-dir``; return 0."""
+    from uptflow.cli import work_dir
+
+    out = work_dir(args)
     degradation = dict(level=args.level) if args.level else None
     pipeline = [dict(type="LoadImagePair"), dict(type="SynthesizeLowLight", degradation=degradation),
                 dict(type="PackPairedInputs", meta_keys=("name", "degradation", "degradation_seed"))]
     ds = PhotoLowLightPairs(photo_dirs=args.photo_dirs, data_root=args.data_root, skimage_photos=args.skimage_photos,
                             split=args.split, seed=args.seed, fixed_degradation=True, pipeline=pipeline,
                             test_mode=True)
-    print(f"wrote {len(ds)} pairs to {write_pairs(ds, args.out)}")
+    print(f"wrote {len(ds)} pairs to {write_pairs(ds, out)}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write a fixed, seeded split of synthetic pairs to a low/high folder."""
+    from uptflow.cli import run_standalone
+
+    return run_standalone(add_arguments, run, "python -m uptflow.data.make_pairs", __doc__,
+                          None if argv is None else list(argv))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["mean_luminance", "noise_profile", "INTENSITY_BINS", "main"]
+__all__ = ["mean_luminance", "noise_profile", "INTENSITY_BINS", "add_arguments", "run", "main"]
 
 # bin edges of the blurred intensity (display values in [0, 1]); low-light images live in the lower half
 INTENSITY_BINS = np.array([0.0, 0.02, 0.04, 0.06, 0.08, 0.11, 0.15, 0.2, 0.3, 0.45])
@@ -76,8 +76,19 @@ def _synthetic(photos: list[np.ndarray], degradation, seed: int, copies: int) ->
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Plot mean luminance and noise per intensity of real low-light images vs synthetic ones."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options (``--out`` names the one PNG written, a file, not an output folder)."""
+    parser.add_argument("--real", nargs="+", required=True,
+                        help="real low-light images: LABEL=DIR[,DIR...] groups (or bare folders)")
+    parser.add_argument("--photos", nargs="+", required=True, help="folders of normal-light photos to darken")
+    parser.add_argument("--max-photos", type=int, default=60, help="photos used (the first N, name order)")
+    parser.add_argument("--copies", type=int, default=3, help="random degradations per photo")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="PNG file to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Draw the comparison into ``args.out`` and print its table; return 0."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,16 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from uptflow.data.degradation import DARKNESS_LEVELS, LowLightDegradation, darkness_level
     from uptflow.utils.io import atomic_path
-
-    parser = argparse.ArgumentParser(prog="python -m uptflow.data.stats", description=main.__doc__)
-    parser.add_argument("--real", nargs="+", required=True,
-                        help="real low-light images: LABEL=DIR[,DIR...] groups (or bare folders)")
-    parser.add_argument("--photos", nargs="+", required=True, help="folders of normal-light photos to darken")
-    parser.add_argument("--max-photos", type=int, default=60, help="photos used (the first N, name order)")
-    parser.add_argument("--copies", type=int, default=3, help="random degradations per photo")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="PNG to write")
-    args = parser.parse_args(argv)
 
     sets = _groups(args.real)
     photos = _images(args.photos)[: args.max_photos]
@@ -136,6 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {name} | {len(imgs)} | {np.median(lum):.3f} ({np.percentile(lum, 10):.3f}-"
               f"{np.percentile(lum, 90):.3f}) | {np.nanmean(_median_profile(imgs)[1:4]):.4f} |")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Plot mean luminance and noise per intensity of real low-light images vs synthetic ones."""
+    from uptflow.cli import run_standalone
+
+    return run_standalone(add_arguments, run, "python -m uptflow.data.stats", __doc__,
+                          None if argv is None else list(argv))
 
 
 if __name__ == "__main__":

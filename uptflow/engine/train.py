@@ -5,6 +5,7 @@ Examples:
     $ uptflow train configs/uptflow/uptflow_lolv2-real_50k.py --cfg-options data_root=/data/LOL-v2
     $ uptflow train configs/uptflow/uptflow_lolv2-real_50k.py --resume            # latest checkpoint of work_dir
     $ torchrun --nproc_per_node 2 -m uptflow train CONFIG --launcher pytorch
+    $ uptflow train configs/uptflow/uptflow_tiny_synthetic.py --device cpu   # CPU even where a GPU is visible
 
 Priority of settings: command line > config file; the work dir defaults to ``work_dirs/<config name>``.
 """
@@ -12,14 +13,18 @@ Priority of settings: command line > config file; the work dir defaults to ``wor
 import argparse
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "train"]
+__all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "runner_device", "train"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``parser``."""
     from mmengine.config import DictAction
+
+    from uptflow.cli import add_device
 
     parser.add_argument("config", help="training config (an mmengine Python config under configs/uptflow/)")
     parser.add_argument("--work-dir", help="folder for logs and checkpoints (default: work_dirs/<config name>)")
@@ -29,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override config entries, e.g. train_cfg.max_iters=1000 data_root=/data/LOL-v2")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
                         help="job launcher; 'pytorch' under torchrun")
+    add_device(parser)
     parser.add_argument("--no-amp", action="store_true",
                         help="train in fp32: no CUDA AMP (on by default), no CPU bf16 autocast (SafeBf16OptimWrapper)")
 
@@ -58,10 +64,17 @@ def check_data_roots(cfg) -> None:
 
 
 def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resume: str | None = None,
-                   cfg_options: dict | None = None, launcher: str = "none", amp: bool = True):
-    """Load and complete a training config (work dir, resume, launcher, AMP, available log backends)."""
+                   cfg_options: dict | None = None, launcher: str = "none", amp: bool = True,
+                   device: str | None = None):
+    """Load and complete a training config (work dir, resume, launcher, AMP, available log backends).
+
+    ``device`` (``cpu``, ``cuda``, ``cuda:N``; None: CUDA when a GPU is visible) decides AMP and the distributed
+    backend; train under :func:`runner_device` with the same device.
+    """
     import torch
     from mmengine.config import Config
+
+    on_cuda = torch.device(device).type == "cuda" if device else torch.cuda.is_available()
 
     path = Path(config)
     if not path.is_file():
@@ -86,13 +99,13 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
         cfg.load_from = None if resume == "auto" else resume
         if resume != "auto" and not Path(resume).is_file():
             raise FileNotFoundError(f"checkpoint to resume from not found: {resume}")
-    use_amp = amp and cfg.get("amp", False) and torch.cuda.is_available()
+    use_amp = amp and cfg.get("amp", False) and on_cuda
     wrapper = cfg.optim_wrapper.get("type")
     if use_amp and wrapper in ("SafeOptimWrapper", "SafeBf16OptimWrapper"):
         cfg.optim_wrapper.type = "SafeAmpOptimWrapper"
     elif not amp and wrapper == "SafeBf16OptimWrapper":
         cfg.optim_wrapper.type = "SafeOptimWrapper"
-    if not torch.cuda.is_available() and launcher != "none":
+    if not on_cuda and launcher != "none":
         # NCCL and mmengine's default DDP wrapper need CUDA; see uptflow.engine.ddp
         cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}
         cfg.model_wrapper_cfg = cfg.get("model_wrapper_cfg") or dict(type="CPUDistributedDataParallel")
@@ -108,27 +121,67 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
 
 def build_runner(cfg):
     """Build the mmengine Runner for a prepared config (registers uptflow's modules first)."""
-    import torch
+    from mmengine.device import get_device
 
     import uptflow.data  # noqa: F401 - registers datasets / transforms
     import uptflow.engine  # noqa: F401 - registers the wrapper, hooks, optimizer wrappers, metric, file backend
     from uptflow.engine.ddp import init_cpu_process_group
     from uptflow.engine.runner import UPTFlowRunner
 
-    if cfg.get("launcher", "none") == "pytorch" and not torch.cuda.is_available():
+    if cfg.get("launcher", "none") == "pytorch" and get_device() != "cuda":
         init_cpu_process_group()
     return UPTFlowRunner.from_cfg(cfg)
 
 
+@contextmanager
+def runner_device(device: str | None, launcher: str = "none") -> Iterator[None]:
+    """Build and train mmengine Runners on ``device`` (``cpu``, ``cuda``, ``cuda:N``) within the block.
+
+    mmengine's Runner puts the model, resumed checkpoints and autocast on ``mmengine.device.get_device()``, a value
+    fixed when mmengine is imported (CUDA whenever a GPU is visible) that no config key changes; by then torch has
+    read ``CUDA_VISIBLE_DEVICES`` (the commands import mmengine to build their parsers), so hiding the GPU comes too
+    late. The block sets that value, and for ``cuda:N`` torch's current GPU, and restores both after. None changes
+    nothing (mmengine's own choice).
+    """
+    import mmengine.device.utils as mm_device
+    import torch
+
+    if device is None:
+        yield
+        return
+    dev = torch.device(device)
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {device}: training runs on cpu, cuda or cuda:N")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: torch sees no GPU (use --device cpu, or auto)")
+    if dev.index is not None and launcher != "none":
+        raise ValueError(f"--device {device}: under --launcher {launcher} each process trains on the GPU of its "
+                         "LOCAL_RANK; use --device cuda")
+    mm_before = mm_device.DEVICE
+    gpu_before = torch.cuda.current_device() if dev.index is not None else None
+    mm_device.DEVICE = dev.type
+    if dev.index is not None:
+        torch.cuda.set_device(dev.index)
+    try:
+        yield
+    finally:
+        mm_device.DEVICE = mm_before
+        if gpu_before is not None:
+            torch.cuda.set_device(gpu_before)
+
+
 def train(config: str | os.PathLike, work_dir: str | os.PathLike, cfg_options: dict | None = None,
-          resume: str | None = "auto", amp: bool = True) -> Path:
+          resume: str | None = "auto", amp: bool = True, device: str | None = None) -> Path:
     """Train from ``config`` in ``work_dir`` (resuming its latest checkpoint there) and return the exported network.
 
-    The returned file is ``<work_dir>/uptflow_final.pth`` in uptflow's format, written by the config's
-    ``ExportModelHook``; ``uptflow.load_model`` reads it.
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (None: CUDA when a GPU is visible). The returned file is
+    ``<work_dir>/uptflow_final.pth`` in uptflow's format, written by the config's ``ExportModelHook``;
+    ``uptflow.load_model`` reads it.
     """
-    cfg = prepare_config(config, work_dir=str(work_dir), resume=resume, cfg_options=cfg_options, amp=amp)
-    build_runner(cfg).train()
+    cfg = prepare_config(config, work_dir=str(work_dir), resume=resume, cfg_options=cfg_options, amp=amp,
+                         device=device)
+    with runner_device(device):
+        build_runner(cfg).train()
     hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") in ("ExportModelHook", "uptflow.ExportModelHook")]
     weights = Path(cfg.work_dir) / f"{(hooks[0].get('prefix') if hooks else None) or 'uptflow'}_final.pth"
     if not weights.is_file():
@@ -141,10 +194,15 @@ def run(args: argparse.Namespace) -> int:
     """Train; return 0 on success."""
     from mmengine.logging import print_log
 
-    cfg = prepare_config(args.config, args.work_dir, args.resume, args.cfg_options, args.launcher,
-                         amp=not args.no_amp)
-    runner = build_runner(cfg)
-    print_log(f"optimizer wrapper: {cfg.optim_wrapper.type}; work dir: {cfg.work_dir}", logger="current",
-              level=logging.INFO)
-    runner.train()
+    from uptflow.cli import resolve_device
+
+    # under torchrun every process resolves the device; one says which
+    device = resolve_device(args.device, quiet=int(os.environ.get("RANK", "0")) > 0)
+    with runner_device(device, args.launcher):
+        cfg = prepare_config(args.config, args.work_dir, args.resume, args.cfg_options, args.launcher,
+                             amp=not args.no_amp, device=device)
+        runner = build_runner(cfg)
+        print_log(f"device: {device}; optimizer wrapper: {cfg.optim_wrapper.type}; work dir: {cfg.work_dir}",
+                  logger="current", level=logging.INFO)
+        runner.train()
     return 0
