@@ -235,7 +235,7 @@ def test_bad_images_in_a_dataset_are_skipped_counted_and_the_rest_is_scored(tmp_
     assert summary[1].split(",")[1:3] == ["1", "2"]  # 1 image scored, 2 skipped
 
 
-def test_the_suite_scores_the_good_images_of_a_dataset_with_a_bad_one(tmp_path):
+def test_the_suite_scores_the_good_images_of_a_dataset_with_a_bad_one(tmp_path, capsys):
     from evaluation.suite.config import validate_config
     from evaluation.suite.stages import Suite
     from tests.evaluation.test_run_all import _tiny_config
@@ -243,12 +243,18 @@ def test_the_suite_scores_the_good_images_of_a_dataset_with_a_bad_one(tmp_path):
     cfg = _tiny_config(tmp_path, tasks=("enhancement",))
     cfg["enhancers"] = cfg["enhancers"][:2]
     cfg["report"] = dict(html=False)
-    (tmp_path / "data" / "frames" / "frame001.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    suite = Suite(validate_config(cfg), progress=False)
-    assert suite.run() == 1  # something was left out: the exit status says so
-    assert suite.counts["images_skipped"] >= 1 and not suite.failures
+    bad = tmp_path / "data" / "frames" / "frame001.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    for resume in (False, True):  # the resumed run finds it again (reading, and in the finished units' records)
+        suite = Suite(validate_config(cfg), resume=resume, progress=False)
+        assert suite.run() == 1  # something was left out: the exit status says so
+        # one bad file counts once in the run, although every enhancer's unit left it out too
+        assert suite.counts["images_skipped"] == 1 and not suite.failures
+        assert [b["file"] for b in suite.bad_images] == [str(bad)]
+        out = capsys.readouterr().out
+        assert "images_skipped: 1" in out and out.count(f"SKIPPED image {bad}") == 2  # when found, in the summary
     table = (tmp_path / "work" / "tables" / "enhancement_unpaired.md").read_text()
-    assert "left out: Frames (gamma): 1, Frames (input): 1." in table
+    assert "left out: Frames (gamma): 1, Frames (input): 1." in table  # each enhancer's table says what it lacks
     assert "| gamma" in table  # the two good frames are scored
 
 

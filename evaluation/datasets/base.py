@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import zlib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,22 +21,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
+from uptflow.utils.paths import list_images, natural_key  # the one listing and order, shared with the library
 
 __all__ = ["Box", "Sample", "Dataset", "DatasetReader", "natural_key", "list_images", "read_image_raw"]
-
-
-def natural_key(text: str | os.PathLike) -> list:
-    """Sort key that orders ``img2`` before ``img10`` (case-insensitive): the one ordering of file lists."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
-
-
-def list_images(folder: str | os.PathLike, recursive: bool = False, suffixes: tuple[str, ...] = IMAGE_SUFFIXES
-                ) -> list[Path]:
-    """Image files in ``folder`` in natural order (hidden files and the suite's temporary files skipped)."""
-    folder = Path(folder)
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    found = [p for p in it if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")]
-    return sorted(found, key=lambda p: natural_key(p.relative_to(folder).as_posix()))
 
 
 def read_image_raw(path: str | os.PathLike) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.datasets.base import DatasetReader, Sample, list_images, natural_key
+from evaluation.datasets.base import DatasetReader, Sample, list_images
 from evaluation.registry import DATASETS
 from evaluation.segmentation.classes import CLASSES, IGNORE_INDEX, labelids_to_trainids
 
@@ -30,7 +30,7 @@ class LabelError(ValueError):
 def _images(folder: Path, suffix: str) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
-    found = sorted((p for p in folder.rglob(f"*{suffix}") if p.is_file()), key=lambda p: natural_key(p.as_posix()))
+    found = [p for p in list_images(folder, recursive=True) if p.name.endswith(suffix)]
     if not found:
         raise FileNotFoundError(f"no images matching *{suffix} under {folder}")
     return found

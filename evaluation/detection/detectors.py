@@ -190,6 +190,9 @@ class UltralyticsDetector(Detector):
 
     def __init__(self, checkpoint: str, imgsz: int = 640, conf: float = 0.001, iou: float = 0.7,
                  max_det: int = 300, device: str = "cpu") -> None:
+        if imgsz < 32 or not 0 <= conf <= 1 or not 0 <= iou <= 1 or max_det < 1:
+            raise ValueError(f"ultralytics detector: imgsz {imgsz} (at least 32), conf {conf} and iou {iou} (0-1), "
+                             f"max_det {max_det} (at least 1): a value is out of range")
         w = str(checkpoint)
         if w.endswith((".yaml", ".yml")):
             self.checkpoint, self.sha256 = w, None
@@ -234,7 +237,7 @@ class MMDetDetector(Detector):
         from mmdet.apis import init_detector
         from mmdet.utils import register_all_modules
 
-        from uptflow.utils.mmconfig import load_config
+        from uptflow.utils.mmconfig import config_mistakes, load_config
         from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
         register_all_modules(init_default_scope=True)
@@ -242,7 +245,7 @@ class MMDetDetector(Detector):
         self.config = str(config)
         self.checkpoint = str(require_file(checkpoint, "mmdet checkpoint")) if checkpoint is not None else None
         self.sha256 = file_sha256(self.checkpoint) if self.checkpoint else None
-        with safe_loading(self.checkpoint, "mmdet checkpoint", mmengine_checkpoint_globals()):
+        with config_mistakes(config), safe_loading(self.checkpoint, "mmdet checkpoint", mmengine_checkpoint_globals()):
             self.model = init_detector(cfg, self.checkpoint, device=device)
         meta = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("metainfo")
         if self.checkpoint is None and meta and "classes" in meta:

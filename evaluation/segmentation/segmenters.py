@@ -15,7 +15,7 @@ import numpy as np
 
 from evaluation.registry import MODELS
 from uptflow.registry import SettingsError, build_checked
-from uptflow.utils.mmconfig import load_config, resolve_config_path
+from uptflow.utils.mmconfig import config_mistakes, load_config, resolve_config_path
 from uptflow.utils.paths import require_file
 
 __all__ = ["Segmenter", "MMSegSegmenter", "build_segmenter", "list_segmenters", "config_protocol"]
@@ -85,7 +85,8 @@ class MMSegSegmenter(Segmenter):
         self.device = str(device)
         # init_model reads checkpoint['meta'], which bare state dicts (ESPNet's release) lack: load the weights
         # with mmengine's loader instead, which accepts both
-        model = init_model(cfg, None, device=self.device)
+        with config_mistakes(config):
+            model = init_model(cfg, None, device=self.device)
         if self.checkpoint is not None:
             with safe_loading(self.checkpoint, "segmentation checkpoint", mmengine_checkpoint_globals()):
                 load_checkpoint(model, self.checkpoint, map_location="cpu")

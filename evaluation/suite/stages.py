@@ -38,6 +38,11 @@ SUITE_RECORDS = ("run_info-", "skipped-", "failures-")
 _TRAIN_WAIT_S = 6 * 3600
 
 
+def _input_file(sample: Any) -> str:
+    """How the run names a sample's input when it is left out: its file (a video frame: its name)."""
+    return str(sample.path or sample.name)
+
+
 class ResumeError(RuntimeError):
     """The work dir already holds this shard's run and --resume was not given."""
 
@@ -134,12 +139,20 @@ class Suite:
         self.log(f"FAILED {unit}: {tb}")
 
     def bad_image(self, where: str, file: str, reason: str) -> None:
-        """Record an image that could not be used (it is left out and counted; the exit status will be 1)."""
-        entry = dict(where=where, file=file, reason=reason)
-        if entry not in self.bad_images:
-            self.bad_images.append(entry)
-            self.counts["images_skipped"] += 1
-            self.log(f"SKIPPED image {file} ({where}): {reason}")
+        """Record an input file that could not be used (it is left out; the exit status will be 1), once: reading
+        and every unit that meets it report it, but the run counts files (each unit's table says what it left out)."""
+        if any(b["file"] == file for b in self.bad_images):
+            return
+        self.bad_images.append(dict(where=where, file=file, reason=reason))
+        self.counts["images_skipped"] += 1
+        self.log(f"SKIPPED image {file} ({where}): {reason}")
+
+    def unit_skipped(self, unit: Unit, skipped: list[dict[str, str]]) -> None:
+        """Record the samples a unit left out (benchmarks name them by sample) as the input files they are."""
+        samples = {s.name: s for s in self.datasets[unit.dataset].samples}
+        for b in skipped:
+            s = samples.get(b["file"])
+            self.bad_image(unit.id, _input_file(s) if s is not None else b["file"], b["reason"])
 
     def _write_json(self, stem: str, obj: Any) -> None:
         atomic_write_json(self.work_dir / f"{stem}-{self.shard.tag}.json", obj)
@@ -304,7 +317,7 @@ class Suite:
         self.log(f"{unit}: training with {e['train']['config']} -> {out}")
         weights = train(e["train"]["config"], out, cfg_options={"randomness.seed": self.cfg["seed"],
                                                                  **(e["train"]["options"] or {})},
-                        amp=self.cfg["device"] != "cpu")
+                        amp=self.cfg["device"] != "cpu", device=self.cfg["device"])
         self.store.mark_done(unit, dict(kind="train", weights=str(weights), weights_sha256=file_sha256(weights)))
         self.counts["trained"] += 1
         return str(weights)
@@ -356,7 +369,7 @@ class Suite:
             for s, img in tqdm(ds.images(), total=len(ds), desc=f"enhance {name}", unit="img",
                                disable=not self.progress):
                 if isinstance(img, Exception):
-                    self.bad_image(f"dataset {name}", str(s.path or s.name), str(img))
+                    self.bad_image(f"dataset {name}", _input_file(s), str(img))
                     continue
                 for enh in enhancers:
                     if not self.shard.owns(f"enhance/{enh.key}/{name}/{s.name}"):
@@ -401,8 +414,7 @@ class Suite:
             done = self.store.load(unit.id)
             if done is not None:
                 self.counts["reused"] += 1
-                for b in done.get("skipped_images", ()):
-                    self.bad_image(unit.id, b["file"], b["reason"])
+                self.unit_skipped(unit, done.get("skipped_images", []))
                 continue
             self.log(f"{unit.id}: running")
             try:
@@ -415,8 +427,7 @@ class Suite:
             except Exception as err:  # noqa: BLE001 - one failing unit is reported, the rest go on
                 self.fail(unit.id, err)
                 continue
-            for b in result.skipped:
-                self.bad_image(unit.id, b["file"], b["reason"])
+            self.unit_skipped(unit, result.skipped)
             self.store.mark_done(unit.id, dict(kind="score", task=unit.task, dataset=unit.dataset,
                                                enhancer=unit.enhancer.label, identity=unit.identity,
                                                out_dir=str(unit.out_dir), rows=self._rows(unit, result),

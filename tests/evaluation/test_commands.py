@@ -1,7 +1,9 @@
-"""The commands mmdet / mmseg / ultralytics users reach for: predict, metrics, cache; files keep the user's umask."""
+"""The commands mmdet / mmseg / ultralytics users reach for: predict, metrics, cache; files keep the user's umask; a
+user mistake in a benchmark command is one `error:` line and exit status 2."""
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,3 +82,90 @@ def test_written_files_keep_the_users_umask(tmp_path):
     finally:
         os.umask(old)
     assert {oct((tmp_path / n).stat().st_mode & 0o777) for n in ("a.txt", "b.png")} == {oct(0o644)}
+
+
+# ------------------------------------------------------------------------------------------ user mistakes
+SEG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "segmentation" / "segformer_mit-b0_cityscapes19.py")
+
+
+def _acdc(tmp_path: Path) -> str:
+    from tests.evaluation.segmentation.helpers import make_acdc
+
+    return str(make_acdc(tmp_path / "acdc", np.random.default_rng(0), n=1))
+
+
+def _frames(tmp_path: Path) -> str:
+    for i in range(2):
+        imwrite_rgb(tmp_path / "frames" / f"f{i}.png", np.full((32, 48, 3), 20 * i, np.uint8))
+    return str(tmp_path / "frames")
+
+
+def _exdark(tmp_path: Path) -> str:
+    from tests.evaluation.datasets.exdark_trees import flat_dataset
+
+    return str(flat_dataset(tmp_path / "exdark"))
+
+
+def _weights(tmp_path: Path) -> str:
+    (tmp_path / "det.pt").write_bytes(b"never loaded: the mistake is found first")
+    return str(tmp_path / "det.pt")
+
+
+def _not_a_config(tmp_path: Path) -> str:
+    (tmp_path / "notes.txt").write_text("model = 1\n")
+    return str(tmp_path / "notes.txt")
+
+
+def _broken_config(tmp_path: Path) -> str:
+    (tmp_path / "broken.py").write_text("model = dict(\n")
+    return str(tmp_path / "broken.py")
+
+
+SEG = ["seg-bench", "--dataset", "acdc", "--no-progress", "--device", "cpu"]
+TRAFFIC = ["traffic-bench", "--no-progress", "--device", "cpu"]
+DETECT = ["detect-bench", "--dataset", "exdark", "--subset", "all", "--no-progress", "--device", "cpu"]
+MISTAKES = {  # name: (argv builder, what the one line must say)
+    "seg-missing-data": (lambda t: [*SEG, "--data", str(t / "nowhere"), "--config", SEG_CONFIG], "nowhere"),
+    "seg-unknown-enhancer": (lambda t: [*SEG, "--data", _acdc(t), "--config", SEG_CONFIG, "--enhancer", "nosuch"],
+                             "unknown enhancer 'nosuch'"),
+    "seg-config-not-a-config": (lambda t: [*SEG, "--data", _acdc(t), "--config", _not_a_config(t)], "notes.txt"),
+    "seg-config-syntax-error": (lambda t: [*SEG, "--data", _acdc(t), "--config", _broken_config(t)],
+                                "broken.py (or a _base_ file of it): syntax error in line 1"),
+    "traffic-missing-data": (lambda t: [*TRAFFIC, "--data", str(t / "nowhere"), "--no-detect"], "nowhere"),
+    "traffic-unknown-enhancer": (lambda t: [*TRAFFIC, "--data", _frames(t), "--no-detect", "--enhancer", "nosuch"],
+                                 "unknown enhancer 'nosuch'"),
+    "traffic-mmdet-config-not-a-config": (lambda t: [*TRAFFIC, "--data", _frames(t), "--detector", "mmdet",
+                                                     "--config", _not_a_config(t)], "notes.txt"),
+    "detect-missing-data": (lambda t: [*DETECT, "--data", str(t / "nowhere"), "--checkpoint", _weights(t)],
+                            "nowhere"),
+    "detect-unknown-enhancer": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--enhancer",
+                                           "nosuch"], "unknown enhancer 'nosuch'"),
+    "detect-unknown-detector": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--detector",
+                                           "nosuch"], "unknown detector 'nosuch'"),
+    "detect-imgsz-out-of-range": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--imgsz",
+                                             "-3"], "imgsz -3 (at least 32)"),
+}
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_benchmark_command_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, case):
+    build, says = MISTAKES[case]
+    argv = build(tmp_path)
+    rc = main([*argv, "--work-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert rc == 2 and "Traceback" not in err, err
+    assert len(errors) == 1 and says in errors[0], err
+
+
+@pytest.mark.mm
+@pytest.mark.slow
+def test_an_mmdet_setting_the_model_does_not_take_is_one_line_naming_the_config(tmp_path, capsys):
+    config = "mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py"
+    argv = [*TRAFFIC, "--data", _frames(tmp_path), "--detector", "mmdet", "--config", config, "--cfg-options",
+            "model.nosuch=1", "--work-dir", str(tmp_path / "out")]
+    rc = main(argv)
+    err = capsys.readouterr().err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert rc == 2 and "Traceback" not in err, err
+    assert len(errors) == 1 and config in errors[0] and "nosuch" in errors[0], err

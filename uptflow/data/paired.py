@@ -38,14 +38,16 @@ Any paired folder (``PairedImageDataset``) or a folder of low-light images alone
 e.g. DICM / MEF / NPE) works the same way.
 """
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mmengine.dataset import BaseDataset
 
 from uptflow.registry import DATASETS, TRANSFORMS
 from uptflow.utils.io import IMAGE_SUFFIXES
+from uptflow.utils.paths import list_images as _image_files
+from uptflow.utils.paths import natural_key
+from uptflow.utils.text import listed
 
 __all__ = ["IMG_EXTENSIONS", "list_images", "key_by_stem", "match_pairs", "PairedImageDataset", "UnpairedImageDataset",
            "LOLDataset", "LOLv2Dataset", "FiveKDataset", "SMIDDataset", "SDSDDataset", "SDSD_TEST_SCENES"]
@@ -60,14 +62,6 @@ SDSD_TEST_SCENES = {
                 "pair66", "pair75", "pair76"),
 }
 
-_MAX_LISTED = 10
-
-
-def _natural_key(s: str) -> list:
-    """Sort key that orders 'img2' before 'img10'."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
-
-
 def _require_dir(path: Path, what: str, tree: str = "") -> Path:
     """Return ``path`` if it is a folder, else raise naming it and the tree that was expected."""
     if not path.is_dir():
@@ -78,19 +72,13 @@ def _require_dir(path: Path, what: str, tree: str = "") -> Path:
 
 
 def list_images(folder: str | Path, extensions: Sequence[str] = IMG_EXTENSIONS) -> list[Path]:
-    """Return the image files directly inside ``folder`` (naturally sorted); raise when it is missing or empty."""
+    """Return the image files directly inside ``folder`` (:func:`uptflow.utils.paths.list_images`: natural order, no
+    hidden files); raise when it is missing or empty."""
     folder = _require_dir(Path(folder), "image")
-    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions),
-                   key=lambda p: _natural_key(p.name))
+    files = _image_files(folder, suffixes=tuple(extensions))
     if not files:
         raise FileNotFoundError(f"no image files ({', '.join(extensions)}) in {folder}")
     return files
-
-
-def _listing(items: Iterable[str]) -> str:
-    items = sorted(items, key=_natural_key)
-    shown = ", ".join(items[:_MAX_LISTED])
-    return shown + (f" ... ({len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else "")
 
 
 def key_by_stem(files: Sequence[Path], prefix: str, folder: Path) -> dict[str, Path]:
@@ -129,13 +117,14 @@ def match_pairs(low_dir: str | Path, gt_dir: str | Path, low_prefix: str = "", g
         parts = []
         if only_low:
             parts.append(f"{len(only_low)} in {low_dir} without a partner: "
-                         f"{_listing(low[k].name for k in only_low)}")
+                         f"{listed(sorted((low[k].name for k in only_low), key=natural_key))}")
         if only_gt:
-            parts.append(f"{len(only_gt)} in {gt_dir} without a partner: {_listing(gt[k].name for k in only_gt)}")
+            parts.append(f"{len(only_gt)} in {gt_dir} without a partner: "
+                         f"{listed(sorted((gt[k].name for k in only_gt), key=natural_key))}")
         raise ValueError("unmatched images (pairs are matched by file stem"
                          f"{', prefixes ' + repr((low_prefix, gt_prefix)) if low_prefix or gt_prefix else ''}): "
                          + "; ".join(parts))
-    return [(k, low[k], gt[k]) for k in sorted(low, key=_natural_key)]
+    return [(k, low[k], gt[k]) for k in sorted(low, key=natural_key)]
 
 
 def _build_pipeline(pipeline: Sequence[dict | Callable]) -> list[Callable]:
@@ -319,18 +308,19 @@ class _SceneDataset(_FolderDataset):
         low = {p.name: p for p in low_root.iterdir() if p.is_dir()}
         gt = {p.name: p for p in gt_root.iterdir() if p.is_dir()}
         if set(low) != set(gt):
-            raise ValueError(f"scene folders differ: only in {low_root}: {_listing(set(low) - set(gt)) or '-'}; "
-                             f"only in {gt_root}: {_listing(set(gt) - set(low)) or '-'}")
+            raise ValueError(f"scene folders differ: only in {low_root}: "
+                             f"{listed(sorted(set(low) - set(gt), key=natural_key)) or '-'}; "
+                             f"only in {gt_root}: {listed(sorted(set(gt) - set(low), key=natural_key)) or '-'}")
         if not low:
             raise FileNotFoundError(f"no scene folders in {low_root}")
-        return [(s, low[s], gt[s]) for s in sorted(low, key=_natural_key)]
+        return [(s, low[s], gt[s]) for s in sorted(low, key=natural_key)]
 
     @staticmethod
     def _select(scenes: list, test_scenes: Sequence[str], split: str, where: Path) -> list:
         names = {s[0] for s in scenes}
         missing = set(test_scenes) - names
         if missing:
-            raise ValueError(f"test scenes not found under {where}: {_listing(missing)}")
+            raise ValueError(f"test scenes not found under {where}: {listed(sorted(missing, key=natural_key))}")
         keep_test = split == "test"
         return [s for s in scenes if (s[0] in test_scenes) == keep_test]
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from uptflow.utils.io import IMAGE_SUFFIXES
+from uptflow.utils.paths import list_images, natural_key
 
 __all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity", "remove_abandoned_outputs"]
 
@@ -67,7 +68,8 @@ def _inside(path: Path, folder: Path | None) -> bool:
 
 def collect_inputs(inputs: list[str], exclude: str | os.PathLike | None = None
                    ) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Expand files, folders and glob patterns into ``(image, base folder)`` pairs, in order, without duplicates.
+    """Expand files, folders and glob patterns into ``(image, base folder)`` pairs, without duplicates, in the given
+    order and natural order within each input (folders as :func:`uptflow.utils.paths.list_images` lists them).
 
     Args:
         inputs: files, folders, glob patterns.
@@ -84,10 +86,10 @@ def collect_inputs(inputs: list[str], exclude: str | os.PathLike | None = None
         if path.is_file():
             found = [(path, path.parent)]
         elif path.is_dir():
-            found = [(p, path) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+            found = [(p, path) for p in list_images(path, recursive=True)]
         elif _GLOB_CHARS & set(item):
             base = _glob_base(item)
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
+            matches = sorted(map(Path, glob.glob(item, recursive=True)), key=lambda p: natural_key(p.as_posix()))
             found = [(p, base) for p in matches if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
         else:
             errors.append(f"input not found: {item}")

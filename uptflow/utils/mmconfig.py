@@ -7,9 +7,13 @@ extra keeps by pinning ``setuptools<81``.)
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["load_config", "resolve_config_path"]
+__all__ = ["CONFIG_SUFFIXES", "load_config", "resolve_config_path", "config_mistakes"]
+
+CONFIG_SUFFIXES = (".py", ".json", ".yaml", ".yml")  # what mmengine's Config.fromfile reads
 
 
 def _package_dir(package: str) -> str:
@@ -35,10 +39,29 @@ def resolve_config_path(path: str | os.PathLike) -> str:
 
 
 def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = None):
-    """``mmengine.Config.fromfile`` of a file or a ``package::`` config, plus optional overrides."""
+    """``mmengine.Config.fromfile`` of a file or a ``package::`` config, plus optional overrides; a file that is not
+    a readable config raises ValueError naming it (mmengine's OSError / SyntaxError would end in a traceback)."""
     from mmengine.config import Config
 
-    cfg = Config.fromfile(resolve_config_path(path))
+    full = resolve_config_path(path)
+    if os.path.splitext(full)[1] not in CONFIG_SUFFIXES:
+        raise ValueError(f"{path}: not a config file (mmengine reads {', '.join(CONFIG_SUFFIXES)})")
+    try:
+        cfg = Config.fromfile(full)
+    except SyntaxError as err:
+        raise ValueError(f"{path} (or a _base_ file of it): syntax error in line {err.lineno}: {err.msg}") from err
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+@contextmanager
+def config_mistakes(config: str | os.PathLike) -> Iterator[None]:
+    """While building a model from ``config``: a setting its class does not take (mmengine's builders raise
+    TypeError, e.g. after ``--cfg-options model.nosuch=1``) becomes a ValueError naming the config."""
+    try:
+        yield
+    except TypeError as err:
+        if "keyword argument" not in str(err) and "positional argument" not in str(err):
+            raise  # not a constructor called with the config's settings: a bug, keep its traceback
+        raise ValueError(f"{config}: {err}") from err

@@ -36,6 +36,7 @@ from evaluation.segmentation.espnet.blocks import (
     InputProjection,
     StridedESPBlock,
 )
+from uptflow.utils.text import listed
 
 __all__ = ["ESPNetC", "ESPNetHead", "ESPNetSegmentor", "ESPNetCheckpointError", "to_mmseg_keys", "DECODER_NAMES"]
 
@@ -50,10 +51,6 @@ class ESPNetCheckpointError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
-
-
-def _few(items: list[str], n: int = 5) -> str:
-    return ", ".join(items[:n]) + (f" (+{len(items) - n} more)" if len(items) > n else "")
 
 
 def to_mmseg_keys(state_dict: dict, prefix: str = "") -> None:
@@ -183,7 +180,7 @@ class ESPNetSegmentor(EncoderDecoder):
             "mis-shaped": [f"{k} {tuple(given[k])} (model {tuple(s)})" for k, s in expected.items()
                            if k in given and given[k] != s],
         }
-        found = "; ".join(f"{what} {_few(keys)}" for what, keys in problems.items() if keys)
+        found = "; ".join(f"{what} {listed(keys, 5)}" for what, keys in problems.items() if keys)
         if found:
             model = f"p={len(self.backbone.level2)}, q={len(self.backbone.level3)}, {self.num_classes} outputs"
             raise ESPNetCheckpointError(f"state dict does not match ESPNet ({model}): {found}")

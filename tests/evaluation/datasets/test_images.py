@@ -32,7 +32,7 @@ def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
 
 def test_paired_reader_lists_unmatched_images_or_keeps_them_as_unpaired(tmp_path):
     make_pair_dirs(tmp_path, extra_low=("lonely",))
-    with pytest.raises(UnmatchedError, match=r"\['lonely'\]"):
+    with pytest.raises(UnmatchedError, match="without ground truth in .* lonely;"):
         read_paired(tmp_path)
     samples = read_paired(tmp_path, allow_unmatched=True)
     assert [s.reference is None for s in samples] == [False, False, True]
@@ -47,9 +47,26 @@ def test_unmatched_lists_are_capped(tmp_path):
 
 
 def test_one_listing_in_natural_order_everywhere(tmp_path):
+    from uptflow.data.paired import list_images as training_images
+    from uptflow.tools.enhance import collect_inputs
+
     for name in ("img10.png", "img2.png", "IMG1.png", ".hidden.png", ".x.png.uptflow-tmp-abc.png"):
         (tmp_path / name).write_bytes(b"")
-    assert [p.name for p in list_images(tmp_path)] == ["IMG1.png", "img2.png", "img10.png"]
+    expected = ["IMG1.png", "img2.png", "img10.png"]
+    assert [p.name for p in list_images(tmp_path)] == expected  # the suite's datasets
+    assert [p.name for p in training_images(tmp_path)] == expected  # the training datasets
+    for given in (str(tmp_path), str(tmp_path / "*.png")):  # `uptflow enhance` with a folder or a glob
+        assert [p.name for p, _ in collect_inputs([given])[0]] == expected
+
+
+def test_long_lists_in_messages_are_capped_one_way(tmp_path):
+    from uptflow.data.paired import match_pairs
+
+    make_pair_dirs(tmp_path, n=1, extra_low=tuple(f"x{i}" for i in range(25)))
+    with pytest.raises(UnmatchedError, match=r"x0, x1, x2, .*, x9 \.\.\. and 15 more"):
+        read_paired(tmp_path)  # the suite's reader
+    with pytest.raises(ValueError, match=r"x0\.png, x1\.png, .*, x9\.png \.\.\. and 15 more"):
+        match_pairs(tmp_path / "low", tmp_path / "high")  # the training datasets
 
 
 def test_synthetic_pairs_are_made_once_and_read_like_any_paired_folder(tmp_path):

@@ -102,6 +102,16 @@ def test_segmenter_takes_a_packaged_config_name():
 
 
 @pytest.mark.mm
+def test_a_setting_the_model_does_not_take_is_a_one_line_error_naming_the_config():
+    from evaluation.segmentation.segmenters import build_segmenter
+
+    config = CONFIGS[0]
+    with pytest.raises(ValueError, match=rf"{config.name}: .*unexpected keyword argument 'nosuch'"), \
+            pytest.warns(UserWarning, match="RANDOM weights"):
+        build_segmenter(dict(type="mmseg", config=str(config), cfg_options={"model.nosuch": 1}))
+
+
+@pytest.mark.mm
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_segmentation_command_on_the_shared_cityscapes_sample(shared, tmp_path, capsys):

@@ -165,6 +165,29 @@ def test_traffic_command_runs_registered_enhancers_on_a_video(tmp_path, capsys):
     assert (tmp_path / "out" / "cam" / "identity" / "frames.csv").is_file()
 
 
+def test_a_truncated_frame_is_reported_counted_and_the_rest_is_scored(tmp_path, capsys):
+    import pandas as pd
+
+    from evaluation.traffic.__main__ import main
+
+    (tmp_path / "cam").mkdir()
+    for t in range(4):
+        cv2.imwrite(str(tmp_path / "cam" / f"f{t}.jpg"), _frame(t))
+    bad = tmp_path / "cam" / "f2.jpg"
+    bad.write_bytes(bad.read_bytes()[:300])  # truncated: the header is there, the pixels are not
+    rc = main(["--data", str(tmp_path / "cam"), "--enhancer", "none", "--enhancer", "identity", "--no-detect",
+               "--work-dir", str(tmp_path / "out"), "--no-progress", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err  # something was left out: the exit status says so
+    reported = [ln for ln in err.splitlines() if ln.startswith("SKIPPED")]
+    assert [ln.split(":")[0] for ln in reported] == ["SKIPPED cam/f2 (none)", "SKIPPED cam/f2 (identity)"]
+    assert all(str(bad) in ln for ln in reported)  # the file and why
+    table = pd.read_csv(tmp_path / "out" / "traffic.csv")
+    assert table[["enhancer", "images", "skipped"]].values.tolist() == [["none", 3, 1], ["identity", 3, 1]]
+    frames = pd.read_csv(tmp_path / "out" / "cam" / "none" / "frames.csv")
+    assert frames["frame"].tolist() == ["cam/f0", "cam/f1", "cam/f3"] and frames["LOE"].notna().all()
+
+
 @pytest.mark.realdata
 def test_traffic_command_on_the_shared_night_street_folder_with_yolo(shared, tmp_path):
     import pandas as pd
