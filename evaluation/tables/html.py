@@ -75,7 +75,8 @@ def darkness_chart(t: Table, path: Path) -> Path:
     panels = list(df.groupby(["series", "metric"], sort=False))
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    # constrained layout keeps each row's x labels clear of the next row's titles
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, layout="constrained")
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     for ax, ((series, metric), g) in zip(axes.flat, panels, strict=False):
