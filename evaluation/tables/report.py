@@ -114,6 +114,16 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.Dat
 _LONG_COLUMNS = ["enhancer", "dataset", "level", "split", "metric", "cls", "value", "n", "skipped", "protocol"]
 
 
+def _tidy(rows: pd.DataFrame, enhancers: list[str], order: dict[str, list[str]]) -> pd.DataFrame:
+    """The long-format rows in the config's enhancer and dataset order and the catalogue's metric order, whatever
+    order the results arrived in (a merge of shards must write the same file as one run)."""
+    keys = {"enhancer": enhancers, **order}
+    ranks = {col: rows[col].map({v: i for i, v in enumerate(vals)}).fillna(len(vals)) for col, vals in keys.items()}
+    ranked = rows.assign(**{f"_rank_{c}": r for c, r in ranks.items()})
+    by = [*(f"_rank_{c}" for c in keys), *keys, "cls"]
+    return ranked.sort_values(by, kind="stable")[_LONG_COLUMNS].reset_index(drop=True)
+
+
 def _skipped_note(sub: pd.DataFrame) -> list[str]:
     per = sub.groupby(["dataset", "enhancer"], sort=False)["skipped"].max()
     bad = [f"{ds} ({enh}): {int(n)}" for (ds, enh), n in per.items() if n > 0]
@@ -144,7 +154,7 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
             else:
                 notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")
             tables.append(Table(spec.name, spec.title, wide, _protocol_line(overall), notes,
-                                long=overall[_LONG_COLUMNS].reset_index(drop=True),
+                                long=_tidy(overall, enhancers, order),
                                 levels={k: v for k, v in levels.items() if k in set(overall["dataset"])}))
             if not spec.per_class:
                 continue
@@ -154,7 +164,7 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
                 slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ds}_{metric}").strip("_").lower()
                 tables.append(Table(f"{spec.name}_per_class_{slug}", f"{ds}: per-class {metric}",
                                     _pivot(per, ["cls"], enhancers, {}), _protocol_line(per), per_class=True,
-                                    long=per[_LONG_COLUMNS].reset_index(drop=True)))
+                                    long=_tidy(per, enhancers, order)))
     return tables
 
 
