@@ -102,26 +102,38 @@ def read_coco_json(root: Path, split: str | None) -> tuple[list[Sample], dict[st
     except json.JSONDecodeError as e:
         raise ValueError(f"{ann}: not valid JSON ({e})") from None
     subset = ann.stem[len("instances_"):]
-    cats = sorted(gt["categories"], key=lambda c: c["id"])
-    classes = tuple(c["name"] for c in cats)
-    name_of = {c["id"]: c["name"] for c in cats}
+    try:
+        cats = sorted(gt["categories"], key=lambda c: c["id"])
+        classes = tuple(c["name"] for c in cats)
+        name_of = {c["id"]: c["name"] for c in cats}
+        images, annotations = gt["images"], gt["annotations"]
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{ann}: not a COCO instances file (no {e} in its categories, images or annotations)") \
+            from None
     folder = next((d for d in (root / subset, root / "images" / subset, root / "images") if d.is_dir()), None)
     if folder is None:
         raise FileNotFoundError(f"{root}: no image folder for {ann.name} ({subset}/, images/{subset}/ or images/)")
     by_image: dict[int, list[dict]] = {}
-    for a in gt["annotations"]:
-        by_image.setdefault(a["image_id"], []).append(a)
+    for a in annotations:
+        by_image.setdefault(a.get("image_id"), []).append(a)
     samples, skipped = [], []
-    for im in sorted(gt["images"], key=lambda i: natural_key(i["file_name"])):
-        path = folder / im["file_name"]
+    for im in sorted(images, key=lambda i: natural_key(i.get("file_name", ""))):
+        path = folder / im.get("file_name", "")
         if not path.is_file():
             skipped.append(dict(file=str(path), reason=f"listed in {ann.name} but not found"))
             continue
-        boxes = tuple(Box(name_of[a["category_id"]], a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                          a["bbox"][1] + a["bbox"][3], crowd=bool(a.get("iscrowd", 0)))
-                      for a in by_image.get(im["id"], ()))
+        try:
+            boxes = tuple(Box(name_of[a["category_id"]], a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
+                              a["bbox"][1] + a["bbox"][3], crowd=bool(a.get("iscrowd", 0)))
+                          for a in by_image.get(im["id"], ()))
+            size = (int(im["width"]), int(im["height"]))
+        except (KeyError, IndexError, TypeError, ValueError) as e:  # a bad record leaves out its image, not the rest
+            skipped.append(dict(file=str(path), reason=f"{ann.name}: image {im.get('id')} or one of its annotations "
+                                                       f"lacks a valid id, size, category_id or bbox "
+                                                       f"({type(e).__name__}: {e})"))
+            continue
         samples.append(Sample(Path(im["file_name"]).with_suffix("").as_posix(), path, subset, boxes=boxes,
-                              size=(int(im["width"]), int(im["height"])), meta=dict(coco_id=im["id"])))
+                              size=size, meta=dict(coco_id=im["id"])))
     return samples, dict(layout="coco-json", annotations=str(ann), skipped=skipped), classes
 
 

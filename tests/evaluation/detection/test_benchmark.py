@@ -120,3 +120,40 @@ def test_coco128_darkened_detection_is_below_the_original(shared, tmp_path):
     night = json.loads((tmp_path / "night" / "metrics.json").read_text())["scores"]["coco"]
     assert day["n_gt"] == night["n_gt"] > 50 and day["AP50"] > 0.4
     assert night["AP50"] < day["AP50"]
+
+
+def _coco_json_folder(root, annotations: list[dict]):
+    (root / "annotations").mkdir(parents=True)
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        write_image(root / "val" / name, w=64, h=48)
+    images = [dict(id=i, file_name=f"{n}.jpg", width=64, height=48) for i, n in enumerate("abcd", start=1)]
+    categories = [dict(id=1, name="person"), dict(id=3, name="car")]
+    gt = dict(images=images, annotations=annotations, categories=categories)
+    (root / "annotations" / "instances_val.json").write_text(json.dumps(gt))
+    return root
+
+
+def test_coco_json_layout_reads_boxes_crowds_and_missing_images_then_scores(tmp_path):
+    boxes = [dict(id=1, image_id=1, category_id=1, bbox=[16, 12, 32, 24], iscrowd=0),
+             dict(id=2, image_id=1, category_id=3, bbox=[0, 0, 8, 8], iscrowd=1),
+             dict(id=3, image_id=2, category_id=3, bbox=[40, 20, 10, 10], iscrowd=0),
+             dict(id=4, image_id=3, category_id=99, bbox=[1, 1, 4, 4], iscrowd=0)]  # an unknown category
+    root = _coco_json_folder(tmp_path / "coco", boxes)
+    ds = build_reader(dict(type="coco", root=str(root), split="val")).read()
+    assert ds.classes == ("person", "car") and [s.name for s in ds.samples] == ["a", "b"]
+    a = ds.samples[0]
+    assert [(b.cls, b.xywh, b.crowd) for b in a.boxes] == [("person", [16, 12, 32, 24], False),
+                                                          ("car", [0, 0, 8, 8], True)]
+    reasons = {s["file"].rsplit("/", 1)[-1]: s["reason"] for s in ds.info["skipped"]}
+    assert set(reasons) == {"c.jpg", "d.jpg"} and "not found" in reasons["d.jpg"] and "category_id" in reasons["c.jpg"]
+    res = _run(DetectionBenchmark(detector=dict(_RANDOM_YOLO), class_map="coco"), ds, tmp_path / "run")
+    gt = json.loads((tmp_path / "run" / "gt_coco.json").read_text())
+    assert res.n == 2 and len(gt["annotations"]) == 3 and sum(a["iscrowd"] for a in gt["annotations"]) == 1
+
+
+def test_a_json_that_is_not_a_coco_instances_file_is_one_line_naming_it(tmp_path):
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations" / "instances_val.json").write_text(json.dumps({"images": []}))
+    with pytest.raises(ValueError, match="instances_val.json: not a COCO instances file"):
+        build_reader(dict(type="coco", root=str(root))).read()
