@@ -13,15 +13,6 @@ from uptflow.models.upm import unbalanced_point_map
 W5_PARAMS = 16_713_902
 
 
-@pytest.fixture(autouse=True)
-def _few_threads():
-    # CI machines have two shared cores; more threads only add contention.
-    old = torch.get_num_threads()
-    torch.set_num_threads(min(old, 2))
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def msformer5() -> MSFormer:
     torch.manual_seed(0)

@@ -16,14 +16,6 @@ from uptflow.models.flow import CrossCouplingAffine, data_dependent_init
 from uptflow.models.nhwc import channels_last
 
 
-@pytest.fixture(autouse=True)
-def _few_threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(min(old, 2))
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture
 def tiny_strips(monkeypatch):
     """Strips of a few rows (the minimum), so that small test maps are split many times."""
