@@ -2,7 +2,7 @@
 # UPT-Flow (UPM, MSFormer encoder and cross-coupling flow kept; narrower and shallower than the paper's 23.4 M
 # parameters) trained on low-light pairs synthesised on the fly from real photos. Not a paper setting.
 # Sized by measured seconds per iteration on a shared 2-core CPU (docs/model-card.md): 6.2 M parameters (12.5 MB in
-# fp16), batch 2 of 120x120 crops, 5-8 s per iteration under load, 3000 iterations in about 6 hours. Resumable:
+# fp16), batch 2 of 120x120 crops, 5-14 s per iteration (load-dependent), 3000 iterations in 4-12 hours. Resumable:
 #   OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE nohup nice -n 5 uptflow train \
 #       configs/uptflow/uptflow_small_photo-synthetic_cpu.py --work-dir work_dirs/default_model --resume \
 #       >> work_dirs/default_model/train.log 2>&1 &
