@@ -149,6 +149,8 @@ class Suite:
 
     def unit_skipped(self, unit: Unit, skipped: list[dict[str, str]]) -> None:
         """Record the samples a unit left out (benchmarks name them by sample) as the input files they are."""
+        if not skipped:
+            return
         samples = {s.name: s for s in self.datasets[unit.dataset].samples}
         for b in skipped:
             s = samples.get(b["file"])

@@ -38,7 +38,7 @@ Any paired folder (``PairedImageDataset``) or a folder of low-light images alone
 e.g. DICM / MEF / NPE) works the same way.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from mmengine.dataset import BaseDataset
@@ -81,6 +81,11 @@ def list_images(folder: str | Path, extensions: Sequence[str] = IMG_EXTENSIONS) 
     return files
 
 
+def _names(items: Iterable[str]) -> str:
+    """Names for a message: natural order, capped (:func:`uptflow.utils.text.listed`)."""
+    return listed(sorted(items, key=natural_key))
+
+
 def key_by_stem(files: Sequence[Path], prefix: str, folder: Path) -> dict[str, Path]:
     """Map pair key (file stem without ``prefix``) to file; raise naming both files when two share a key."""
     out: dict[str, Path] = {}
@@ -117,10 +122,10 @@ def match_pairs(low_dir: str | Path, gt_dir: str | Path, low_prefix: str = "", g
         parts = []
         if only_low:
             parts.append(f"{len(only_low)} in {low_dir} without a partner: "
-                         f"{listed(sorted((low[k].name for k in only_low), key=natural_key))}")
+                         f"{_names(low[k].name for k in only_low)}")
         if only_gt:
             parts.append(f"{len(only_gt)} in {gt_dir} without a partner: "
-                         f"{listed(sorted((gt[k].name for k in only_gt), key=natural_key))}")
+                         f"{_names(gt[k].name for k in only_gt)}")
         raise ValueError("unmatched images (pairs are matched by file stem"
                          f"{', prefixes ' + repr((low_prefix, gt_prefix)) if low_prefix or gt_prefix else ''}): "
                          + "; ".join(parts))
@@ -309,8 +314,8 @@ class _SceneDataset(_FolderDataset):
         gt = {p.name: p for p in gt_root.iterdir() if p.is_dir()}
         if set(low) != set(gt):
             raise ValueError(f"scene folders differ: only in {low_root}: "
-                             f"{listed(sorted(set(low) - set(gt), key=natural_key)) or '-'}; "
-                             f"only in {gt_root}: {listed(sorted(set(gt) - set(low), key=natural_key)) or '-'}")
+                             f"{_names(set(low) - set(gt)) or '-'}; "
+                             f"only in {gt_root}: {_names(set(gt) - set(low)) or '-'}")
         if not low:
             raise FileNotFoundError(f"no scene folders in {low_root}")
         return [(s, low[s], gt[s]) for s in sorted(low, key=natural_key)]
@@ -320,7 +325,7 @@ class _SceneDataset(_FolderDataset):
         names = {s[0] for s in scenes}
         missing = set(test_scenes) - names
         if missing:
-            raise ValueError(f"test scenes not found under {where}: {listed(sorted(missing, key=natural_key))}")
+            raise ValueError(f"test scenes not found under {where}: {_names(missing)}")
         keep_test = split == "test"
         return [s for s in scenes if (s[0] in test_scenes) == keep_test]
 
