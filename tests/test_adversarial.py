@@ -295,15 +295,19 @@ def test_enhance_killed_mid_run_leaves_no_partial_files_and_resumes(tmp_path):
            "clahe", "--device", "cpu"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(out.glob("*.png"))) < 3 and proc.poll() is None:
+    def finished() -> list[Path]:  # pathlib's "*.png" also matches the hidden temporary file being written
+        return [p for p in out.glob("*.png") if not p.name.startswith(".")]
+
+    while time.time() < deadline and len(finished()) < 3 and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    done = {p.name: p.stat().st_mtime_ns for p in finished()}
     assert 3 <= len(done) < 40, "the kill came too late; make the input bigger"
     assert len(list(out.glob(".*"))) <= 1  # at most the one image being written, never a half-written PNG
     assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
     from uptflow.utils.io import imread_rgb
 
-    assert len(list(out.glob("*.png"))) == 40 and all(imread_rgb(p).shape == (96, 128, 3) for p in out.glob("*.png"))
+    assert len(finished()) == 40 and all(imread_rgb(p).shape == (96, 128, 3) for p in finished())
+    assert not list(out.glob(".*"))  # and no temporary file is left
     assert all((out / n).stat().st_mtime_ns == t for n, t in done.items())  # finished outputs were reused
