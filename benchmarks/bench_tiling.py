@@ -13,7 +13,7 @@ setting is scored against it. Which weights:
   channel attention, ECA and CBAM pools) change when they only see a tile.
 
 Usage:
-    python benchmarks/bench_tiling.py --size 1024 --tiles 640:64 --threads 2
+    python benchmarks/bench_tiling.py --size 1024 --tiles 640:64 --threads 2 --statistics image,tile
     python benchmarks/bench_tiling.py --weights /tmp/tiny/uptflow_best.pth --size 1024 --tiles 256:32,512:64
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from uptflow.models.tiling import tiled_apply
+from uptflow.models.tiling import tile_starts, tiled_apply
 
 
 def _test_image(size: int, seed: int) -> torch.Tensor:
@@ -63,6 +63,8 @@ def main() -> int:
     p.add_argument("--size", type=int, default=1024, help="image side in pixels")
     p.add_argument("--tiles", default="640:64", help="comma-separated TILE:OVERLAP settings")
     p.add_argument("--blend", default="cosine", choices=["cosine", "linear"])
+    p.add_argument("--statistics", default="image,tile",
+                   help="comma-separated: 'image' (tiles share the image's global statistics) and/or 'tile'")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
     args = p.parse_args()
@@ -77,16 +79,18 @@ def main() -> int:
     with torch.inference_mode():
         t0 = time.perf_counter()
         ref = fn(low)
-        rows.append({"tile": "none", "overlap": 0, "tiles": 1, "seconds": time.perf_counter() - t0,
-                     "PSNR_dB": math.inf})
+        rows.append({"tile": "none", "overlap": 0, "statistics": "-", "tiles": 1,
+                     "seconds": time.perf_counter() - t0, "PSNR_dB": math.inf})
         peak = float(ref.max() - ref.min()) if raw else 1.0
         for setting in args.tiles.split(","):
             tile, overlap = (int(v) for v in setting.split(":"))
-            done = []
-            t0 = time.perf_counter()
-            out = tiled_apply(fn, low, tile, overlap, args.blend, progress=lambda _, total, log=done: log.append(total))
-            rows.append({"tile": tile, "overlap": overlap, "tiles": done[-1],
-                         "seconds": time.perf_counter() - t0, "PSNR_dB": psnr(ref, out, peak)})
+            for statistics in args.statistics.split(","):
+                share = statistics == "image"
+                t0 = time.perf_counter()
+                out = tiled_apply(fn, low, tile, overlap, args.blend, share_statistics=share)
+                rows.append({"tile": tile, "overlap": overlap, "statistics": statistics,
+                             "tiles": len(tile_starts(args.size, tile, overlap)) ** 2,
+                             "seconds": time.perf_counter() - t0, "PSNR_dB": psnr(ref, out, peak)})
     scoring = f"raw decode, peak = reference range {peak:.1f}" if raw else "clamped, peak 1"
     print(f"weights={args.weights} ({scoring}), "
           f"astronaut {args.size}x{args.size}, blend={args.blend}, threads={args.threads}")

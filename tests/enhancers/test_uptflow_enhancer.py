@@ -113,6 +113,13 @@ def test_tiled_model_output_is_close_to_untiled():
     assert diff.mean() < 0.02 and diff.max() < 0.25
 
 
+def test_tile_statistics_is_validated_and_part_of_the_params():
+    assert UPTFlowEnhancer(model=tiny_uptflow()).params()["tile_statistics"] == "image"
+    assert UPTFlowEnhancer(model=tiny_uptflow(), tile_statistics="tile").params()["tile_statistics"] == "tile"
+    with pytest.raises(ValueError, match="tile_statistics must be 'image' or 'tile', got 'global'"):
+        UPTFlowEnhancer(model=tiny_uptflow(), tile_statistics="global")
+
+
 def test_a_batch_that_does_not_fit_runs_in_groups_with_the_same_result():
     per_image = 40 * 56 * bytes_per_pixel("fp32")
     grouped = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=2 * per_image)

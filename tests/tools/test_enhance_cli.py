@@ -113,6 +113,16 @@ def test_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, messag
     assert message in err[-1] and err[-1].startswith("error: ")
 
 
+def test_tile_statistics_option_chooses_shared_or_tile_local_pools(tmp_path, weights):
+    imwrite_rgb(tmp_path / "in" / "a.png", _low_image(48, 64, 4))
+    outs = {}
+    for mode in ("image", "tile"):
+        assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / mode), "--enhancer-weights",
+                     str(weights), "--tile", "32", "--overlap", "8", "--tile-statistics", mode]) == 0
+        outs[mode] = imread_rgb(tmp_path / mode / "a.png")
+    assert outs["image"].shape == (48, 64, 3) and np.abs(outs["image"].astype(int) - outs["tile"]).max() > 0
+
+
 def test_seed_makes_heat_sampling_reproducible(tmp_path, weights):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 24, 3))
     outs = {}

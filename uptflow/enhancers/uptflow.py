@@ -2,9 +2,10 @@
 
 Batches are enhanced whole (the official behaviour) whenever they fit the memory budget; a batch that does not fit
 runs in smaller groups of images, and an image that does not fit on its own is split into overlapping tiles blended
-with cosine (or linear) weights. Tiling is an approximation: each tile's encoder sees only that tile (see
-``uptflow.models.tiling``). Heat 0 (the default, as the paper's results) decodes the latent mode; heat > 0 samples,
-with an independent sample per tile when tiled.
+with cosine (or linear) weights. Tiling is an approximation: each tile's convolutions and windows see only that tile,
+and by default the tiles share the image-wide statistics of the network's global pools, which costs a second pass
+(see ``uptflow.models.tiling`` and ``uptflow.models.image_statistics``). Heat 0 (the default, as the paper's
+results) decodes the latent mode; heat > 0 samples, with an independent sample per tile when tiled.
 """
 
 import os
@@ -34,6 +35,8 @@ class UPTFlowEnhancer(Enhancer):
             ``None``/``0`` (never tile) or a tile side in pixels.
         overlap: minimum overlap of neighbouring tiles in pixels.
         blend: ``"cosine"`` or ``"linear"`` blending across overlaps.
+        tile_statistics: ``"image"`` (default: the tiles share the image's global statistics, two passes) or
+            ``"tile"`` (each tile pools over itself, one pass).
         memory_budget: bytes an enhance pass may use; default: ``uptflow.models.tiling.default_budget`` of
             ``device``.
         precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: the autocast dtype of the encoder and the
@@ -47,7 +50,7 @@ class UPTFlowEnhancer(Enhancer):
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  heat: float = 0.0, tile: int | str | None = "auto", overlap: int = 32, blend: str = "cosine",
                  memory_budget: int | None = None, model: torch.nn.Module | None = None,
-                 seed: int | None = None, precision: str = "fp32") -> None:
+                 seed: int | None = None, precision: str = "fp32", tile_statistics: str = "image") -> None:
         super().__init__(device)
         from uptflow.models.checkpoint import DEFAULT_WEIGHTS, load_model
 
@@ -64,9 +67,12 @@ class UPTFlowEnhancer(Enhancer):
             raise ValueError(f"tile must be 'auto', None/0 or a positive size, got {tile}")
         if blend not in ("cosine", "linear"):
             raise ValueError(f"blend must be 'cosine' or 'linear', got {blend!r}")
+        if tile_statistics not in ("image", "tile"):
+            raise ValueError(f"tile_statistics must be 'image' or 'tile', got {tile_statistics!r}")
         self.tile = tile or None
         self.overlap = int(overlap)
         self.blend = blend
+        self.tile_statistics = tile_statistics
         self.heat = float(heat)
         self.seed = seed
         self.memory_budget = memory_budget
@@ -79,7 +85,8 @@ class UPTFlowEnhancer(Enhancer):
     def params(self) -> dict[str, Any]:
         """Settings that change the output."""
         out = {"weights": Path(self.weights).name if self.weights else None, "heat": self.heat,
-               "tile": self.tile, "overlap": self.overlap, "blend": self.blend}
+               "tile": self.tile, "overlap": self.overlap, "blend": self.blend,
+               "tile_statistics": self.tile_statistics}
         if self.heat:
             out["seed"] = self.seed  # only sampling depends on it (heat-0 cache keys stay as they were)
         if self.precision != "fp32":
@@ -123,7 +130,9 @@ class UPTFlowEnhancer(Enhancer):
 
         with torch.inference_mode():
             if tile is not None:
-                out = torch.cat([tiled_apply(run, img[None], tile, self.overlap, self.blend) for img in x])
+                share = self.tile_statistics == "image"
+                out = torch.cat([tiled_apply(run, img[None], tile, self.overlap, self.blend, share_statistics=share)
+                                 for img in x])
             else:
                 step = self.group_size(*x.shape[:1], *x.shape[-2:])
                 out = torch.cat([run(x[i:i + step]) for i in range(0, len(x), step)])

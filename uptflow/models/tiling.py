@@ -9,11 +9,19 @@ fits the memory budget; see :func:`choose_tile`.
 import math
 import os
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import torch
 
-__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "CPU_BUDGET_CAP", "MEMORY_FRACTION", "available_memory",
-           "blend_weights", "bytes_per_pixel", "choose_tile", "default_budget", "tile_starts", "tiled_apply"]
+from uptflow.models.image_statistics import ImageStatistics
+
+__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "CPU_BUDGET_CAP", "MEMORY_FRACTION",
+           "STATISTICS_REFINEMENTS", "available_memory", "blend_weights", "bytes_per_pixel", "choose_tile",
+           "default_budget", "tile_starts", "tiled_apply"]
+
+# Recording passes after the first when tiles share statistics: one more brings the statistics about as close to the
+# untiled ones as the tiles' limited context allows (measured in benchmarks/bench_tiling.py, docs/speed.md).
+STATISTICS_REFINEMENTS = 1
 
 # Peak memory growth of one UPT-Flow (dim 48) enhance pass per input pixel, by precision, measured with
 # benchmarks/enhance_speed.py (peak RSS growth of a fresh process, CPU, 2 threads) from 600x400 to 1920x1080; the
@@ -108,8 +116,17 @@ def blend_weights(h: int, w: int, overlap: int, sides: tuple[bool, bool, bool, b
     return _ramp(h, overlap, top, bottom, mode)[:, None] * _ramp(w, overlap, left, right, mode)[None, :]
 
 
+def _owned(starts: list[int], i: int, tile: int, size: int) -> tuple[float, float]:
+    """The part of tile ``i`` along one axis that is its own (overlaps split in the middle), as fractions of it."""
+    end = min(starts[i] + tile, size)
+    lo = 0 if i == 0 else (starts[i] + min(starts[i - 1] + tile, size)) / 2
+    hi = size if i == len(starts) - 1 else (end + starts[i + 1]) / 2
+    return (lo - starts[i]) / (end - starts[i]), (hi - starts[i]) / (end - starts[i])
+
+
 def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int = 32,
-                blend: str = "cosine", progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+                blend: str = "cosine", progress: Callable[[int, int], None] | None = None,
+                share_statistics: bool = False) -> torch.Tensor:
     """Apply an image-to-image ``fn`` ([B,C,h,w] -> same shape) to overlapping tiles of ``x`` and blend them.
 
     Args:
@@ -119,16 +136,32 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, til
         overlap: minimum overlap between neighbouring tiles.
         blend: ``"cosine"`` or ``"linear"`` weight ramps across the overlaps.
         progress: optional callback ``(done, total)`` after each tile.
+        share_statistics: record the image-wide statistics of the network's global pools over the tiles, refine
+            them once more with a second recording pass that uses them, then enhance every tile with them
+            (:mod:`uptflow.models.image_statistics`): three passes, which for UPT-Flow bring the tiled output far
+            closer to the untiled one (docs/speed.md).
     """
     b, c, h, w = x.shape
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    boxes = [(iy, ix, y0, x0, min(tile, h - y0), min(tile, w - x0))
+             for iy, y0 in enumerate(ys) for ix, x0 in enumerate(xs)]
+    records = 1 + STATISTICS_REFINEMENTS if share_statistics else 0
+    total, done = len(boxes) * (1 + records), 0
+    stats = ImageStatistics() if share_statistics else None
+    for _ in range(records):
+        with stats.recording():
+            for iy, ix, y0, x0, th, tw in boxes:
+                stats.start_pass(_owned(ys, iy, tile, h) + _owned(xs, ix, tile, w))
+                fn(x[:, :, y0:y0 + th, x0:x0 + tw])
+                done += 1
+                if progress is not None:
+                    progress(done, total)
     out = torch.zeros(b, c, h, w, dtype=torch.float64, device=x.device)
     norm = torch.zeros(h, w, dtype=torch.float64, device=x.device)
-    total, done = len(ys) * len(xs), 0
-    for iy, y0 in enumerate(ys):
-        th = min(tile, h - y0)
-        for ix, x0 in enumerate(xs):
-            tw = min(tile, w - x0)
+    with stats.sharing() if stats is not None else nullcontext():
+        for iy, ix, y0, x0, th, tw in boxes:
+            if stats is not None:
+                stats.start_pass()
             pred = fn(x[:, :, y0:y0 + th, x0:x0 + tw])
             sides = (iy > 0, iy < len(ys) - 1, ix > 0, ix < len(xs) - 1)
             # ramps span ``overlap`` pixels, which tile_starts guarantees lie inside the neighbour's tile

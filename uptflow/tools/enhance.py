@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile", default="auto",
                         help="UPT-Flow tiling: auto (whole image when it fits in memory), 0 (never) or a tile side")
     parser.add_argument("--overlap", type=int, default=None, help="UPT-Flow tile overlap in pixels")
+    parser.add_argument("--tile-statistics", choices=["image", "tile"], default=None,
+                        help="UPT-Flow tiles: share the image's global statistics (image, default: 3 passes) or "
+                             "pool over each tile alone (tile: 1 pass, visibly different from untiled)")
     parser.add_argument("--heat", type=float, default=0.0, help="UPT-Flow latent temperature (0 = deterministic)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the heat > 0 sampling, reset for every image (same seed, same output)")
@@ -151,6 +154,8 @@ def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {"tile": tile, "heat": args.heat, "seed": args.seed}
     if args.overlap is not None:
         kw["overlap"] = args.overlap
+    if args.tile_statistics is not None:
+        kw["tile_statistics"] = args.tile_statistics
     if args.precision is not None:
         kw["precision"] = args.precision
     return kw

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import StochasticDepth
 
+from uptflow.models.image_statistics import pooled_mean
 from uptflow.models.nhwc import conv1x1, nchw, nhwc
 from uptflow.models.strips import map_strips, row_strips, strip_rows
 
@@ -247,7 +248,7 @@ class ECA(nn.Module):
 
     def scale(self, x: Tensor) -> Tensor:
         """The channel weights [B, C, 1, 1] of ``x`` [B, C, H, W]."""
-        return torch.sigmoid(self.conv(x.mean(dim=(2, 3))[:, None, :]))[:, 0, :, None, None]
+        return torch.sigmoid(self.conv(pooled_mean(x)[:, None, :]))[:, 0, :, None, None]
 
     def forward(self, x: Tensor) -> Tensor:
         """Rescale the channels of ``x`` [B, C, H, W]."""

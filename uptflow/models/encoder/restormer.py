@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from uptflow.models.image_statistics import owned_region, pooled_sums
 from uptflow.models.nhwc import conv1x1, nchw, nhwc
 from uptflow.models.strips import map_strips, row_strips, strip_rows
 
@@ -121,22 +122,31 @@ class MDTA(nn.Module):
         b, c, h, w = x.shape
         if rows is None or rows >= h:
             qkv = self._qkv(x if norm is None else norm(x)).reshape(b, h * w, 3 * c)
-            mix = self._mix(*self._statistics(qkv))
+            region = owned_region(h, w)
+            owned = None if region is None else self._statistics(
+                qkv.view(b, h, w, 3 * c)[:, region[0], region[1]].reshape(b, -1, 3 * c))
+            mix = self._mix(*pooled_sums(self._statistics(qkv), owned))
             v = qkv[..., 2 * c:]
         else:
-            v, per_image = None, []
+            v, per_image, owned_per_image = None, [], []
+            region = owned_region(h, w)
             for i in range(b):
-                total = None
+                total = owned = None
                 for r0, r1, a, e in row_strips(h, rows, halo=1):
                     part = x[i:i + 1, :, a:e]
                     part = self._qkv(part if norm is None else norm(part))[:, r0 - a:r1 - a]
                     if v is None:
                         v = part.new_empty(b, h, w, c)
                     v[i, r0:r1] = part[0, ..., 2 * c:]
-                    stats = self._statistics(part.reshape(1, -1, 3 * c))
-                    total = stats if total is None else [t + s for t, s in zip(total, stats, strict=True)]
+                    total = _add(total, self._statistics(part.reshape(1, -1, 3 * c)))
+                    if region is not None:  # the owned rows of this strip (possibly none) and columns
+                        rs = region[0]
+                        mine = part[:, max(rs.start - r0, 0):max(min(rs.stop, r1) - r0, 0), region[1]]
+                        owned = _add(owned, self._statistics(mine.reshape(1, -1, 3 * c)))
                 per_image.append(total)
-            mix = self._mix(*(torch.cat(parts) for parts in zip(*per_image, strict=True)))
+                owned_per_image.append(owned)
+            owned = None if region is None else [torch.cat(p) for p in zip(*owned_per_image, strict=True)]
+            mix = self._mix(*pooled_sums([torch.cat(parts) for parts in zip(*per_image, strict=True)], owned))
             v = v.view(b, h * w, c)
         if residual is None:
             out = v @ mix.transpose(1, 2)
@@ -149,6 +159,10 @@ class MDTA(nn.Module):
         if self.project_out.bias is not None:
             out = out + self.project_out.bias
         return nchw(out.view(b, h, w, c))
+
+
+def _add(total: list[Tensor] | None, stats: list[Tensor]) -> list[Tensor]:
+    return stats if total is None else [t + s for t, s in zip(total, stats, strict=True)]
 
 
 class GDFN(nn.Module):

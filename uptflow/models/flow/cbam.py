@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from uptflow.models.image_statistics import pooled_amax, pooled_mean
+
 __all__ = ["CBAM", "ChannelGate", "SpatialGate"]
 
 
@@ -21,7 +23,7 @@ class ChannelGate(nn.Module):
 
     def scale(self, x: torch.Tensor) -> torch.Tensor:
         """The gate [B, C, 1, 1] of ``x`` [B, C, H, W]."""
-        att = self._mlp(x.mean(dim=(2, 3))) + self._mlp(x.amax(dim=(2, 3)))
+        att = self._mlp(pooled_mean(x)) + self._mlp(pooled_amax(x))
         return torch.sigmoid(att)[:, :, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
