@@ -121,7 +121,7 @@ def test_tile_statistics_is_validated_and_part_of_the_params():
 
 
 def test_a_batch_that_does_not_fit_runs_in_groups_with_the_same_result():
-    per_image = 40 * 56 * bytes_per_pixel("fp32")
+    per_image = 40 * 56 * UPTFlowEnhancer(model=tiny_uptflow()).bytes_per_pixel()
     grouped = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=2 * per_image)
     whole = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
     assert grouped.group_size(5, 40, 56) == 2 and whole.group_size(5, 40, 56) == 5
@@ -131,8 +131,8 @@ def test_a_batch_that_does_not_fit_runs_in_groups_with_the_same_result():
 
 
 def test_a_batch_of_images_too_large_for_the_budget_is_tiled_image_by_image():
-    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=64 * 64 * bytes_per_pixel("fp32"),
-                          overlap=16)
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", overlap=16)
+    enh.memory_budget = 64 * 64 * enh.bytes_per_pixel()
     low = torch.rand(2, 3, 96, 112, generator=torch.Generator().manual_seed(4)) * 0.3
     assert enh.tile_for(96, 112) == 64
     out = enh.enhance_tensor(low)
@@ -155,16 +155,27 @@ def test_memory_planning_uses_the_measured_bytes_per_pixel_and_caps_cpu_budgets(
     assert tile is not None and tile**2 * bytes_per_pixel("fp32") <= tiling.CPU_BUDGET_CAP
 
 
+def test_planned_memory_follows_the_measured_encoder_widths():
+    assert bytes_per_pixel("fp32", encoder_dim=48) == BYTES_PER_PIXEL
+    assert bytes_per_pixel("bf16", encoder_dim=24) < bytes_per_pixel("fp32", encoder_dim=24) < BYTES_PER_PIXEL
+    assert bytes_per_pixel("fp32", encoder_dim=8) == bytes_per_pixel("fp32", encoder_dim=24)  # the next measured
+    assert bytes_per_pixel("fp32", encoder_dim=36) == BYTES_PER_PIXEL
+    assert bytes_per_pixel("fp32", encoder_dim=96) == 2 * BYTES_PER_PIXEL
+    assert UPTFlowEnhancer(model=tiny_uptflow()).bytes_per_pixel() == bytes_per_pixel("fp32", encoder_dim=8)
+
+
 def test_auto_tile_is_untiled_when_it_fits_and_tiles_otherwise():
     enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
     assert enh.tile_for(400, 600) is None
-    small = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=BYTES_PER_PIXEL * 128 * 128)
+    small = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto")
+    small.memory_budget = small.bytes_per_pixel() * 128 * 128
     assert small.tile_for(400, 600) == 128
 
 
 def test_auto_policy_runs_a_megapixel_frame_untiled_and_tiles_4k_with_a_24_gb_budget():
     enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=int(0.8 * 19 * 2**30))  # 24 GB machine
+    enh.model.config["encoder_dim"] = 48  # planned as the full-size network
     assert enh.tile_for(1024, 1024) is None
     tile = enh.tile_for(2160, 3840)
     assert tile is not None and 768 <= tile < 2160 and tile % 8 == 0
-    assert tile**2 * BYTES_PER_PIXEL <= 0.8 * 19 * 2**30
+    assert tile**2 * enh.bytes_per_pixel() <= 0.8 * 19 * 2**30

@@ -98,21 +98,25 @@ class UPTFlowEnhancer(Enhancer):
 
         return self.memory_budget if self.memory_budget is not None else default_budget(self.device)
 
+    def bytes_per_pixel(self) -> int:
+        """Planned memory per input pixel of one pass of this network in its precision."""
+        from uptflow.models.tiling import bytes_per_pixel
+
+        return bytes_per_pixel(self.precision, self.device, int(self.model.config.get("encoder_dim", 48)))
+
     def tile_for(self, height: int, width: int) -> int | None:
         """The tile side used for an image of this size (None = whole image)."""
-        from uptflow.models.tiling import bytes_per_pixel, choose_tile
+        from uptflow.models.tiling import choose_tile
 
         if self.tile != "auto":
             return self.tile if self.tile and self.tile < max(height, width) else None
-        return choose_tile(height, width, self._budget(), bytes_per_pixel(self.precision, self.device))
+        return choose_tile(height, width, self._budget(), self.bytes_per_pixel())
 
     def group_size(self, batch: int, height: int, width: int) -> int:
         """How many images of this size one pass takes (the batch, or fewer when they would not fit)."""
-        from uptflow.models.tiling import bytes_per_pixel
-
         if self.tile != "auto":
             return batch
-        per_image = height * width * bytes_per_pixel(self.precision, self.device)
+        per_image = height * width * self.bytes_per_pixel()
         return max(1, min(batch, self._budget() // max(per_image, 1)))
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:

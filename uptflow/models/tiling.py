@@ -15,7 +15,7 @@ import torch
 
 from uptflow.models.image_statistics import ImageStatistics
 
-__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "CPU_BUDGET_CAP", "MEMORY_FRACTION",
+__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "BYTES_PER_PIXEL_BY_WIDTH", "CPU_BUDGET_CAP", "MEMORY_FRACTION",
            "STATISTICS_REFINEMENTS", "available_memory", "blend_weights", "bytes_per_pixel", "choose_tile",
            "default_budget", "tile_starts", "tiled_apply"]
 
@@ -23,11 +23,14 @@ __all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "CPU_BUDGET_CAP", 
 # untiled ones as the tiles' limited context allows (measured in benchmarks/bench_tiling.py, docs/speed.md).
 STATISTICS_REFINEMENTS = 1
 
-# Peak memory growth of one UPT-Flow (dim 48) enhance pass per input pixel, by precision, measured with
-# benchmarks/enhance_speed.py (peak RSS growth of a fresh process, CPU, 2 threads) from 600x400 to 1920x1080; the
-# values cover the largest per-pixel growth measured (see docs/speed.md).
+# Peak memory growth of one UPT-Flow enhance pass per input pixel, by precision, measured with
+# benchmarks/enhance_speed.py (peak RSS growth of a fresh process, CPU, 2 threads); the values cover the largest
+# per-pixel growth measured (see docs/speed.md). Full-size network (encoder dim 48): 600x400 to 1920x1080.
 BYTES_PER_PIXEL_BY_PRECISION = {"fp32": 3_600, "bf16": 3_600, "fp16": 3_600}
 BYTES_PER_PIXEL = BYTES_PER_PIXEL_BY_PRECISION["fp32"]
+# Narrower encoders need less: the default model (encoder dim 24) grew by 1,830 (fp32) and 1,260 (bf16) bytes per
+# pixel at 2048x1024. Planned with about 10 % margin; a width between two measured ones plans as the wider one.
+BYTES_PER_PIXEL_BY_WIDTH = {24: {"fp32": 2_000, "bf16": 1_400, "fp16": 1_400}, 48: BYTES_PER_PIXEL_BY_PRECISION}
 # Share of the available memory an enhance pass may use by default.
 MEMORY_FRACTION = 0.8
 # On CPU a pass never plans for more than this by default: larger passes are no faster (the encoder works in strips)
@@ -35,11 +38,15 @@ MEMORY_FRACTION = 0.8
 CPU_BUDGET_CAP = 6 * 2**30
 
 
-def bytes_per_pixel(precision: str = "fp32", device: str | torch.device = "cpu") -> int:
-    """Planned memory per input pixel of an enhance pass in ``precision`` on ``device``."""
+def bytes_per_pixel(precision: str = "fp32", device: str | torch.device = "cpu", encoder_dim: int = 48) -> int:
+    """Planned memory per input pixel of an enhance pass in ``precision`` on ``device`` for a network whose encoder
+    has width ``encoder_dim`` (widths above the measured ones scale linearly from the widest)."""
     if precision not in BYTES_PER_PIXEL_BY_PRECISION:
         raise ValueError(f"precision must be one of {', '.join(BYTES_PER_PIXEL_BY_PRECISION)}, got {precision!r}")
-    return BYTES_PER_PIXEL_BY_PRECISION[precision]
+    widest = max(BYTES_PER_PIXEL_BY_WIDTH)
+    if encoder_dim > widest:
+        return math.ceil(BYTES_PER_PIXEL_BY_WIDTH[widest][precision] * encoder_dim / widest)
+    return BYTES_PER_PIXEL_BY_WIDTH[min(w for w in BYTES_PER_PIXEL_BY_WIDTH if w >= encoder_dim)][precision]
 
 
 def available_memory(device: str | torch.device) -> int:

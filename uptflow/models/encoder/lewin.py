@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torchvision.ops import StochasticDepth
 
 from uptflow.models.image_statistics import pooled_mean
-from uptflow.models.nhwc import conv1x1, nchw, nhwc
+from uptflow.models.nhwc import channels_last, conv1x1, nchw, nhwc
 from uptflow.models.strips import map_strips, row_strips, strip_rows
 
 __all__ = [
@@ -431,6 +431,9 @@ class BasicUformerLayer(nn.Module):
 
     def forward(self, x: Tensor, m: Tensor) -> Tensor:
         """Transform ``x`` [B, C, H, W] with the UPM feature ``m`` [B, C, H, W]."""
+        # channels-last once for all blocks: each block gathers its windows from the [B, H * W, C] view of m, which
+        # would otherwise be copied whole for every strip of windows
+        m = channels_last(m)
         for i, blk in enumerate(self.blocks):
             x = blk(x, m, inplace=i > 0)  # the later blocks own their input
         return x
