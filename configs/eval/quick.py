@@ -2,7 +2,8 @@
 
 Enhancers: the classical ones, Zero-DCE and SCI (their official weights, when present), UPT-Flow with the model
 shipped in the package (trained here on synthetic low light from real photos; docs/model-card.md; not the
-authors' weights; run in bf16), and a short training of the tiny UPT-Flow config as the demonstration that training works.
+authors' weights; run in bf16), and a short training of the tiny UPT-Flow config as the demonstration that
+training works.
 Datasets: synthetic night pairs from scikit-image's photos (always); with ``data_root``: LOL and DICM samples,
 8 ExDark images (zero-shot yolov8n), 8 coco128 photos at three darkness levels (yolov8n, and a one-epoch
 fine-tune smoke run on them), a Cityscapes frame at three darkness levels segmented by ESPNet with its authors'

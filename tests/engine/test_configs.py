@@ -17,6 +17,7 @@ from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS
 
 CONFIG_DIR = ROOT / "configs" / "uptflow"
 DEFAULT_MODEL = "uptflow_small_photo-synthetic_cpu.py"  # trains the packaged default model
+CONTINUE_DEFAULT = "uptflow_small_photo-synthetic_cpu_ft.py"  # continues training it from the packaged weights
 PAPER = {  # config -> (window size, fake-tree maker)
     "uptflow_lolv2-real_50k.py": (5, fake_trees.make_lolv2),
     "uptflow_lolv2-syn_50k.py": (5, fake_trees.make_lolv2),
@@ -29,7 +30,7 @@ PAPER = {  # config -> (window size, fake-tree maker)
 
 def test_every_config_is_covered():
     assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py",
-                                                                      DEFAULT_MODEL])
+                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT])
 
 
 def _check_types(cfg: Config) -> None:
@@ -125,6 +126,20 @@ def test_default_model_config_is_cpu_sized_and_builds(tmp_path):
     assert (net.config["encoder_dim"], net.config["K"], net.config["hidden"]) == (24, 4, 48)
     root = _photo_tree(tmp_path / "data", cfg.photo_dirs)
     _build_datasets(cfg, root)
+
+
+def test_continuation_config_starts_from_the_packaged_model_with_its_network(tmp_path):
+    from uptflow.models.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
+
+    base, cont = (Config.fromfile(str(CONFIG_DIR / name)) for name in (DEFAULT_MODEL, CONTINUE_DEFAULT))
+    assert cont.model.weights == "default" and cont.model.network == base.model.network
+    assert cont.optim_wrapper.optimizer.lr < base.optim_wrapper.optimizer.lr
+    _, steps = cont.param_scheduler
+    assert max(steps.milestones) < cont.train_cfg.max_iters and cont.randomness.seed != base.randomness.seed
+    model = MODELS.build(cont.model.to_dict())  # loads the packaged weights into the config's network
+    shipped = load_checkpoint(DEFAULT_WEIGHTS)[0]
+    key = next(k for k in shipped if k.endswith("temperature"))
+    torch.testing.assert_close(model.net.state_dict()[key], shipped[key].float())
 
 
 def test_no_amp_turns_cpu_bf16_off(tmp_path):

@@ -15,9 +15,9 @@ import torch
 
 from uptflow.models.image_statistics import ImageStatistics
 
-__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "BYTES_PER_PIXEL_BY_WIDTH", "CPU_BUDGET_CAP", "MEMORY_FRACTION",
-           "STATISTICS_REFINEMENTS", "available_memory", "blend_weights", "bytes_per_pixel", "choose_tile",
-           "default_budget", "tile_starts", "tiled_apply"]
+__all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "BYTES_PER_PIXEL_BY_WIDTH", "CPU_BUDGET_CAP",
+           "MEMORY_FRACTION", "STATISTICS_REFINEMENTS", "available_memory", "blend_weights", "bytes_per_pixel",
+           "choose_tile", "default_budget", "tile_starts", "tiled_apply"]
 
 # Recording passes after the first when tiles share statistics: one more brings the statistics about as close to the
 # untiled ones as the tiles' limited context allows (measured in benchmarks/bench_tiling.py, docs/speed.md).
