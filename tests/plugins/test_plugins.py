@@ -45,6 +45,24 @@ def test_cache_enhances_each_image_once_and_keys_on_params(tmp_path):
     assert not list(tmp_path.rglob(".*.png"))  # no temp files left behind
 
 
+def test_an_output_tiled_for_lack_of_memory_is_not_reused_when_the_image_now_fits(tmp_path):
+    from tests.models.tiny import tiny_uptflow
+    from uptflow.enhancers.uptflow import UPTFlowEnhancer
+
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
+    img = _img(1, 80, 96)
+    cache = EnhancedImageCache(enh, root=tmp_path)
+    untiled_path = cache.path_for(img)
+    assert enh.output_variant(80, 96) is None and untiled_path.name == f"{cache.content_hash(img)}.png"
+    enh.memory_budget = 64 * 64 * enh.bytes_per_pixel()  # little memory now: the same image is tiled
+    _, tiled_path = cache.enhance_to_path(img)
+    assert enh.output_variant(80, 96) == "tile 64" and tiled_path != untiled_path and not untiled_path.exists()
+    enh.memory_budget = 10**12
+    whole, path = cache.enhance_to_path(img)
+    assert path == untiled_path and cache.misses == 2  # computed whole, not read back from the tiled entry
+    np.testing.assert_array_equal(whole, enh(img))
+
+
 def test_cache_key_includes_the_weights_checksum(tmp_path):
     (tmp_path / "w1.pth").write_bytes(b"one")
     (tmp_path / "w2.pth").write_bytes(b"two")

@@ -123,6 +123,19 @@ def test_tile_statistics_option_chooses_shared_or_tile_local_pools(tmp_path, wei
     assert outs["image"].shape == (48, 64, 3) and np.abs(outs["image"].astype(int) - outs["tile"]).max() > 0
 
 
+def test_an_output_records_whether_the_image_was_tiled(tmp_path):
+    from uptflow.enhancers.uptflow import UPTFlowEnhancer
+    from uptflow.tools.enhance import output_identity
+
+    imwrite_rgb(tmp_path / "a.png", _low_image(80, 96, 5))
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=10**12)
+    whole = output_identity(enh, tmp_path / "a.png")
+    enh.memory_budget = 64 * 64 * enh.bytes_per_pixel()
+    tiled = output_identity(enh, tmp_path / "a.png")
+    # the identities differ, so neither output is ever reused for the other
+    assert "variant" not in whole["enhancer"] and tiled["enhancer"]["variant"] == "tile 64"
+
+
 def test_seed_makes_heat_sampling_reproducible(tmp_path, weights):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 24, 3))
     outs = {}

@@ -32,6 +32,11 @@ class Enhancer:
         """Return the settings that change the output (used in cache keys and protocol lines)."""
         return {}
 
+    def output_variant(self, height: int, width: int) -> str | None:
+        """How this enhancer will process an image of this size, where that changes the output beyond ``params()``
+        (e.g. tiles chosen from the memory available now); None when it does not. Part of cache keys."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What identifies the outputs: name, params (weights aside), weights file and its SHA-256."""
         w = self.weights

@@ -63,8 +63,14 @@ class EnhancedImageCache:
         return h.hexdigest()
 
     def path_for(self, img: np.ndarray) -> Path:
-        """Where the enhanced version of ``img`` is (or will be) stored."""
+        """Where the enhanced version of ``img`` is (or will be) stored: by its pixels and, when the enhancer processes
+        this size in a way its params do not fix (``output_variant``, e.g. the tiles chosen from the free memory),
+        by that as well, so an output made the other way is never reused."""
         h = self.content_hash(img)
+        variant = getattr(self.enhancer, "output_variant", None)
+        variant = variant(*img.shape[:2]) if callable(variant) else None
+        if variant is not None:
+            h = hashlib.sha256(f"{h} {variant}".encode()).hexdigest()
         return self.dir / h[:2] / f"{h}.png"
 
     def __call__(self, img: np.ndarray) -> np.ndarray:

@@ -112,6 +112,11 @@ class UPTFlowEnhancer(Enhancer):
             return self.tile if self.tile and self.tile < max(height, width) else None
         return choose_tile(height, width, self._budget(), self.bytes_per_pixel())
 
+    def output_variant(self, height: int, width: int) -> str | None:
+        """The tile side this image gets (None: whole), which ``tile="auto"`` picks from the memory available."""
+        tile = self.tile_for(height, width)
+        return None if tile is None else f"tile {tile}"
+
     def group_size(self, batch: int, height: int, width: int) -> int:
         """How many images of this size one pass takes (the batch, or fewer when they would not fit)."""
         if self.tile != "auto":

@@ -133,10 +133,16 @@ def remove_abandoned_outputs(targets: list[Path]) -> None:
 
 
 def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
-    """What an output PNG records about how it was made: the enhancer's identity and the input's checksum."""
-    from uptflow.utils.io import file_sha256
+    """What an output PNG records about how it was made: the enhancer's identity, how it processes this image where
+    its settings leave that open (``output_variant``: e.g. the tiles chosen from the free memory) and the input's
+    checksum."""
+    from uptflow.utils.io import file_sha256, image_size
 
     ident = {k: v for k, v in enhancer.describe().items() if k != "weights"}
+    width, height = image_size(source, oriented=True)
+    variant = enhancer.output_variant(height, width)
+    if variant is not None:  # untiled outputs keep the identity they always had
+        ident["variant"] = variant
     return {"enhancer": ident, "input_sha256": file_sha256(source)}
 
 
@@ -208,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     for (path, _), target in zip(pairs, targets, strict=True):
         try:
             ident = output_identity(enhancer, path)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             failed.append(str(path))
             print(f"FAILED {path}: {e}", file=sys.stderr)
             continue
