@@ -3,7 +3,7 @@
 Batches are enhanced whole (the official behaviour) whenever they fit the memory budget; a batch that does not fit
 runs in smaller groups of images, and an image that does not fit on its own is split into overlapping tiles blended
 with cosine (or linear) weights. Tiling is an approximation: each tile's convolutions and windows see only that tile,
-and by default the tiles share the image-wide statistics of the network's global pools, which costs a second pass
+and by default the tiles share the image-wide statistics of the network's global pools, which costs two extra passes
 (see ``uptflow.models.tiling`` and ``uptflow.models.image_statistics``). Heat 0 (the default, as the paper's
 results) decodes the latent mode; heat > 0 samples, with an independent sample per tile when tiled.
 """
@@ -35,7 +35,7 @@ class UPTFlowEnhancer(Enhancer):
             ``None``/``0`` (never tile) or a tile side in pixels.
         overlap: minimum overlap of neighbouring tiles in pixels.
         blend: ``"cosine"`` or ``"linear"`` blending across overlaps.
-        tile_statistics: ``"image"`` (default: the tiles share the image's global statistics, two passes) or
+        tile_statistics: ``"image"`` (default: the tiles share the image's global statistics, three passes) or
             ``"tile"`` (each tile pools over itself, one pass).
         memory_budget: bytes an enhance pass may use; default: ``uptflow.models.tiling.default_budget`` of
             ``device``.

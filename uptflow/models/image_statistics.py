@@ -4,10 +4,10 @@ Three operations of UPT-Flow pool over every pixel of a map: MDTA's channel atte
 norms of q and k), ECA's channel means (LeFF, full resolution) and CBAM's channel means and maxima (the coupling
 sub-networks). A tile on its own pools over the tile, so its output differs from the untiled one everywhere, not only
 near a seam. With :class:`ImageStatistics` a first pass over the tiles records, call by call, the sums and maxima of
-every tile over the part of the image it owns (overlaps split in the middle, so no pixel counts twice); a second pass
-uses the image's totals in every tile. The recorded values were computed from tile-local
-values upstream, so this is one fixed-point step towards the untiled result, not an exact reproduction (measured in
-``benchmarks/bench_tiling.py``; docs/speed.md).
+every tile over the part of the image it owns (overlaps split in the middle, so no pixel counts twice); a later
+recording pass may already use those totals (one more fixed-point step, since the first pass's values were computed
+from tile-local ones upstream); a final pass uses the image's totals in every tile. The result approaches the untiled
+one without reproducing it exactly (measured in ``benchmarks/bench_tiling.py``; docs/speed.md).
 """
 
 from collections.abc import Iterator
@@ -131,8 +131,8 @@ def pooled_mean(x: Tensor) -> Tensor:
     active = _ACTIVE.get()
     if active is None:
         return x.mean(dim=(2, 3))
-    values = [_sum_and_count(x), _sum_and_count(_owned(active, x))]
-    total, count = active._pool(values[0], ("sum", "sum"), values[1])
+    owned = _owned(active, x)
+    total, count = active._pool(_sum_and_count(x), ("sum", "sum"), None if owned is None else _sum_and_count(owned))
     return (total / count).to(x.dtype)
 
 
@@ -141,7 +141,8 @@ def pooled_amax(x: Tensor) -> Tensor:
     active = _ACTIVE.get()
     if active is None:
         return x.amax(dim=(2, 3))
-    return active._pool([x.amax(dim=(2, 3))], ("max",), [_owned(active, x).amax(dim=(2, 3))])[0]
+    owned = _owned(active, x)
+    return active._pool([x.amax(dim=(2, 3))], ("max",), None if owned is None else [owned.amax(dim=(2, 3))])[0]
 
 
 def _sum_and_count(x: Tensor) -> list[Tensor]:
@@ -149,6 +150,7 @@ def _sum_and_count(x: Tensor) -> list[Tensor]:
     return [x.sum(dim=(2, 3), dtype=torch.float32), count]
 
 
-def _owned(active: ImageStatistics, x: Tensor) -> Tensor:
+def _owned(active: ImageStatistics, x: Tensor) -> Tensor | None:
+    """The pixels of ``x`` [B, C, H, W] a recorded tile owns; None when all of them count."""
     region = active._region(*x.shape[2:])
-    return x if region is None else x[:, :, region[0], region[1]]
+    return None if region is None else x[:, :, region[0], region[1]]

@@ -123,8 +123,7 @@ class MDTA(nn.Module):
         if rows is None or rows >= h:
             qkv = self._qkv(x if norm is None else norm(x)).reshape(b, h * w, 3 * c)
             region = owned_region(h, w)
-            owned = None if region is None else self._statistics(
-                qkv.view(b, h, w, 3 * c)[:, region[0], region[1]].reshape(b, -1, 3 * c))
+            owned = None if region is None else self._statistics(_owned_rows(qkv.view(b, h, w, 3 * c), 0, region))
             mix = self._mix(*pooled_sums(self._statistics(qkv), owned))
             v = qkv[..., 2 * c:]
         else:
@@ -139,10 +138,8 @@ class MDTA(nn.Module):
                         v = part.new_empty(b, h, w, c)
                     v[i, r0:r1] = part[0, ..., 2 * c:]
                     total = _add(total, self._statistics(part.reshape(1, -1, 3 * c)))
-                    if region is not None:  # the owned rows of this strip (possibly none) and columns
-                        rs = region[0]
-                        mine = part[:, max(rs.start - r0, 0):max(min(rs.stop, r1) - r0, 0), region[1]]
-                        owned = _add(owned, self._statistics(mine.reshape(1, -1, 3 * c)))
+                    if region is not None:
+                        owned = _add(owned, self._statistics(_owned_rows(part, r0, region)))
                 per_image.append(total)
                 owned_per_image.append(owned)
             owned = None if region is None else [torch.cat(p) for p in zip(*owned_per_image, strict=True)]
@@ -159,6 +156,13 @@ class MDTA(nn.Module):
         if self.project_out.bias is not None:
             out = out + self.project_out.bias
         return nchw(out.view(b, h, w, c))
+
+
+def _owned_rows(t: Tensor, r0: int, region: tuple[slice, slice]) -> Tensor:
+    """The pixels of ``t`` [B, rows, W, C] (rows ``r0``... of a map) inside ``region`` (possibly none), as [B, n, C]."""
+    rs, cs = region
+    part = t[:, max(rs.start - r0, 0):max(min(rs.stop, r0 + t.shape[1]) - r0, 0), cs]
+    return part.reshape(t.shape[0], -1, t.shape[-1])
 
 
 def _add(total: list[Tensor] | None, stats: list[Tensor]) -> list[Tensor]:
