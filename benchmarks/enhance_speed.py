@@ -5,7 +5,8 @@ Every case (version x precision x size x batch) runs in a fresh subprocess, so i
 * versions: ``current`` (this checkout) and ``baseline``, the ``uptflow`` package of ``--baseline`` (a git
   revision, ``HEAD`` by default, extracted to a temporary folder), always fp32; the two alternate round by round
   (``--rounds``) and the best round of each case is reported, so that load changes on a shared machine hit both.
-* precision: ``UPTFlowEnhancer(precision=...)`` of the current version: fp32, bf16 (fp16: CUDA).
+* precision: ``UPTFlowEnhancer(precision=...)`` of the current version: fp32, bf16 (fp16: CUDA); a ``+compile``
+  suffix (``fp32+compile``) adds ``compile=True``, whose warm-up call on the full input compiles (``first_s``).
 * sizes are WIDTHxHEIGHT with an optional ``:TILE`` (a tile side, or ``auto`` for the enhancer's memory policy);
   ``--batch`` sizes give frames per second of batched calls.
 * seconds: best of ``--repeats`` ``enhance_tensor`` calls after a warm-up; ``cpu_s``: the process CPU time of that
@@ -22,6 +23,7 @@ Usage:
     python benchmarks/enhance_speed.py                                   # quick: 256x256, fp32 + bf16, vs HEAD
     python benchmarks/enhance_speed.py --sizes 600x400 --threads 2 --rounds 3
     python benchmarks/enhance_speed.py --sizes 640x360,1280x720 --batch 1,4 --baseline '' --no-diff
+    python benchmarks/enhance_speed.py --sizes 600x400 --precisions fp32,fp32+compile,bf16,bf16+compile --baseline ''
     python benchmarks/enhance_speed.py --sizes 3840x2160:auto --precisions fp32 --baseline '' --repeats 1
     python benchmarks/enhance_speed.py --devices cuda --sizes 600x400,1920x1080,3840x2160 --precisions fp32,bf16,fp16
 """
@@ -82,11 +84,19 @@ def _run_case(spec: str, batch: int, precision: str, device: str, repeats: int, 
     torch.set_num_threads(threads)
     h, w, tile = _parse_size(spec)
     model = _model(weights, device)
+    precision, _, option = precision.partition("+")
     kwargs = {} if precision == "fp32" else {"precision": precision}  # the baseline has no precision setting
+    if option == "compile":
+        kwargs["compile"] = True
     enh = UPTFlowEnhancer(model=model, device=device, tile=tile if tile == "auto" else (int(tile) or None), **kwargs)
     x = torch.rand(batch, 3, h, w, generator=torch.Generator().manual_seed(0)).to(device) * 0.3
-    enh.enhance_tensor(x[:1, :, :64, :64])  # warm-up (allocator, cuDNN autotuning, cached masks and inverses)
     cuda = device.startswith("cuda")
+    t0 = time.perf_counter()
+    # warm-up (allocator, cuDNN autotuning, cached masks and inverses); a compiled encoder compiles for its size
+    enh.enhance_tensor(x if option == "compile" else x[:1, :, :64, :64])
+    if cuda:
+        torch.cuda.synchronize()
+    first = time.perf_counter() - t0
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -101,7 +111,7 @@ def _run_case(spec: str, batch: int, precision: str, device: str, repeats: int, 
             torch.cuda.synchronize()
         wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
     peak = torch.cuda.max_memory_allocated() if cuda else peak_rss_bytes()
-    result = {"seconds": wall, "cpu_s": cpu, "peak_MiB": peak / 2**20 if not cuda else math.nan,
+    result = {"seconds": wall, "cpu_s": cpu, "first_s": first, "peak_MiB": peak / 2**20 if not cuda else math.nan,
               "bytes_per_pixel": (peak - base) / (batch * h * w), "tile_used": enh.tile_for(h, w) or "none"}
     if cuda:
         result["peak_MiB"] = (peak - base) / 2**20
@@ -195,6 +205,8 @@ def main() -> int:
                 base_res = baseline_s[(device, spec, batch)]
                 row["speed-up"] = base_res["seconds"] / res["seconds"]
                 row["cpu speed-up"] = base_res["cpu_s"] / res["cpu_s"]
+            if any(p.endswith("+compile") for p in precisions):  # compiling is the warm-up call
+                row["first call s"] = res.get("first_s", math.nan)
             row |= {"peak_MiB": res["peak_MiB"], "bytes_per_pixel": res["bytes_per_pixel"],
                     "tile_used": res["tile_used"]}
             ref = best.get(("current", "fp32", device, spec, batch))

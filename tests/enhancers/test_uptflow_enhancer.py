@@ -113,6 +113,12 @@ def test_tiled_model_output_is_close_to_untiled():
     assert diff.mean() < 0.02 and diff.max() < 0.25
 
 
+def test_compile_is_opt_in_and_part_of_the_params():
+    assert "compile" not in UPTFlowEnhancer(model=tiny_uptflow()).params()  # cache keys stay as they were
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), compile=True)
+    assert enh.model.compiled and enh.params()["compile"] is True
+
+
 def test_tile_statistics_is_validated_and_part_of_the_params():
     assert UPTFlowEnhancer(model=tiny_uptflow()).params()["tile_statistics"] == "image"
     assert UPTFlowEnhancer(model=tiny_uptflow(), tile_statistics="tile").params()["tile_statistics"] == "tile"

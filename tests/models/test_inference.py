@@ -96,6 +96,15 @@ def test_enhance_runs_without_autograd_and_returns_an_ordinary_tensor():
         assert model.enhance(low).is_inference()  # inside inference mode: no extra copy
 
 
+def test_training_after_enhancing_the_same_size_keeps_autograd_working():
+    model = tiny_uptflow(seed=3)  # a size no other test used: the window caches are filled by enhance() below
+    low = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(0)) * 0.3
+    model.enhance(low)
+    model.train()
+    model.nll((low * 3).clamp(0, 1), low).mean().backward()
+    assert all(p.grad is not None for p in model.encoder.parameters() if p.requires_grad)
+
+
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_low_precision_runs_the_encoder_in_that_dtype_and_stays_close_to_fp32(precision):
     model = tiny_uptflow()

@@ -191,7 +191,7 @@ def _announce_default(path: Path, config: dict[str, Any]) -> None:
 
 
 def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu", precision: str = "fp32",
-               **overrides: Any):
+               compile: bool = False, **overrides: Any):
     """Build a UPTFlow network from an official or uptflow checkpoint (window size inferred) in eval mode.
 
     Args:
@@ -199,6 +199,7 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
         device: where the network goes.
         precision: "fp32", "bf16" or "fp16": how the encoder and the coupling sub-networks run (see
             ``UPTFlow.precision``); the weights are float32 in all cases.
+        compile: run the encoder of inference passes through ``torch.compile`` (``UPTFlow.compiled``).
         **overrides: constructor arguments that replace the checkpoint's config.
     """
     from uptflow.models.uptflow import UPTFlow
@@ -216,6 +217,7 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     model = UPTFlow(**config)
     load_weights(model, sd, source=str(path), mark_actnorm_initialized=official)
     model.precision = precision
+    model.compiled = compile
     if default:
         _announce_default(Path(path), config)
     return model.to(device).eval()

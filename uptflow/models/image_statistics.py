@@ -17,7 +17,7 @@ from contextvars import ContextVar
 import torch
 from torch import Tensor
 
-__all__ = ["ImageStatistics", "owned_region", "pooled_amax", "pooled_mean", "pooled_sums"]
+__all__ = ["ImageStatistics", "owned_region", "pooled_amax", "pooled_mean", "pooled_sums", "statistics_active"]
 
 _ACTIVE: ContextVar["ImageStatistics | None"] = ContextVar("uptflow_image_statistics", default=None)
 
@@ -109,6 +109,11 @@ class ImageStatistics:
             raise RuntimeError(f"image statistics: call {i} of this pass does not match the recorded passes "
                                "(a different network, batch or precision than the one recorded)")
         return [t.to(v.dtype) for t, v in zip(totals[i], values, strict=True)]
+
+
+def statistics_active() -> bool:
+    """Whether the current pass records or uses image-wide statistics (a tile of an image being enhanced in tiles)."""
+    return _ACTIVE.get() is not None
 
 
 def owned_region(h: int, w: int) -> tuple[slice, slice] | None:

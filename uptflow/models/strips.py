@@ -7,7 +7,8 @@ up to float rounding (matrix products may block their sums differently for a sma
 are a few MiB: they are served from the allocator's free lists and stay in cache between the element-wise steps,
 instead of being fresh page-faulting allocations of hundreds of MiB. Peak memory drops accordingly.
 
-Strips are used only without autograd (inference); with gradients the whole map is one strip.
+Strips are used only in eager inference; with gradients, or while ``torch.compile`` traces the network, the whole
+map is one strip (a traced graph would unroll every strip, so compiling would take longer the larger the image).
 """
 
 from collections.abc import Callable, Iterator
@@ -26,8 +27,8 @@ STRIP_BYTES = 24 * 2**20
 
 def strip_rows(height: int, row_bytes: int, min_rows: int = 4) -> int:
     """Rows per strip so that a map of ``row_bytes`` per row stays within :data:`STRIP_BYTES` (at least
-    ``min_rows``); ``height`` (one strip) when autograd is recording."""
-    if torch.is_grad_enabled():
+    ``min_rows``); ``height`` (one strip) when autograd is recording or torch.compile is tracing."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return height
     return max(min_rows, STRIP_BYTES // max(row_bytes, 1))
 

@@ -5,10 +5,13 @@ Tensors are NCHW float RGB in [0, 1]; ``low`` is the low-light image, ``gt`` the
 
 ``precision`` ("fp32", "bf16" or "fp16") sets how the encoder and the flow's coupling sub-networks run: in float32,
 or under ``torch.autocast`` of the input's device type with that dtype. The invertible parts of the flow (its affine
-updates, 1x1 convolutions, ActNorms) and every log-determinant stay float32 in all three.
+updates, 1x1 convolutions, ActNorms) and every log-determinant stay float32 in all three. ``compiled`` (opt-in) runs
+the encoder of inference passes through ``torch.compile``.
 """
 
 import math
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -75,6 +78,25 @@ class UPTFlow(nn.Module):
         self.flow = UPTFlowNet(in_channels=3, levels=3, n_unconditional=n_unconditional, K=K,
                                cond_channels=self.encoder.condition_channels, hidden=hidden, eps=eps)
         self.precision = "fp32"
+        self._compiled_encoder: Callable[..., dict[str, torch.Tensor]] | None = None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether inference passes run the encoder through ``torch.compile`` (off by default; docs/speed.md).
+
+        The first pass at each image size compiles (minutes on a CPU); training, autograd and the tiles of an
+        image that shares statistics across its tiles run the eager encoder.
+        """
+        return self._compiled_encoder is not None
+
+    @compiled.setter
+    def compiled(self, value: bool) -> None:
+        # a compiled bound method rather than torch.compile(module): it is not registered as a sub-module, so
+        # state_dict() and the checkpoints keep their keys
+        self._compiled_encoder = torch.compile(self.encoder.forward) if value else None
+        if value:  # the cached window masks and orders are pure functions of sizes: tracing through them is exact
+            warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`",
+                                    category=UserWarning)
 
     @property
     def precision(self) -> str:
@@ -103,12 +125,18 @@ class UPTFlow(nn.Module):
     def conditions(self, low: torch.Tensor) -> list[torch.Tensor]:
         """Run the encoder on ``low`` (with its UPM) and return the flow's three conditions [H/2, H/4, H/8]."""
         from uptflow.models.encoder import flow_conditions
+        from uptflow.models.image_statistics import statistics_active
         from uptflow.models.upm import unbalanced_point_map
 
         low = self._check("low", low)
         dtype = PRECISIONS[self.precision]
+        encoder = self.encoder
+        # shared tile statistics live in Python state (a ContextVar updated call by call) that a compiled graph
+        # would freeze, so those passes stay eager
+        if self._compiled_encoder is not None and not torch.is_grad_enabled() and not statistics_active():
+            encoder = self._compiled_encoder
         with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None):
-            return flow_conditions(self.encoder(low, unbalanced_point_map(low)))
+            return flow_conditions(encoder(low, unbalanced_point_map(low)))
 
     def encode(self, gt: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Map ``gt`` to its latent z [B,192,H/8,W/8] conditioned on ``low``; also return the flow log-det [B]

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_device(parser)
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None,
                         help="UPT-Flow: encoder precision (default fp32; bf16 on CPUs with AMX/AVX512-BF16 and GPUs)")
+    parser.add_argument("--compile", action="store_true",
+                        help="UPT-Flow: run the encoder through torch.compile (the first image of each size compiles; "
+                             "for GPUs and many same-size frames)")
     parser.add_argument("--batch-size", type=int, default=1, help="enhance up to N same-size images at once")
     parser.add_argument("--tile", default="auto",
                         help="UPT-Flow tiling: auto (whole image when it fits in memory), 0 (never) or a tile side")
@@ -164,6 +167,8 @@ def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["tile_statistics"] = args.tile_statistics
     if args.precision is not None:
         kw["precision"] = args.precision
+    if args.compile:
+        kw["compile"] = True
     return kw
 
 

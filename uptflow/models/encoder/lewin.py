@@ -54,7 +54,10 @@ def relative_position_index(window: tuple[int, int]) -> Tensor:
     return (rel[0] + wh - 1) * (2 * ww - 1) + (rel[1] + ww - 1)
 
 
+# cached tensors are made outside inference mode: one made by an enhance() call would otherwise be refused by
+# autograd in a later training pass of the same size
 @lru_cache(maxsize=64)
+@torch.inference_mode(False)
 def _shifted_window_mask_cpu(height: int, width: int, window: tuple[int, int], shift: tuple[int, int]) -> Tensor:
     regions = torch.zeros(height, width)
     wh, ww = window
@@ -91,6 +94,7 @@ def shifted_window_mask(
 
 
 @lru_cache(maxsize=64)
+@torch.inference_mode(False)
 def window_order(
     height: int, width: int, padded: tuple[int, int], window: tuple[int, int], shift: tuple[int, int],
     device: torch.device,
