@@ -7,8 +7,8 @@ with the default model shipped in the package (trained here; not the authors' we
 Data (``{data_root}``: ../shared/data): the held-out test split of the default model's training photos (BSDS500 and
 coco128, never seen in training) darkened by the training degradation (random realistic low light, seeded) and by
 fixed darkness levels 2 and 4; the one real pair LOL #778 (the other LOL low images are scored without reference);
-DICM, NPE and night-street photos (no reference: NIQE). About 8 minutes on 2 CPU cores (measured: 451 s with an empty
-enhanced-image cache).
+DICM, NPE and night-street photos (no reference: NIQE). About 8-10 minutes on 2 CPU cores (measured: 451 and 612 s
+with an empty enhanced-image cache).
 """
 
 suite = "model_card"
