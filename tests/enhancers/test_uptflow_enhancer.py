@@ -116,7 +116,8 @@ def test_tiled_model_output_is_close_to_untiled():
 def test_compile_is_opt_in_and_part_of_the_params():
     assert "compile" not in UPTFlowEnhancer(model=tiny_uptflow()).params()  # cache keys stay as they were
     enh = UPTFlowEnhancer(model=tiny_uptflow(), compile=True)
-    assert enh.model.compiled and enh.params()["compile"] is True
+    assert enh.model.compiled and enh.params()["compile"] is True and enh.describe()["params"]["compile"] is True
+    assert UPTFlowEnhancer(model=enh.model).model.compiled  # a given model keeps its own setting
 
 
 def test_tile_statistics_is_validated_and_part_of_the_params():

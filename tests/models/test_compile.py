@@ -1,5 +1,7 @@
 """Opt-in ``torch.compile`` of the encoder: which passes use it, and what it leaves unchanged."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -29,6 +31,7 @@ def test_compiled_encoder_runs_inference_passes_and_never_training_or_shared_til
     model.compiled = True
     assert model.compiled and list(model.state_dict()) == keys  # checkpoints keep their keys
     calls = _spy(model)
+    assert copy.deepcopy(model)._compiled_encoder is None  # a copy compiles its own encoder, not this one's
     low = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0)) * 0.3
     model.enhance(low)
     assert len(calls) == 1
@@ -47,9 +50,12 @@ def test_compiled_encoder_runs_inference_passes_and_never_training_or_shared_til
 def test_enhance_with_compile_gives_the_eager_output(tmp_path):
     weights = save_model(tiny_uptflow(), tmp_path / "w.pth")
     imwrite_rgb(tmp_path / "in" / "a.png", (np.random.default_rng(0).random((48, 64, 3)) * 80).astype(np.uint8))
-    outs = {}
+    outs, graphs = {}, {}
     for name, extra in (("eager", []), ("compiled", ["--compile"])):
+        before = torch._dynamo.utils.counters["stats"]["unique_graphs"]
         assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / name), "--enhancer-weights",
                      str(weights), "--tile", "0", *extra]) == 0
+        graphs[name] = torch._dynamo.utils.counters["stats"]["unique_graphs"] - before
         outs[name] = imread_rgb(tmp_path / name / "a.png").astype(int)
+    assert graphs == {"eager": 0, "compiled": 1}  # one whole graph, no fallback to eager
     assert np.abs(outs["compiled"] - outs["eager"]).max() <= 1  # uint8 levels: kernels round differently

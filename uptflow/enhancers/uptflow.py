@@ -43,8 +43,8 @@ class UPTFlowEnhancer(Enhancer):
             coupling sub-networks (the invertible flow stays float32); bf16 is several times faster on CPUs with
             AVX512-BF16/AMX and on GPUs, fp16 is meant for GPUs.
         compile: run the encoder through ``torch.compile`` (``UPTFlow.compiled``): the first image of each size
-            compiles; measured no faster on the 2-core CPUs of docs/speed.md, meant for GPUs and long runs of
-            same-size frames.
+            compiles; measured slower on the 2-core CPUs of docs/speed.md, meant for GPUs and long runs of
+            same-size frames. None (default): off, or the given ``model``'s own setting.
         model: an already built UPTFlow (instead of ``weights``; used by tests and training previews).
     """
 
@@ -54,7 +54,7 @@ class UPTFlowEnhancer(Enhancer):
                  heat: float = 0.0, tile: int | str | None = "auto", overlap: int = 32, blend: str = "cosine",
                  memory_budget: int | None = None, model: torch.nn.Module | None = None,
                  seed: int | None = None, precision: str = "fp32", tile_statistics: str = "image",
-                 compile: bool = False) -> None:
+                 compile: bool | None = None) -> None:
         super().__init__(device)
         from uptflow.models.checkpoint import DEFAULT_WEIGHTS, load_model
 
@@ -63,7 +63,8 @@ class UPTFlowEnhancer(Enhancer):
             weights = DEFAULT_WEIGHTS if weights is None else weights
         else:
             model.precision = precision
-        model.compiled = compile
+        if compile is not None:
+            model.compiled = compile
         self.model = model.to(self.device).eval()
         self.weights = None if weights is None else str(weights)
         if isinstance(tile, str) and tile != "auto":
@@ -97,7 +98,7 @@ class UPTFlowEnhancer(Enhancer):
         if self.precision != "fp32":
             out["precision"] = self.precision  # fp32 keys stay as they were
         if self.model.compiled:
-            out["compile"] = True  # compiled kernels round differently (about 1e-4 of the output range)
+            out["compile"] = True  # compiled kernels round differently (about 1e-6 relative in fp32)
         return out
 
     def _budget(self) -> int:

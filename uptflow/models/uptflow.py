@@ -9,6 +9,7 @@ updates, 1x1 convolutions, ActNorms) and every log-determinant stay float32 in a
 the encoder of inference passes through ``torch.compile``.
 """
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -78,25 +79,36 @@ class UPTFlow(nn.Module):
         self.flow = UPTFlowNet(in_channels=3, levels=3, n_unconditional=n_unconditional, K=K,
                                cond_channels=self.encoder.condition_channels, hidden=hidden, eps=eps)
         self.precision = "fp32"
+        self._compile = False
         self._compiled_encoder: Callable[..., dict[str, torch.Tensor]] | None = None
 
     @property
     def compiled(self) -> bool:
         """Whether inference passes run the encoder through ``torch.compile`` (off by default; docs/speed.md).
 
-        The first pass at each image size compiles (minutes on a CPU); training, autograd and the tiles of an
+        Every image size compiles its own graph on first use (minutes on a CPU; after torch's recompile limit,
+        ``torch._dynamo.config.cache_size_limit``, further sizes run eager); training, autograd and the tiles of an
         image that shares statistics across its tiles run the eager encoder.
         """
-        return self._compiled_encoder is not None
+        return self._compile
 
     @compiled.setter
     def compiled(self, value: bool) -> None:
+        self._compile = bool(value)
+        self._compiled_encoder = None  # built on first use
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled function wraps this instance's encoder: a copy or an unpickled model builds its own
+        state = super().__getstate__()
+        state["_compiled_encoder"] = None
+        return state
+
+    def _compiled(self) -> Callable[..., dict[str, torch.Tensor]]:
         # a compiled bound method rather than torch.compile(module): it is not registered as a sub-module, so
-        # state_dict() and the checkpoints keep their keys
-        self._compiled_encoder = torch.compile(self.encoder.forward) if value else None
-        if value:  # the cached window masks and orders are pure functions of sizes: tracing through them is exact
-            warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`",
-                                    category=UserWarning)
+        # state_dict() and the checkpoints keep their keys; static shapes, one graph per image size
+        if self._compiled_encoder is None:
+            self._compiled_encoder = torch.compile(self.encoder.forward, dynamic=False)
+        return self._compiled_encoder
 
     @property
     def precision(self) -> str:
@@ -130,12 +142,14 @@ class UPTFlow(nn.Module):
 
         low = self._check("low", low)
         dtype = PRECISIONS[self.precision]
-        encoder = self.encoder
         # shared tile statistics live in Python state (a ContextVar updated call by call) that a compiled graph
         # would freeze, so those passes stay eager
-        if self._compiled_encoder is not None and not torch.is_grad_enabled() and not statistics_active():
-            encoder = self._compiled_encoder
-        with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None):
+        compiled = self._compile and not torch.is_grad_enabled() and not statistics_active()
+        encoder = self._compiled() if compiled else self.encoder
+        with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None), (
+                warnings.catch_warnings() if compiled else contextlib.nullcontext()):
+            if compiled:  # the cached window masks and orders are pure functions of sizes: tracing them is exact
+                warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`")
             return flow_conditions(encoder(low, unbalanced_point_map(low)))
 
     def encode(self, gt: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
