@@ -96,13 +96,11 @@ def _run_case(spec: str, batch: int, precision: str, device: str, repeats: int, 
     enh.enhance_tensor(x if option == "compile" else x[:1, :, :64, :64])
     if cuda:
         torch.cuda.synchronize()
-    first = time.perf_counter() - t0
-    if cuda:
-        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
         base = rss_bytes()
+    first = time.perf_counter() - t0
     wall = cpu = math.inf
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()

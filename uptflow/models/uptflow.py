@@ -9,7 +9,6 @@ updates, 1x1 convolutions, ActNorms) and every log-determinant stay float32 in a
 the encoder of inference passes through ``torch.compile``.
 """
 
-import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -103,12 +102,15 @@ class UPTFlow(nn.Module):
         state["_compiled_encoder"] = None
         return state
 
-    def _compiled(self) -> Callable[..., dict[str, torch.Tensor]]:
+    def _compiled_encode(self, low: torch.Tensor, upm: torch.Tensor) -> dict[str, torch.Tensor]:
         # a compiled bound method rather than torch.compile(module): it is not registered as a sub-module, so
         # state_dict() and the checkpoints keep their keys; static shapes, one graph per image size
         if self._compiled_encoder is None:
             self._compiled_encoder = torch.compile(self.encoder.forward, dynamic=False)
-        return self._compiled_encoder
+        with warnings.catch_warnings():
+            # the cached window masks and orders are pure functions of sizes: tracing through them is exact
+            warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`")
+            return self._compiled_encoder(low, upm)
 
     @property
     def precision(self) -> str:
@@ -145,11 +147,8 @@ class UPTFlow(nn.Module):
         # shared tile statistics live in Python state (a ContextVar updated call by call) that a compiled graph
         # would freeze, so those passes stay eager
         compiled = self._compile and not torch.is_grad_enabled() and not statistics_active()
-        encoder = self._compiled() if compiled else self.encoder
-        with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None), (
-                warnings.catch_warnings() if compiled else contextlib.nullcontext()):
-            if compiled:  # the cached window masks and orders are pure functions of sizes: tracing them is exact
-                warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`")
+        encoder = self._compiled_encode if compiled else self.encoder
+        with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None):
             return flow_conditions(encoder(low, unbalanced_point_map(low)))
 
     def encode(self, gt: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
