@@ -10,6 +10,15 @@ each parallel region of a 2-thread run costs milliseconds (measured here: an ele
 8 ms with 2 threads at load 4, 0.4 ms with 1 thread). ``OMP_WAIT_POLICY=PASSIVE`` (sleeping waits) removes that;
 the scripts set it for every case unless told otherwise (``--omp-wait-policy``), the same for both versions.
 
+The memory allocator matters too on these machines (virtual machines whose fresh memory is costly to touch: about
+0.3 ms per MiB on first touch against 0.04 ms on reuse, measured here). glibc returns every freed block above its
+mmap threshold (at most 32 MiB by default) to the system, so each of the many large maps of an enhance pass is
+faulted in afresh: 3.3-4.5 GiB of page faults per 400x600 pass of the full-size network. ``--malloc retain`` starts
+the cases with glibc's ``MALLOC_MMAP_THRESHOLD_`` (1 GiB) and ``MALLOC_TRIM_THRESHOLD_`` (2 GiB) raised, so freed
+memory is kept and reused by the process (fewer faults; the heap may fragment, so peak RSS can grow); ``thp`` sets
+PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (2 MiB-aligned large tensors backed by transparent huge pages where the kernel
+allows them: one fault per 2 MiB). Both are environment settings any user can make; the library sets neither.
+
 The baseline is the ``uptflow`` package of a git revision (``HEAD`` by default) extracted with ``git archive`` into a
 temporary folder, which is removed afterwards; no copy of old code is kept in the repository.
 """
@@ -44,12 +53,20 @@ def baseline_package(revision: str | None) -> Iterator[str | None]:
 
 
 WAIT_POLICIES = ("passive", "active", "default")
+# environment of each allocator setting (see the module docstring)
+MALLOC_SETTINGS = {
+    "default": {},
+    "retain": {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**31)},
+    "thp": {"THP_MEM_ALLOC_ENABLE": "1"},
+}
 
 
-def run_case(script: str, args: list[str], src: str | None, threads: int, wait_policy: str = "passive") -> dict:
-    """Run ``script --_case ...`` in a fresh interpreter with ``src`` (a package folder) first on the path and the
-    OpenMP ``wait_policy`` ("default": the environment's); return the JSON object its last stdout line holds."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+def run_case(script: str, args: list[str], src: str | None, threads: int, wait_policy: str = "passive",
+             malloc: str = "default") -> dict:
+    """Run ``script --_case ...`` in a fresh interpreter with ``src`` (a package folder) first on the path, the
+    OpenMP ``wait_policy`` ("default": the environment's) and the allocator setting ``malloc`` (a key of
+    :data:`MALLOC_SETTINGS`); return the JSON object its last stdout line holds."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), **MALLOC_SETTINGS[malloc])
     if wait_policy != "default":
         env["OMP_WAIT_POLICY"] = wait_policy.upper()
     path = [src or str(REPO), env.get("PYTHONPATH", "")]
@@ -69,6 +86,11 @@ def rss_bytes() -> int:
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def page_faults_bytes() -> int:
+    """Bytes of minor page faults of this process so far (in base pages; a huge-page fault counts as one page)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt * resource.getpagesize()
 
 
 def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lambda: None) -> tuple[float, float]:

@@ -13,7 +13,10 @@ Every case (version x precision x size x batch) runs in a fresh subprocess, so i
   call (all threads); GFLOP/s: the version's FLOPs (FlopCounterMode at 256x256 on fake tensors, scaled by pixels)
   per second.
 * peak memory: CPU: peak RSS of the process (``peak_MiB``) and its growth during the timed calls over the RSS
-  before them (``bytes_per_pixel``); CUDA: ``max_memory_allocated`` growth.
+  before them (``bytes_per_pixel``); CUDA: ``max_memory_allocated`` growth. ``faults_MiB``: page faults per timed
+  call (memory touched afresh), on CPU.
+* ``--malloc``: allocator settings (``default``, ``retain``, ``thp``; see ``benchmarks/_harness.py``), each a case
+  dimension of both versions; speed-ups compare versions under the same setting.
 * diff vs fp32: max |out - ref| / max |ref| of the raw (unclamped) untiled output against the current fp32 output
   of the same input and weights, and the PSNR with the reference's range as peak. The weights are
   ``--weights`` (default: the golden perturbed official-format weights when ``../shared/golden`` exists, whose
@@ -22,6 +25,7 @@ Every case (version x precision x size x batch) runs in a fresh subprocess, so i
 Usage:
     python benchmarks/enhance_speed.py                                   # quick: 256x256, fp32 + bf16, vs HEAD
     python benchmarks/enhance_speed.py --sizes 600x400 --threads 2 --rounds 3
+    python benchmarks/enhance_speed.py --sizes 600x400 --rounds 3 --malloc default,retain,thp --baseline b85be8f
     python benchmarks/enhance_speed.py --sizes 640x360,1280x720 --batch 1,4 --baseline '' --no-diff
     python benchmarks/enhance_speed.py --sizes 600x400 --precisions fp32,fp32+compile,bf16,bf16+compile --baseline ''
     python benchmarks/enhance_speed.py --sizes 3840x2160:auto --precisions fp32 --baseline '' --repeats 1
@@ -36,7 +40,17 @@ import sys
 import tempfile
 import time
 
-from _harness import REPO, WAIT_POLICIES, baseline_package, load_average, peak_rss_bytes, rss_bytes, run_case
+from _harness import (
+    MALLOC_SETTINGS,
+    REPO,
+    WAIT_POLICIES,
+    baseline_package,
+    load_average,
+    page_faults_bytes,
+    peak_rss_bytes,
+    rss_bytes,
+    run_case,
+)
 
 FLOP_SIDE = 256
 
@@ -102,15 +116,18 @@ def _run_case(spec: str, batch: int, precision: str, device: str, repeats: int, 
         base = rss_bytes()
     first = time.perf_counter() - t0
     wall = cpu = math.inf
+    faults = page_faults_bytes()
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
         enh.enhance_tensor(x)
         if cuda:
             torch.cuda.synchronize()
         wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    faults = (page_faults_bytes() - faults) / repeats
     peak = torch.cuda.max_memory_allocated() if cuda else peak_rss_bytes()
     result = {"seconds": wall, "cpu_s": cpu, "first_s": first, "peak_MiB": peak / 2**20 if not cuda else math.nan,
-              "bytes_per_pixel": (peak - base) / (batch * h * w), "tile_used": enh.tile_for(h, w) or "none"}
+              "bytes_per_pixel": (peak - base) / (batch * h * w), "tile_used": enh.tile_for(h, w) or "none",
+              "faults_MiB": faults / 2**20 if not cuda else math.nan}
     if cuda:
         result["peak_MiB"] = (peak - base) / 2**20
     if out_path and tile in ("0", "auto") and result["tile_used"] == "none":
@@ -146,6 +163,8 @@ def main() -> int:
     p.add_argument("--weights", default="golden", help="checkpoint, 'golden' (default when present) or 'random'")
     p.add_argument("--omp-wait-policy", default="passive", choices=WAIT_POLICIES,
                    help="OpenMP wait policy of every case (see benchmarks/_harness.py)")
+    p.add_argument("--malloc", default="default",
+                   help=f"comma-separated allocator settings of every case: {', '.join(MALLOC_SETTINGS)}")
     p.add_argument("--no-diff", action="store_true",
                    help="skip the output comparison (it costs one more untiled pass per case)")
     p.add_argument("--_case", help=argparse.SUPPRESS)
@@ -168,46 +187,54 @@ def main() -> int:
     elif weights == "random":
         weights = ""
     precisions = args.precisions.split(",")
+    mallocs = args.malloc.split(",")
+    unknown = sorted(set(mallocs) - set(MALLOC_SETTINGS))
+    if unknown:
+        p.error(f"--malloc: unknown setting(s) {unknown}; choose from {list(MALLOC_SETTINGS)}")
     best: dict[tuple, dict] = {}
     flops: dict[str, dict] = {}
     with baseline_package(args.baseline) as base, tempfile.TemporaryDirectory(prefix="uptflow-speed-") as tmp:
         versions = [("current", None)] + ([("baseline", base)] if base else [])
-        cases = [(d, s, int(b)) for d in args.devices.split(",") for s in args.sizes.split(",")
+        cases = [(m, d, s, int(b)) for m in mallocs for d in args.devices.split(",") for s in args.sizes.split(",")
                  for b in args.batch.split(",")]
         for name, src in versions:
             flops[name] = run_case(__file__, ["--_case", "flops"], src, 1, args.omp_wait_policy)
         for _ in range(args.rounds):
-            for device, spec, batch in cases:
+            for malloc, device, spec, batch in cases:
                 for name, src in versions:
                     for precision in precisions if name == "current" else ["fp32"]:
-                        key = (name, precision, device, spec, batch)
+                        key = (name, precision, malloc, device, spec, batch)
                         out_path = "" if args.no_diff else os.path.join(tmp, f"{abs(hash(key))}.pt")
                         case = f"{spec},{batch},{precision},{device},{args.repeats},{args.threads},{weights},{out_path}"
                         try:
-                            res = run_case(__file__, ["--_case", case], src, args.threads, args.omp_wait_policy)
+                            res = run_case(__file__, ["--_case", case], src, args.threads, args.omp_wait_policy,
+                                           malloc)
                         except RuntimeError as e:
-                            print(f"{name} {precision} {device} {spec} x{batch}: FAILED\n{e}", file=sys.stderr)
+                            print(f"{name} {precision} {malloc} {device} {spec} x{batch}: FAILED\n{e}", file=sys.stderr)
                             continue
                         res["out_path"] = out_path
                         if key not in best or res["seconds"] < best[key]["seconds"]:
                             best[key] = res
         rows = []
         baseline_s = {key[2:]: res for key, res in best.items() if key[0] == "baseline"}
-        for (name, precision, device, spec, batch), res in best.items():
+        for (name, precision, malloc, device, spec, batch), res in best.items():
             h, w, tile = _parse_size(spec)
             gflops = flops[name]["flops_per_pixel"] * h * w * batch / 1e9
-            row = {"version": name, "precision": precision, "device": device, "size (WxH)": f"{w}x{h}",
+            row = {"version": name, "precision": precision}
+            if mallocs != ["default"]:
+                row["malloc"] = malloc
+            row |= {"device": device, "size (WxH)": f"{w}x{h}",
                    "tile": tile if tile != "0" else "none", "batch": batch, "seconds": res["seconds"],
                    "cpu_s": res["cpu_s"], "fps": batch / res["seconds"], "GFLOP/s": gflops / res["seconds"]}
-            if (device, spec, batch) in baseline_s:  # wall and CPU time (the latter less sensitive to load)
-                base_res = baseline_s[(device, spec, batch)]
+            if (malloc, device, spec, batch) in baseline_s:  # wall and CPU time (the latter less sensitive to load)
+                base_res = baseline_s[(malloc, device, spec, batch)]
                 row["speed-up"] = base_res["seconds"] / res["seconds"]
                 row["cpu speed-up"] = base_res["cpu_s"] / res["cpu_s"]
             if any(p.endswith("+compile") for p in precisions):  # compiling is the warm-up call
                 row["first call s"] = res.get("first_s", math.nan)
             row |= {"peak_MiB": res["peak_MiB"], "bytes_per_pixel": res["bytes_per_pixel"],
-                    "tile_used": res["tile_used"]}
-            ref = best.get(("current", "fp32", device, spec, batch))
+                    "faults_MiB": res.get("faults_MiB", math.nan), "tile_used": res["tile_used"]}
+            ref = best.get(("current", "fp32", malloc, device, spec, batch))
             row |= _diff(res["out_path"], ref["out_path"]) if ref else {}
             rows.append(row)
     table = pd.DataFrame(rows)
