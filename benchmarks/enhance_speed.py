@@ -1,6 +1,7 @@
 """UPT-Flow enhancement cost: latency, frames per second, GFLOP/s, peak memory and output difference against fp32.
 
-Every case (version x precision x size x batch) runs in a fresh subprocess, so its peak RSS is its own:
+Every case (version x precision x allocator setting x size x batch) runs in a fresh subprocess, so its peak RSS
+is its own:
 
 * versions: ``current`` (this checkout) and ``baseline``, the ``uptflow`` package of ``--baseline`` (a git
   revision, ``HEAD`` by default, extracted to a temporary folder), always fp32; the two alternate round by round
@@ -187,7 +188,7 @@ def main() -> int:
     elif weights == "random":
         weights = ""
     precisions = args.precisions.split(",")
-    mallocs = args.malloc.split(",")
+    mallocs = list(dict.fromkeys(args.malloc.split(",")))
     unknown = sorted(set(mallocs) - set(MALLOC_SETTINGS))
     if unknown:
         p.error(f"--malloc: unknown setting(s) {unknown}; choose from {list(MALLOC_SETTINGS)}")

@@ -102,6 +102,17 @@ def test_shipped_suite_configs_validate_without_any_data(tmp_path, name):
     assert cfg.benchmarks and set(cfg.benchmarks) == set(cfg["tasks"]), f"{name}.py: {sorted(cfg.benchmarks)}"
 
 
+@pytest.mark.realdata
+def test_model_card_config_validates_against_the_shared_data_with_both_heats(shared, tmp_path):
+    from evaluation.suite.config import load_config
+
+    cfg = load_config(REPO / "configs" / "eval" / "model_card.py", data_root=str(shared / "data"),
+                      work_dir=str(tmp_path / "w"))
+    uptflow_rows = {e["label"]: e.get("params", {}) for e in cfg["enhancers"] if e["name"] == "uptflow"}
+    assert uptflow_rows == {"uptflow_default": {}, "uptflow_default_heat0.7": {"heat": 0.7, "seed": 0}}
+    assert set(cfg.benchmarks) == {"enhancement"}
+
+
 def test_paper_finetune_protocols_name_the_yolov3_checkpoint_once_exdark_is_present(tmp_path):
     from evaluation.suite.config import load_config
 
