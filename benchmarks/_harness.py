@@ -14,13 +14,12 @@ The memory allocator matters too on these machines (virtual machines whose fresh
 0.3 ms per MiB on first touch against 0.04 ms on reuse, measured here). glibc returns every freed block above its
 mmap threshold (at most 32 MiB by default) to the system, so each of the many large maps of an enhance pass is
 faulted in afresh: about 3.3 GiB per 400x600 fp32 pass of the full-size network (41 GiB for the original
-implementation). ``--malloc retain`` starts
-the cases with glibc's ``MALLOC_MMAP_THRESHOLD_`` (1 GiB) and ``MALLOC_TRIM_THRESHOLD_`` (2 GiB) raised, so freed
-memory is kept and reused by the process (fewer faults; the heap may fragment, so peak RSS can grow); ``thp`` sets
-PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (2 MiB-aligned large tensors backed by transparent huge pages where the kernel
-allows them: one fault per 2 MiB, which the faults column counts as one base page, so it understates ``thp``).
-Both are environment settings any user can make; the library sets neither, and ``default`` removes them from the
-environment of the cases.
+implementation). ``--malloc retain`` starts the cases with glibc's ``MALLOC_MMAP_THRESHOLD_`` (1 GiB) and
+``MALLOC_TRIM_THRESHOLD_`` (2 GiB) raised, so freed memory is kept and reused by the process (fewer faults; the heap
+may fragment, so peak RSS can grow); ``thp`` sets PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (2 MiB-aligned large tensors
+backed by transparent huge pages where the kernel allows them: one fault per 2 MiB, which the faults column counts
+as one base page, so it understates ``thp``). Both are environment settings any user can make; the library sets
+neither, and ``default`` removes them from the environment of the cases.
 
 The baseline is the ``uptflow`` package of a git revision (``HEAD`` by default) extracted with ``git archive`` into a
 temporary folder, which is removed afterwards; no copy of old code is kept in the repository.
@@ -62,6 +61,7 @@ MALLOC_SETTINGS = {
     "retain": {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**31)},
     "thp": {"THP_MEM_ALLOC_ENABLE": "1"},
 }
+_ALLOCATOR_KEYS = frozenset(key for setting in MALLOC_SETTINGS.values() for key in setting)
 
 
 def run_case(script: str, args: list[str], src: str | None, threads: int, wait_policy: str = "passive",
@@ -70,8 +70,7 @@ def run_case(script: str, args: list[str], src: str | None, threads: int, wait_p
     OpenMP ``wait_policy`` ("default": the environment's) and the allocator setting ``malloc`` (a key of
     :data:`MALLOC_SETTINGS`); return the JSON object its last stdout line holds."""
     # "default" means glibc's and PyTorch's defaults, whatever the calling shell exports
-    allocator_keys = {key for setting in MALLOC_SETTINGS.values() for key in setting}
-    env = {k: v for k, v in os.environ.items() if k not in allocator_keys}
+    env = {k: v for k, v in os.environ.items() if k not in _ALLOCATOR_KEYS}
     env |= dict(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), **MALLOC_SETTINGS[malloc])
     if wait_policy != "default":
         env["OMP_WAIT_POLICY"] = wait_policy.upper()
