@@ -10,16 +10,18 @@ each parallel region of a 2-thread run costs milliseconds (measured here: an ele
 8 ms with 2 threads at load 4, 0.4 ms with 1 thread). ``OMP_WAIT_POLICY=PASSIVE`` (sleeping waits) removes that;
 the scripts set it for every case unless told otherwise (``--omp-wait-policy``), the same for both versions.
 
-The memory allocator matters too on these machines (virtual machines whose fresh memory is costly to touch: about
-0.3 ms per MiB on first touch against 0.04 ms on reuse, measured here). glibc returns every freed block above its
-mmap threshold (at most 32 MiB by default) to the system, so each of the many large maps of an enhance pass is
-faulted in afresh: about 3.3 GiB per 400x600 fp32 pass of the full-size network (41 GiB for the original
-implementation). ``--malloc retain`` starts the cases with glibc's ``MALLOC_MMAP_THRESHOLD_`` (1 GiB) and
-``MALLOC_TRIM_THRESHOLD_`` (2 GiB) raised, so freed memory is kept and reused by the process (fewer faults; the heap
-may fragment, so peak RSS can grow); ``thp`` sets PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (2 MiB-aligned large tensors
-backed by transparent huge pages where the kernel allows them: one fault per 2 MiB, which the faults column counts
-as one base page, so it understates ``thp``). Both are environment settings any user can make; the library sets
-neither, and ``default`` removes them from the environment of the cases.
+The memory allocator matters too on these machines (virtual machines whose fresh memory is costly to touch: about 0.3 ms
+per MiB on first touch against 0.04 ms on reuse, measured here). glibc returns every freed block above its mmap
+threshold (at most 32 MiB by default) to the system, so each of the many large maps of an enhance pass is faulted in
+afresh: about 3.3 GiB per 400x600 fp32 pass of the full-size network (41 GiB for the original implementation). Since
+then a CPU pass of the library reuses the memory it frees while it runs, when the pass fits its memory budget with room
+to spare (``uptflow.utils.heap``; the ``default`` setting); ``--malloc noreuse`` switches that off
+(``UPTFLOW_REUSE_MEMORY=0``). ``--malloc retain`` starts the cases with glibc's ``MALLOC_MMAP_THRESHOLD_`` (1 GiB) and
+``MALLOC_TRIM_THRESHOLD_`` (2 GiB) raised, so freed memory is kept and reused by the process (fewer faults; the heap may
+fragment, so peak RSS can grow); ``thp`` sets PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (2 MiB-aligned large tensors backed
+by transparent huge pages where the kernel allows them: one fault per 2 MiB, which the faults column counts as one base
+page, so it understates ``thp``). Both are environment settings any user can make (the library then leaves glibc's
+settings alone), and ``default`` removes all of them from the environment of the cases.
 
 The baseline is the ``uptflow`` package of a git revision (``HEAD`` by default) extracted with ``git archive`` into a
 temporary folder, which is removed afterwards; no copy of old code is kept in the repository.
@@ -60,6 +62,7 @@ MALLOC_SETTINGS = {
     "default": {},
     "retain": {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**31)},
     "thp": {"THP_MEM_ALLOC_ENABLE": "1"},
+    "noreuse": {"UPTFLOW_REUSE_MEMORY": "0"},
 }
 _ALLOCATOR_KEYS = frozenset(key for setting in MALLOC_SETTINGS.values() for key in setting)
 

@@ -16,8 +16,8 @@ is its own:
 * peak memory: CPU: peak RSS of the process (``peak_MiB``) and its growth during the timed calls over the RSS
   before them (``bytes_per_pixel``); CUDA: ``max_memory_allocated`` growth. ``faults_MiB``: page faults per timed
   call (memory touched afresh), on CPU.
-* ``--malloc``: allocator settings (``default``, ``retain``, ``thp``; see ``benchmarks/_harness.py``), each a case
-  dimension of both versions; speed-ups compare versions under the same setting.
+* ``--malloc``: allocator settings (``default``, ``retain``, ``thp``, ``noreuse``; see ``benchmarks/_harness.py``),
+  each a case dimension of both versions; speed-ups compare versions under the same setting.
 * diff vs fp32: max |out - ref| / max |ref| of the raw (unclamped) untiled output against the current fp32 output
   of the same input and weights, and the PSNR with the reference's range as peak. The weights are
   ``--weights`` (default: the golden perturbed official-format weights when ``../shared/golden`` exists, whose

@@ -44,7 +44,8 @@ def describe_enhancer(enhancer: Any) -> dict[str, Any]:
 
 def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
     """What a detector / segmenter spec computes, without building the model: its settings, the checksum of its
-    checkpoint and of its resolved config (so editing a config file in place is a new identity)."""
+    checkpoint and of its resolved config (so editing a config file in place is a new identity), and of the weights
+    an ``EnhanceLowLight`` step of its pipeline loads."""
     ident = {k: v for k, v in spec.items() if k != "device"}
     ckpt = spec.get("checkpoint")
     if ckpt and Path(str(ckpt)).expanduser().is_file():
@@ -53,10 +54,13 @@ def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
         ident["checkpoint"] = Path(str(ckpt)).name
         ident["checkpoint_sha256"] = file_sha256(Path(str(ckpt)).expanduser())
     if spec.get("config"):
+        from uptflow.plugins.transforms import pipeline_enhancers
         from uptflow.utils.mmconfig import load_config
 
         resolved = load_config(spec["config"], spec.get("cfg_options")).to_dict()
         ident["config_sha256"] = digest(resolved, 64)
+        if enhancers := pipeline_enhancers(resolved):
+            ident["pipeline_enhancers"] = enhancers
     return ident
 
 

@@ -43,7 +43,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     """The ``uptflow`` console script."""
-    return _main(argv, SUBCOMMANDS)
+    return _main(argv, SUBCOMMANDS, description="UPT-Flow low-light enhancement and the night-vision evaluation "
+                                                "suite: enhance, train, benchmark on detection, segmentation, traffic.")
 
 
 # ------------------------------------------------------------------------------------------ enhancers
@@ -90,6 +91,7 @@ def _entries(args: argparse.Namespace) -> list[tuple[str, str]]:
 def build_enhancers(args: argparse.Namespace, device: str) -> dict[str, Any]:
     """``{label: enhancer or None}`` from the ``--enhancer`` options (each validated before any work)."""
     from uptflow.enhancers import build_enhancer
+    from uptflow.registry import ENHANCERS
 
     entries = _entries(args)
     labels = [lab for lab, _ in entries]
@@ -97,9 +99,12 @@ def build_enhancers(args: argparse.Namespace, device: str) -> dict[str, Any]:
     for item in args.enhancer_weights:
         label, sep, path = item.partition("=")
         if not sep:
-            learned = [lab for lab, name in entries if name != "none"]
-            if len(learned) != 1:
-                raise ValueError(f"--enhancer-weights {item}: say which enhancer (LABEL=PATH) among {labels}")
+            learned = [lab for lab, name in entries
+                       if name != "none" and getattr(ENHANCERS.get(name), "takes_weights", True)]
+            if not learned:
+                raise ValueError(f"--enhancer-weights {item}: none of the enhancers {labels} takes weights")
+            if len(learned) > 1:
+                raise ValueError(f"--enhancer-weights {item}: say which enhancer (LABEL=PATH) among {learned}")
             label, path = learned[0], item
         if label not in labels:
             raise ValueError(f"--enhancer-weights {item}: no enhancer labelled {label!r} among {labels}")

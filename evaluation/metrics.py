@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Metric", "CATALOGUE", "metric", "to_table", "conventions", "UnknownMetricError"]
 
@@ -22,7 +23,8 @@ class Metric:
         name: the name in configs, rows and table headers.
         unit: ``"dB"``, ``"%"``, ``"per frame"``, ``"ratio"`` or ``""``.
         higher_is_better: the direction of improvement (None when neither, e.g. counts).
-        convention: how it is computed, for protocol lines.
+        convention: how it is computed, for protocol lines; ``{setting}`` fields name the benchmark settings it
+            depends on, filled in by :func:`conventions` with the values used.
         percent: the benchmark returns a fraction in [0, 1] that tables show in percent.
     """
 
@@ -62,7 +64,8 @@ CATALOGUE: dict[str, Metric] = {m.name: m for m in (
                           "convert_to='gray': rounded 0.299R+0.587G+0.114B luma, as the MATLAB release after "
                           "rgb2gray)"),
     _M("BRISQUE", "", False, "BRISQUE with the LIVE SVR model (libsvm), grey image"),
-    _M("LOE", "", False, "lightness order error (input vs output), max-RGB lightness on a grid with short side 100"),
+    _M("LOE", "", False, "lightness order error (input vs output), max-RGB lightness on a grid with short side "
+                         "{loe_short_side}"),
     _M("COCO AP", "%", True, "COCO AP@[.5:.95], " + _COCO, percent=True),
     _M("COCO AP50", "%", True, "COCO AP@0.5, " + _COCO, percent=True),
     _M("COCO AP75", "%", True, "COCO AP@0.75, " + _COCO, percent=True),
@@ -97,6 +100,14 @@ def to_table(name: str, value: float) -> float:
     return 100.0 * value if metric(name).percent else value
 
 
-def conventions(names: Iterable[str]) -> str:
-    """``"NAME: convention; ..."`` for a protocol line."""
-    return "; ".join(f"{n}: {metric(n).convention}" for n in dict.fromkeys(names))
+def conventions(names: Iterable[str], **settings: Any) -> str:
+    """``"NAME: convention; ..."`` for a protocol line, with the ``settings`` used (e.g. ``loe_short_side``)."""
+    parts = []
+    for n in dict.fromkeys(names):
+        text = metric(n).convention
+        try:
+            parts.append(f"{n}: {text.format(**settings)}")
+        except KeyError as e:
+            # a protocol line must state the value used, so a missing setting is an error, never a default
+            raise ValueError(f"the {n} convention needs the setting {e.args[0]!r}") from None
+    return "; ".join(parts)

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from uptflow.utils.io import atomic_write_json, imread_rgb, imwrite_rgb
 
     out = work_dir(args)
+    # inputs first: a mistyped source is a one-line error before any model is loaded
+    pairs, errors = collect_inputs(args.sources, exclude=out)
+    if not pairs:
+        raise ValueError("no input images (" + "; ".join(errors) + ")")
     device = resolve_device(args.device)
     enhancers = build_enhancers(args, device)
     if len(enhancers) != 1:
@@ -67,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     if args.conf is None and spec["type"] != "mmdet":
         spec["conf"] = args.show_conf  # predictions, not mAP: no need for the 0.001 floor
     detector = build_detector({"device": device, **spec})
-    pairs, errors = collect_inputs(args.sources, exclude=out)
     pairs = pairs[: args.limit]
     targets = [t.with_suffix(".jpg") for t in output_paths(pairs, out)]  # relative names: no two collide
     for e in errors:

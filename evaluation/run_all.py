@@ -34,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="suite config (mmengine .py); default configs/eval/quick.py")
     p.add_argument("--data-root", default=None, help="datasets folder (default: the config's, then ../shared/data)")
     p.add_argument("--work-dir", default=None, help="output folder (default: the config's work_dir)")
-    p.add_argument("--cache-dir", default=None, help="enhanced-image cache shared by runs (default ~/.cache/uptflow)")
+    p.add_argument("--cache-dir", default=None,
+                   help="enhanced-image cache shared by runs (default ~/.cache/uptflow/enhanced)")
     add_device(p)
     add_cfg_options(p)
     p.add_argument("--only", type=_csv, default=None,

@@ -311,3 +311,21 @@ def test_enhance_killed_mid_run_leaves_no_partial_files_and_resumes(tmp_path):
     assert len(finished()) == 40 and all(imread_rgb(p).shape == (96, 128, 3) for p in finished())
     assert not list(out.glob(".*"))  # and no temporary file is left
     assert all((out / n).stat().st_mtime_ns == t for n, t in done.items())  # finished outputs were reused
+
+
+@pytest.mark.parametrize("mode, suffix", [("P", ".png"), ("LA", ".png"), ("CMYK", ".jpg")])
+def test_images_stored_in_other_colour_modes_are_read_as_their_rgb_colours(tmp_path, mode, suffix):
+    from PIL import Image
+
+    from uptflow.utils.io import imread_rgb
+
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:, :16], rgb[:, 16:32], rgb[:, 32:] = (200, 30, 30), (30, 200, 30), (30, 30, 200)
+    path = tmp_path / f"img{suffix}"
+    Image.fromarray(rgb).convert(mode).save(path)
+    with Image.open(path) as im:
+        expected = np.asarray(im.convert("RGB"))
+    got = imread_rgb(path)
+    assert np.array_equal(got, expected)
+    if mode != "LA":  # the colours survive (a palette read as its indices would come out grey)
+        assert got[:, 40, 2].mean() > got[:, 40, 0].mean() + 100

@@ -69,9 +69,10 @@ def run_standalone(add_arguments: Callable[[argparse.ArgumentParser], None],
 
 def main(argv: list[str] | None = None,
          subcommands: Mapping[str, tuple[str, str, tuple[str, ...]]] = LIBRARY_SUBCOMMANDS,
-         prog: str = "uptflow") -> int:
+         prog: str = "uptflow", description: str = "UPT-Flow low-light enhancement: enhance images, train, build mmcv.",
+         ) -> int:
     """Run a CLI made of ``subcommands`` with ``argv`` (defaults to ``sys.argv[1:]``) and return the exit code."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (mod, help_, aliases) in subcommands.items():
@@ -156,11 +157,21 @@ def add_cfg_options(p: argparse.ArgumentParser) -> None:
                    help="override config entries, mmengine style, e.g. model.test_cfg.mode=slide")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def add_limit(p: argparse.ArgumentParser, what: str = "images", old: tuple[str, ...] = ()) -> None:
     """``--limit N``: only the first N inputs (quick checks)."""
-    p.add_argument("--limit", type=int, default=None, help=f"only the first N {what} (quick checks)")
+    p.add_argument("--limit", type=_positive_int, default=None, help=f"only the first N {what} (quick checks)")
     if old:
-        p.add_argument(*old, dest="limit", type=int, action=DeprecatedOption, new="--limit")
+        p.add_argument(*old, dest="limit", type=_positive_int, action=DeprecatedOption, new="--limit")
 
 
 if __name__ == "__main__":

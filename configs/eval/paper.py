@@ -12,7 +12,7 @@ data_root = "data"
 work_dir = "work_dirs/eval/paper"
 cache_dir = None
 seed = 0
-device = "cpu"
+device = "auto"
 
 enhancers = [
     dict(name="identity", label="input"),

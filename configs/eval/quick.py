@@ -48,7 +48,7 @@ datasets = dict(
     coco128=dict(type="coco", root="{data_root}/coco128_train", limit=8, degrade=dict(levels=[1, 3, 5]),
                  optional=True, enhancers=_with_uptflow, title="coco128 (8 photos)"),
     coco128_ft=dict(type="coco", root="{data_root}/coco128_train", limit=8, degrade=dict(level=3), optional=True,
-                    enhancers=["input", "uptflow"], title="coco128 (8 photos), darkness 3"),
+                    enhancers=["input", "uptflow"], title="coco128 fine-tune set (8 photos, darkness 3)"),
     # one 2048x1024 frame: UPT-Flow takes about a minute per full-size frame on 2 cores
     cityscapes=dict(type="cityscapes", root="{data_root}/cityscapes_day", split="val", limit=1,
                     degrade=dict(levels=[1, 3, 5]), optional=True, enhancers=["input", "clahe", "uptflow"],

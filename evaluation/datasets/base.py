@@ -14,7 +14,7 @@ import json
 import os
 import zlib
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +23,14 @@ import numpy as np
 from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
 from uptflow.utils.paths import list_images, natural_key  # the one listing and order, shared with the library
 
-__all__ = ["Box", "Sample", "Dataset", "DatasetReader", "natural_key", "list_images", "read_image_raw"]
+__all__ = ["Box", "Sample", "Dataset", "DatasetReader", "natural_key", "list_images", "read_image_raw", "INFO_FILES",
+           "META_FILES"]
+
+# Where readers name the other files they parse, so a dataset's identity covers their content: per sample, under
+# these ``meta`` keys (ExDark bbGt annotation, YOLO label txt); per dataset, under these ``info`` keys (ExDark
+# imageclasslist.txt, YOLO names yaml, COCO instances json). A reader parsing another file names it under one of them.
+META_FILES: tuple[str, ...] = ("annotation", "label")
+INFO_FILES: tuple[str, ...] = ("classlist", "config", "annotations")
 
 
 def read_image_raw(path: str | os.PathLike) -> np.ndarray:
@@ -67,7 +74,8 @@ class Sample:
         label: segmentation label file; ``label_kind`` says ``trainIds`` or ``labelIds``.
         boxes: detection ground truth (None: not annotated).
         size: ``(width, height)`` of the stored pixels when the reader knows it.
-        meta: anything else the reader knows (lighting type, split, frame index and time, ...).
+        meta: anything else the reader knows (lighting type, split, frame index and time, ...); other files the
+            ground truth was parsed from go under the keys in ``META_FILES`` (part of the dataset's identity).
     """
 
     name: str
@@ -86,6 +94,28 @@ class Sample:
         last = self.name.rsplit("/", 1)[-1]
         suffix = Path(last).suffix
         return last[: -len(suffix)] if suffix.lower() in IMAGE_SUFFIXES else last
+
+
+def _file_digest(path: Path, seen: dict[Path, str]) -> str:
+    """SHA-256 of a file's bytes, read in chunks once per ``seen`` memo; an unreadable file gives a fixed marker."""
+    # no memo by size and mtime across calls: file times are coarse (a few ms), so an edit could keep both
+    if path not in seen:
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            seen[path] = h.hexdigest()
+        except OSError as e:  # the benchmarks report the file; the marker (no path, no locale) stays machine-neutral
+            seen[path] = f"unreadable:{type(e).__name__}"
+    return seen[path]
+
+
+def _sample_files(sample: Sample) -> dict[str, Path]:
+    """The files ``sample``'s numbers depend on, by role: its image, reference, label and parsed ``meta`` files."""
+    files = dict(image=sample.path, reference=sample.reference, label=sample.label,
+                 **{f"meta.{k}": sample.meta.get(k) for k in META_FILES})
+    return {role: Path(p) for role, p in files.items() if p}
 
 
 class Dataset:
@@ -109,6 +139,7 @@ class Dataset:
         self.type, self.root, self.samples = type, Path(root), list(samples)
         self.settings, self.classes, self.exif = dict(settings), tuple(classes), exif
         self.degrade, self.seed, self.info = degrade, seed, dict(info or {})
+        self._content_sha256: str | None = None
         names = [s.name for s in self.samples]
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})[:5]
@@ -157,18 +188,38 @@ class Dataset:
                 yield s, e
 
     def identity(self) -> dict[str, Any]:
-        """What defines the data: type, root, settings, degradation and the list of sample names.
+        """What defines the data: type, root, settings, degradation, the sample names and their content.
 
         Data a reader makes itself (``info["made_in"]``, a folder named by its settings) is identified by that name,
-        not by where it was written: every work dir, shard or machine makes the same data and must agree on the
-        units' ids.
+        not by where it was written nor by its bytes: every work dir, shard or machine makes the same data and must
+        agree on the units' ids. Read data is also identified by :meth:`content_sha256`, so editing an image or an
+        annotation in place makes new units.
         """
         names = hashlib.sha256("\n".join(s.name for s in self.samples).encode("utf-8")).hexdigest()[:16]
         made = self.info.get("made_in")
         root = f"made:{Path(made).name}" if made else str(self.root.resolve())
         return dict(type=self.type, root=root, settings=self.settings, samples=len(self),
-                    names_sha256=names, degrade=None if self.degrade is None else self.degrade.describe(),
+                    names_sha256=names, content_sha256=None if made else self.content_sha256(),
+                    degrade=None if self.degrade is None else self.degrade.describe(),
                     seed=self.seed if self.degrade is not None else None)
+
+    def sources(self) -> dict[str, Path]:
+        """Dataset-level files the reader parsed (class list, names yaml, COCO json), by their ``info`` key."""
+        return {k: Path(self.info[k]) for k in INFO_FILES if self.info.get(k)}
+
+    def content_sha256(self) -> str:
+        """SHA-256 (16 hex) of every file the numbers depend on and the parsed ground truth, hashed on first call."""
+        if self._content_sha256 is None:
+            h, seen = hashlib.sha256(), {}
+            for s in self.samples:
+                files = {role: _file_digest(p, seen) for role, p in _sample_files(s).items()}
+                gt = dict(boxes=None if s.boxes is None else [astuple(b) for b in s.boxes], size=s.size,
+                          label_kind=s.label_kind, group=s.group)
+                h.update(json.dumps([s.name, files, gt], sort_keys=True).encode("utf-8") + b"\n")
+            files = {key: _file_digest(p, seen) for key, p in self.sources().items()}
+            h.update(json.dumps([files, self.classes], sort_keys=True).encode("utf-8"))
+            self._content_sha256 = h.hexdigest()[:16]
+        return self._content_sha256
 
     def digest(self) -> str:
         """Short hash of :meth:`identity`."""
@@ -216,7 +267,7 @@ class DatasetReader:
         return self.root is not None and self.root.is_dir()
 
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
-        """All samples in the dataset's order, plus reader statistics (``info``)."""
+        """All samples in the dataset's order, plus reader statistics (``info``; see ``INFO_FILES``)."""
         raise NotImplementedError
 
     def classes(self) -> tuple[str, ...]:

@@ -50,6 +50,10 @@ class VideoDataset(Dataset):
             raise ValueError(f"{self.root}: cannot decode frame {sample.meta['index']}")
         return np.ascontiguousarray(bgr[..., ::-1])
 
+    def sources(self) -> dict[str, Path]:
+        """The video file (its frames have no files of their own) besides the reader's parsed files."""
+        return {**super().sources(), "video": self.root}
+
     def images(self, skip: Collection[str] = ()) -> Iterator[tuple[Sample, np.ndarray | Exception]]:
         import cv2
 

@@ -56,11 +56,11 @@ def _pair_folder(group: str, low_dir: Path, gt_dir: Path, allow_unmatched: bool)
     missing_gt = sorted(set(lows) - set(gts), key=natural_key)
     missing_low = sorted(set(gts) - set(lows), key=natural_key)
     if (missing_gt or missing_low) and not allow_unmatched:
-        raise UnmatchedError(
-            f"paired data {low_dir.parent}: {len(missing_gt)} low-light image(s) without ground truth in {gt_dir} "
-            f"{listed(missing_gt)}; {len(missing_low)} ground truth(s) without low-light image in {low_dir} "
-            f"{listed(missing_low)}. Pairs are matched by file stem; set allow_unmatched to score the unmatched "
-            "ones as unpaired.")
+        unmatched = [f"{len(names)} {what} in {where} ({listed(names)})" for names, what, where in (
+            (missing_gt, "low-light image(s) without ground truth", gt_dir),
+            (missing_low, "ground truth(s) without low-light image", low_dir)) if names]
+        raise UnmatchedError(f"paired data {low_dir.parent}: {'; '.join(unmatched)}. Pairs are matched by file stem; "
+                             "set allow_unmatched to score the unmatched ones as unpaired.")
     return [Sample(f"{group}/{stem}", lows[stem], group, reference=gts.get(stem))
             for stem in sorted(lows, key=natural_key)]
 

@@ -215,8 +215,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-subset", default=None, help="training images: ExDark default train; COCO layout: a "
                                                         "subset of images/ or instances_<subset>.json (default: all "
                                                         "images, the test images too: a smoke setting)")
-    p.add_argument("--val-subset", default=None, help="validation images watched while training (ExDark official "
-                                                      "default val; none otherwise)")
+    p.add_argument("--val-subset", default=None, help="validation images watched while training (default: none, so "
+                                                      "the result never depends on them)")
     add_detector(p, old_checkpoint=("--model",))
     p.add_argument("--framework", dest="detector", choices=["ultralytics", "mmdet"], action=DeprecatedOption,
                    new="--detector")

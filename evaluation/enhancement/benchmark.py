@@ -101,7 +101,8 @@ class EnhancementBenchmark(Benchmark):
 
     def protocol(self, wanted: Sequence[str]) -> str:
         """The protocol line of a unit reporting ``wanted``."""
-        return conventions(wanted) + "; mean over images (evaluation.enhancement)"
+        line = conventions(wanted, loe_short_side=self.loe_short_side)
+        return line + "; mean over images (evaluation.enhancement)"
 
     def run(self, dataset: Any, enhancer: Any, out_dir: Path, progress: bool = True) -> UnitResult:
         out_dir = Path(out_dir)

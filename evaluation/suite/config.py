@@ -261,6 +261,10 @@ def _datasets(raw: dict, subs: dict[str, str], labels: set[str]) -> tuple[dict[s
         if not d["optional"] and not reader.present():
             raise ConfigError(f"{where}.root: not found: {reader.root} (expected layout: {types[d['type']]}; "
                               "set optional=True to skip the dataset when it is absent)")
+        same = next((other for other, o in datasets.items() if o["title"] == d["title"]), None)
+        if same is not None:
+            raise ConfigError(f"{where}.title: {d['title']!r} is also the title of datasets.{same} (tables and report "
+                              "grids are keyed by title)")
         datasets[name], readers[name] = d, reader
     return datasets, readers
 

@@ -291,7 +291,11 @@ class Suite:
                 if self._allowed(task, name, e["label"])}
 
     def _train_unit(self, e: dict[str, Any]) -> str:
-        return f"train/{e['label']}/{digest([e['name'], e['params'], e['train'], self.cfg['seed']], 10)}"
+        from uptflow.utils.mmconfig import load_config
+
+        # the resolved config, not only its path: editing the config file (or a base of it) in place retrains
+        resolved = load_config(e["train"]["config"]).to_dict()
+        return f"train/{e['label']}/{digest([e['name'], e['params'], e['train'], resolved, self.cfg['seed']], 10)}"
 
     def _trained_weights_if_done(self, e: dict[str, Any]) -> str | None:
         done = self.store.load(self._train_unit(e))
@@ -315,7 +319,7 @@ class Suite:
                     raise TimeoutError(f"{unit}: shard 0 did not finish training within {_TRAIN_WAIT_S} s")
                 time.sleep(10)
             return done
-        out = self.work_dir / "train" / e["label"]
+        out = self.work_dir / unit  # a folder per identity: a changed config never resumes another's checkpoints
         self.log(f"{unit}: training with {e['train']['config']} -> {out}")
         weights = train(e["train"]["config"], out, cfg_options={"randomness.seed": self.cfg["seed"],
                                                                  **(e["train"]["options"] or {})},

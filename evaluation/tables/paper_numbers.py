@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["TABLE1", "TABLE2", "TABLE3", "PAPER_TABLES", "paper_frame"]
+__all__ = ["TABLE1", "TABLE2", "TABLE3", "PAPER_TABLES", "TEST_SIZES", "paper_frame"]
 
 # Published Table 1 (paper figure table1; spec 6.3): PSNR / SSIM / LPIPS, no GT-mean, skimage SSIM 7x7 uniform.
 # LLFlow's MIT-Adobe FiveK LPIPS "0.450*" is printed as-is in the paper (almost certainly a typo).
@@ -87,6 +87,10 @@ PAPER_TABLES = {
     "table2": (TABLE2_COLUMNS, ("PSNR", "SSIM", "LPIPS"), TABLE2),
     "table3": (TABLE3_COLUMNS, ("LOE", "NIQE", "BRISQUE"), TABLE3),
 }
+
+# Images in the paper's test set of a column (spec 6.2), so a table can tell the full split from a cut or incomplete
+# one; the spec gives no count for the other columns (NTM parts: frames sampled from unpublished videos).
+TEST_SIZES = {"LOLv2-real": 100, "LOLv2-synthetic": 100}
 
 
 def paper_frame() -> pd.DataFrame:

@@ -5,8 +5,10 @@ so no number is typed by hand; which tables a task gets is declared by its bench
 (``Benchmark.table_specs``), and metric order, units and arrows come from the catalogue (``evaluation.metrics``).
 Each table carries its protocol line (dataset, split, models, weights, metric conventions) and says how many
 images were skipped. Where a dataset is the paper's own test set under the paper's protocol (its ``paper_key``
-names a column of the paper's tables), the paper's reported numbers for UPT-Flow and for the baselines we also
-run are added as rows marked "(paper)".
+names a column of the paper's tables, the whole test split was scored without darkening, and the metric settings
+are those the paper rows assume, e.g. LOE's default grid), the paper's reported numbers for the methods whose rows
+are in the table (UPT-Flow and the baselines we ran) are added as rows marked "(paper)"; otherwise a note says why
+they are withheld.
 
 Files per table: ``<name>.csv`` (wide; ``#`` protocol lines, then a two-row header: read it with
 ``pd.read_csv(path, comment="#", header=[0, 1], index_col=0)``), ``<name>.long.csv`` (tidy: one row per
@@ -22,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation.metrics import CATALOGUE
-from evaluation.tables.paper_numbers import paper_frame
+from evaluation.tables.paper_numbers import TEST_SIZES, paper_frame
 from uptflow.utils.io import atomic_write_text
 
 __all__ = ["Table", "PAPER_METHODS", "PAPER_METRICS", "build_tables", "write_tables", "flat_columns"]
@@ -82,26 +84,73 @@ def _pivot(sub: pd.DataFrame, columns: list[str], enhancers: list[str],
     return wide
 
 
-def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Rows of the paper's numbers for the datasets whose protocol is the paper's (their ``paper_key``)."""
+def _dataset_mismatch(d: dict[str, Any], key: str, n: int, skipped: int) -> str:
+    """Why the numbers of dataset entry ``d`` are not on the paper's test set of column ``key`` ("" when they are)."""
+    if d.get("degrade"):
+        return "inputs darkened synthetically"
+    size, limit = TEST_SIZES.get(key), d.get("limit")
+    if size is None:
+        # without the paper's count, a limit the reader reached may have cut the split
+        return f"limited to {limit} images" if limit is not None and n + skipped >= limit else ""
+    if n == size:
+        return ""
+    if limit is not None and limit < size:
+        return f"limited to {limit} of {size} images"
+    return f"{n} of the paper's {size} test images scored"
+
+
+def _setting_mismatches(bench: Any) -> dict[str, str]:
+    """Metric -> why the benchmark computes it other than the paper rows assume (a changed metric setting)."""
+    from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
+
+    # a benchmark without the setting computes LOE on the default grid
+    side = getattr(bench, "loe_short_side", DEFAULT_SHORT_SIDE)
+    return {"LOE": f"LOE grid short side {side}, not {DEFAULT_SHORT_SIDE}"} if side != DEFAULT_SHORT_SIDE else {}
+
+
+def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame, bench: Any) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of the paper's numbers where ours are on the paper's protocol (the dataset's ``paper_key``, its full
+    test split undarkened, the metric settings the paper rows assume), for the methods whose rows are in the table;
+    plus notes naming the source, or why paper rows are withheld."""
     paper = paper_frame()
     by_title = {d["title"]: d for d in cfg["datasets"].values()}
-    methods = ["UPT-Flow"] + [PAPER_METHODS[e["name"]] for e in cfg["enhancers"]
-                              if e["name"] in PAPER_METHODS and PAPER_METHODS[e["name"]] != "UPT-Flow"]
+    # paper method -> our rows of it in this table (only methods we ran get their paper row)
+    ours: dict[str, list[str]] = {}
+    for e in cfg["enhancers"]:
+        if e["name"] in PAPER_METHODS and e["label"] in wide.index:
+            ours.setdefault(PAPER_METHODS[e["name"]], []).append(e["label"])
+    unlike = _setting_mismatches(bench)
     records, notes = [], []
-    for ds_title in dict.fromkeys(sub["dataset"]):
-        key = (by_title.get(ds_title) or {}).get("paper_key")
+    for ds_title, g in sub.groupby("dataset", sort=False):
+        d = by_title.get(ds_title) or {}
+        key = d.get("paper_key")
         if not key:
             continue
-        hits = paper[(paper["dataset"] == key) & paper["method"].isin(methods)]
-        for r in hits.itertuples():
-            ours = [m for m, theirs in PAPER_METRICS.items() if theirs == r.metric]
-            for m in ours:
-                if (ds_title, m) in wide.columns:
-                    records.append(dict(enhancer=f"{r.method} (paper)", dataset=ds_title, metric=m, value=r.value))
-        if len(hits):
-            notes.append(f"Rows marked (paper): reported numbers of {_PAPER_SOURCE[hits['table'].iloc[0]]}, "
-                         f"column {key!r}, same dataset split and metric definitions as ours.")
+        reported = paper[paper["dataset"] == key]
+        # the fewest images any row scored: a method that missed some is not on the paper's full split
+        why = _dataset_mismatch(d, key, int(g["n"].min()), int(g["skipped"].max()))
+        if why:
+            notes.append(f"{ds_title}: paper rows not shown: {why}.")
+            continue
+        metrics = [m for m, theirs in PAPER_METRICS.items()
+                   if (ds_title, m) in wide.columns and theirs in set(reported["metric"])]
+        notes += [f"{ds_title}: paper {m} numbers not shown: {unlike[m]}." for m in metrics if m in unlike]
+        comparable = [m for m in metrics if m not in unlike]
+        value = reported.set_index(["method", "metric"])["value"]
+        shown = [dict(enhancer=f"{method} (paper)", dataset=ds_title, metric=m, value=value[(method, PAPER_METRICS[m])])
+                 for method, labels in ours.items() if method in set(reported["method"])
+                 for m in comparable if wide.loc[labels, (ds_title, m)].notna().any()]
+        if not shown:
+            if comparable:
+                notes.append(f"{ds_title}: paper rows not shown: none of the enhancers in this table is in the paper.")
+            elif not metrics:
+                notes.append(f"{ds_title}: paper rows not shown: none of this table's metrics is the paper's "
+                             f"({', '.join(dict.fromkeys(reported['metric']))}).")
+            continue
+        records += shown
+        notes.append(f"Rows marked (paper): reported numbers of {_PAPER_SOURCE[reported['table'].iloc[0]]}, "
+                     f"column {key!r}, for the methods in this table; same test split ({int(g['n'].min())} images) "
+                     "and metric definitions as ours.")
     if not records:
         return wide, notes
     extra = pd.DataFrame(records).pivot_table(index="enhancer", columns=["dataset", "metric"], values="value",
@@ -149,7 +198,7 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
             wide = _pivot(overall, ["dataset", "metric"], enhancers, order)
             notes = _skipped_note(sub)
             if spec.paper:
-                wide, paper_notes = _paper_rows(wide, cfg, overall)
+                wide, paper_notes = _paper_rows(wide, cfg, overall, bench)
                 notes += paper_notes
             else:
                 notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")

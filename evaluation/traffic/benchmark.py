@@ -113,7 +113,7 @@ class TrafficBenchmark(Benchmark):
 
     def _no_reference(self, inp: np.ndarray, out: np.ndarray) -> dict[str, float]:
         from uptflow.metrics.brisque import brisque, load_brisque_model
-        from uptflow.metrics.loe import loe
+        from uptflow.metrics.loe import DEFAULT_SHORT_SIDE, loe
         from uptflow.metrics.niqe import niqe
 
         if self._nr is None:
@@ -121,7 +121,7 @@ class TrafficBenchmark(Benchmark):
         wanted = set(self.selected)
         res = {}
         if "LOE" in wanted:
-            res["LOE"] = loe(inp, out)
+            res["LOE"] = loe(inp, out, DEFAULT_SHORT_SIDE)  # the grid the protocol line states
         if "NIQE" in wanted:
             res["NIQE"] = niqe(out)
         if "BRISQUE" in wanted:
@@ -184,7 +184,9 @@ class TrafficBenchmark(Benchmark):
         ntm = ntm_table(summary)
         if ntm:
             atomic_write_text(out_dir / "ntm.md", ntm + "\n")
-        line = conventions(self.selected)
+        from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
+
+        line = conventions(self.selected, loe_short_side=DEFAULT_SHORT_SIDE)
         if self.detector is not None:
             p = self.detector.describe()
             line += (f"; detections by {p.get('detector')} {Path(str(p.get('checkpoint'))).name} at score >= "

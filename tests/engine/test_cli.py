@@ -1,9 +1,12 @@
 """`uptflow train` from the command line: trains, resumes, and fails clearly on a missing dataset."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.engine.tiny import ROOT, TINY_CONFIG, TINY_NETWORK
 
@@ -49,6 +52,21 @@ def test_missing_dataset_fails_with_the_option_to_set(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "does not exist" in res.stderr and "--cfg-options" in res.stderr
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    ("train_cfg.max_iter=2", "uptflow_tiny_synthetic.py: .*unexpected keyword argument 'max_iter'"),
+    ("model.network.foo=3", "uptflow_tiny_synthetic.py: .*unexpected keyword argument 'foo'"),
+    ("max_iters=2", "max_iters: a variable of .* set train_cfg.max_iters instead"),
+    ("train_cfg.max_iters=0", "train_cfg.max_iters: expected a whole number >= 1, got 0"),
+    ("train_cfg.max_iters=2.5", "train_cfg.max_iters: expected a whole number >= 1, got 2.5"),
+])
+def test_config_mistakes_are_one_line_errors_naming_the_key(tmp_path, option, message):
+    res = uptflow("train", str(TINY_CONFIG), "--work-dir", str(tmp_path / "w"), "--cfg-options", *TINY_OPTIONS,
+                  option)
+    last = res.stderr.strip().splitlines()[-1]
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert last.startswith("error: ") and re.search(message, last), last
 
 
 def test_train_api_returns_a_network_that_loads_and_enhances(tmp_path):

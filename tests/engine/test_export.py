@@ -32,11 +32,15 @@ def test_export_writes_float16_weights_that_load_and_agree(trained, tmp_path):
     assert {k: net.config[k] for k in TINY_NETWORK} == TINY_NETWORK
 
 
-def test_export_refuses_a_file_over_the_size_limit(trained, tmp_path):
-    out = tmp_path / "big.pth"
-    with pytest.raises(ValueError, match="exceeds the 0.001 MB limit"):
+def test_export_refuses_a_file_over_the_size_limit_and_leaves_the_previous_file(trained, tmp_path):
+    out = tmp_path / "assets" / "big.pth"
+    with pytest.raises(ValueError, match="over the 0.001 MiB limit"):
         export_fp16(trained, out, max_mb=0.001)
     assert not out.exists()
+    out.write_bytes(b"the model shipped before")
+    with pytest.raises(ValueError, match="left as it was"):
+        export_fp16(trained, out, max_mb=0.001)
+    assert out.read_bytes() == b"the model shipped before" and [p.name for p in out.parent.iterdir()] == ["big.pth"]
 
 
 def test_export_command_reports_a_missing_checkpoint_in_one_line(tmp_path, capsys):

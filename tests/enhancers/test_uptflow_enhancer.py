@@ -137,6 +137,48 @@ def test_a_batch_that_does_not_fit_runs_in_groups_with_the_same_result():
     torch.testing.assert_close(grouped.enhance_tensor(low), whole.enhance_tensor(low), atol=1e-5, rtol=0)
 
 
+def test_a_seeded_sample_of_an_image_does_not_depend_on_its_batch():
+    enh = UPTFlowEnhancer(model=tiny_uptflow(), tile=None, heat=0.7, seed=3)
+    low = torch.rand(2, 3, 40, 56, generator=torch.Generator().manual_seed(5)) * 0.3
+    torch.testing.assert_close(enh.enhance_tensor(low)[1:], enh.enhance_tensor(low[1:]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(enh.enhance_tensor(low[:1]), enh.enhance_tensor(low[:1]), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(heat=float("nan")), "heat must be a finite number >= 0"),
+    (dict(heat=-0.5), "heat must be a finite number >= 0"),
+    (dict(tile=96, overlap=-1), "overlap must be >= 0"),
+    (dict(tile=8), "overlap 32 must be smaller than the tile 8"),
+])
+def test_bad_settings_are_refused_before_the_network_loads(settings, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        UPTFlowEnhancer(weights=tmp_path / "never_read.pth", **settings)
+
+
+def test_a_pass_keeps_freed_memory_only_when_it_fits_the_budget_with_room_to_spare():
+    from uptflow.models.tiling import RETAINED_HEAP_GROWTH, bytes_per_pixel
+
+    model = tiny_uptflow()
+    planned = 40 * 56 * bytes_per_pixel("fp32", "cpu", int(model.config["encoder_dim"]))
+    assert model.reuses_memory(40 * 56, memory_budget=int(planned * RETAINED_HEAP_GROWTH) + 1)
+    assert not model.reuses_memory(40 * 56, memory_budget=planned)
+    with pytest.raises(ValueError, match="float tensor"):
+        model.enhance((torch.rand(1, 3, 40, 56) * 255).to(torch.uint8))
+
+
+def test_an_enhancer_call_reuses_memory_once_for_all_its_tiles_and_only_with_room_to_spare(monkeypatch):
+    import contextlib
+
+    import uptflow.enhancers.uptflow as module
+
+    periods = []
+    monkeypatch.setattr(module, "retained_heap", lambda enabled: periods.append(enabled) or contextlib.nullcontext())
+    low = torch.rand(1, 3, 64, 64) * 0.3
+    UPTFlowEnhancer(model=tiny_uptflow(), tile=32, overlap=8, memory_budget=10**12).enhance_tensor(low)
+    UPTFlowEnhancer(model=tiny_uptflow(), tile=None, memory_budget=64 * 64).enhance_tensor(low)
+    assert periods == [True, False]
+
+
 def test_a_batch_of_images_too_large_for_the_budget_is_tiled_image_by_image():
     enh = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", overlap=16)
     enh.memory_budget = 64 * 64 * enh.bytes_per_pixel()

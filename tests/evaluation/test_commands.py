@@ -28,6 +28,13 @@ def test_predict_writes_annotated_images_and_coco_results(tmp_path, capsys):
     assert len(images["categories"]) == 80 and all(p["image_id"] == 1 for p in preds)
 
 
+def test_predict_with_no_readable_source_is_a_one_line_error_before_loading_models(tmp_path, capsys):
+    rc = main(["predict", str(tmp_path / "missing.jpg"), "--checkpoint", str(tmp_path / "no_such_model.pt"),
+               "--work-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: no input images") and "missing.jpg" in err[-1]
+
+
 @pytest.mark.realdata
 def test_predict_with_the_coco_model_finds_the_bus(shared, tmp_path):
     rc = main(["predict", str(shared / "data/detection_check/bus.jpg"), "--checkpoint",

@@ -72,6 +72,7 @@ def _tiny_config(tmp: Path, work: str = "work", tasks: tuple[str, ...] = ("enhan
     (lambda c: c["datasets"]["synthetic"].update(num_images="4"), "datasets.synthetic.num_images: expected int"),
     (lambda c: c["datasets"]["frames"].update(type="video"), "datasets.frames.type: unknown dataset type"),
     (lambda c: c["datasets"]["exdark"].update(optional=False), "datasets.exdark.root: not found"),
+    (lambda c: c["datasets"]["frames"].update(title="Synthetic"), "datasets.frames.title: 'Synthetic' is also the"),
     (lambda c: c["tasks"]["traffic"].update(datasets=["nope"]), "tasks.traffic.datasets[0]: dataset 'nope'"),
     (lambda c: c["tasks"]["enhancement"].update(paired=["frames"]), "tasks.enhancement.paired[0]: dataset 'frames'"),
     (lambda c: c["tasks"].update(tracking={}), "tasks.tracking: unknown task"),
@@ -182,22 +183,22 @@ def test_tables_follow_the_paper_layout_with_paper_rows_only_on_its_protocol(tmp
 
     cfg = validate_config(dict(
         suite="t", work_dir=str(tmp_path / "w"), data_root=str(tmp_path),
-        enhancers=[dict(name="identity", label="input"), dict(name="gamma")],
+        enhancers=[dict(name="identity", label="input"), dict(name="gamma"), dict(name="uptflow", optional=True)],
         datasets=dict(real=dict(type="paired", root=str(tmp_path), optional=True, paper_key="LOLv2-real",
                                 title="LOLv2-real"),
                       syn=dict(type="synthetic", title="Synthetic")),
         tasks=dict(enhancement=dict(paired=["real", "syn"])),
     ))
-    rows = [row(e, ds, "enhancement", m, v, split="test", protocol="skimage", n=2)
-            for e, base in (("input", 10.0), ("gamma", 15.0)) for ds in ("LOLv2-real", "Synthetic")
+    rows = [row(e, ds, "enhancement", m, v, split="test", protocol="skimage", n=100)
+            for e, base in (("input", 10.0), ("gamma", 15.0), ("uptflow", 20.0)) for ds in ("LOLv2-real", "Synthetic")
             for m, v in (("PSNR", base), ("SSIM", base / 100))]
     tables = build_tables(pd.DataFrame(rows, columns=ROW_COLUMNS).fillna(""), cfg)
     (t,) = tables
-    assert list(t.frame.index) == ["input", "gamma", "UPT-Flow (paper)"]
+    assert list(t.frame.index) == ["input", "gamma", "uptflow", "UPT-Flow (paper)"]
     assert t.frame.loc["gamma", ("LOLv2-real", "PSNR")] == 15.0
     assert t.frame.loc["UPT-Flow (paper)", ("LOLv2-real", "PSNR")] == 25.056
     assert np.isnan(t.frame.loc["UPT-Flow (paper)", ("Synthetic", "PSNR")])  # not the paper's protocol
-    assert t.protocol == "LOLv2-real (split test, 2 images), Synthetic (split test, 2 images): skimage"
+    assert t.protocol == "LOLv2-real (split test, 100 images), Synthetic (split test, 100 images): skimage"
     paths = write_tables(tables, tmp_path / "tables")
     md = (tmp_path / "tables" / "enhancement_paired.md").read_text()
     assert "Protocol:" in md and "25.056" in md and "15.000" in md
@@ -206,7 +207,7 @@ def test_tables_follow_the_paper_layout_with_paper_rows_only_on_its_protocol(tmp
     back = pd.read_csv(tmp_path / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1], index_col=0)
     assert back.loc["input", ("LOLv2-real", "SSIM")] == pytest.approx(0.1)
     long = pd.read_csv(tmp_path / "tables" / "enhancement_paired.long.csv")  # tidy: plain read_csv works
-    assert len(long) == 8 and long.query("enhancer == 'gamma' and metric == 'PSNR'")["value"].tolist() == [15.0] * 2
+    assert len(long) == 12 and long.query("enhancer == 'gamma' and metric == 'PSNR'")["value"].tolist() == [15.0] * 2
     assert len(paths) == 5
 
 

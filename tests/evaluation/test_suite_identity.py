@@ -165,3 +165,17 @@ def test_darkness_levels_expand_into_datasets_and_a_metric_vs_darkness_chart(tmp
     with pytest.raises(ConfigError, match=r"datasets\.frames\.degrade: levels"):
         validate_config({**cfg, "datasets": {**cfg["datasets"], "frames": {**cfg["datasets"]["frames"],
                                                                            "degrade": dict(levels=[])}}})
+
+
+def test_editing_a_training_config_in_place_is_a_new_training_unit(tmp_path):
+    (tmp_path / "base.py").write_text("lr = 2e-4\n")
+    train_cfg = tmp_path / "train.py"
+    train_cfg.write_text("_base_ = ['base.py']\nmax_iters = 40\n")
+    cfg = _config(tmp_path, _weights(tmp_path / "a.pt", 2.0))
+    cfg["enhancers"].append(dict(name="uptflow", label="trained", train=dict(config=str(train_cfg))))
+    suite = Suite(validate_config(cfg), resume=True, progress=False)
+    entry = next(e for e in suite.cfg["enhancers"] if e["label"] == "trained")
+    before = suite._train_unit(entry)
+    (tmp_path / "base.py").write_text("lr = 1e-4\n")  # a base file of the config, same path
+    after = suite._train_unit(entry)
+    assert before != after and before.startswith("train/trained/") and after.startswith("train/trained/")

@@ -7,8 +7,7 @@ import torch
 from tests.netguard import no_network
 from uptflow.enhancers.base import Enhancer
 from uptflow.enhancers.cache import EnhancedImageCache
-from uptflow.plugins import EnhanceLowLight, attach_enhancer, detach_enhancer, pipeline_enhancers
-from uptflow.plugins.yolo_hook import attached_enhancer
+from uptflow.plugins import EnhanceLowLight, attach_enhancer, attached_enhancer, detach_enhancer, pipeline_enhancers
 from uptflow.registry import SettingsError
 
 
@@ -98,6 +97,27 @@ def test_pipeline_enhancers_are_found_for_protocol_records():
         val_dataloader=dict(dataset=dict(pipeline=[dict(type="uptflow.EnhanceLowLight", enhancer="clahe")])))
     found = pipeline_enhancers(cfg)
     assert {repr(f["enhancer"]) for f in found} == {repr(dict(type="clahe")), repr("clahe")}
+
+
+def test_pipeline_enhancers_carry_the_checksum_of_the_weights_they_load(tmp_path):
+    from evaluation.benchmark import model_identity
+    from uptflow.models.checkpoint import DEFAULT_WEIGHTS
+    from uptflow.utils.io import file_sha256
+
+    weights = tmp_path / "sci.pt"
+    weights.write_bytes(b"first weights")
+    config = tmp_path / "seg.py"
+    config.write_text(f"test_pipeline = [dict(type='LoadImageFromFile'), dict(type='EnhanceLowLight', "
+                      f"enhancer=dict(type='sci', weights={str(weights)!r})), "
+                      f"dict(type='EnhanceLowLight', enhancer='uptflow')]\n")
+    found = pipeline_enhancers(dict(pipeline=[dict(type="EnhanceLowLight", enhancer=dict(type="sci", weights=str(
+        weights))), dict(type="EnhanceLowLight", enhancer="uptflow"), dict(type="EnhanceLowLight", enhancer="clahe")]))
+    assert [f.get("weights_sha256") for f in found] == [file_sha256(weights), file_sha256(DEFAULT_WEIGHTS), None]
+    before = model_identity(dict(config=str(config)))
+    weights.write_bytes(b"other weights, same path")  # replaced in place: the identity must follow
+    after = model_identity(dict(config=str(config)))
+    assert before["config_sha256"] == after["config_sha256"]
+    assert before["pipeline_enhancers"] != after["pipeline_enhancers"]
 
 
 def test_transform_is_found_from_the_mmengine_root_registry():

@@ -62,6 +62,8 @@ def test_an_output_folder_inside_the_input_folder_is_never_an_input(tmp_path, ca
         assert main(["enhance", str(src), "--work-dir", str(src / "out"), "--enhancer", "gamma",
                      "--device", "cpu"]) == 0
     assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*.png")) == ["a.png", "out/a.png"]
+    assert main(["enhance", str(src / "out" / "a.png"), "--work-dir", str(src / "out"), "--enhancer", "gamma"]) == 2
+    assert "inside the output folder" in capsys.readouterr().err
 
 
 def test_files_and_quoted_globs_are_expanded_and_missing_inputs_fail(tmp_path, capsys, weights):
@@ -105,6 +107,9 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
     (["--tile", "big"], "--tile: expected auto, 0 or a tile side"),
     (["--device", "cuda"], "torch sees no GPU"),
     (["--batch-size", "0"], "--batch-size: must be >= 1"),
+    (["--enhancer", "gamma", "--heat", "0.5", "--tile", "64"], "--tile, --heat: option(s) of --enhancer uptflow"),
+    (["--heat", "nan"], "heat must be a finite number"),
+    (["--tile", "8"], "overlap 32 must be smaller than the tile 8"),
 ])
 def test_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(8, 8, 0))

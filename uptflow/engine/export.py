@@ -57,17 +57,21 @@ def export_fp16(src: str | os.PathLike, out: str | os.PathLike, max_mb: float = 
     from uptflow.data.synthetic import load_skimage_photo
     from uptflow.metrics.functional import psnr
     from uptflow.models.checkpoint import load_model, save_model
+    from uptflow.utils.io import atomic_path
 
     model = load_network(src)
     reference = load_network(src)
-    save_model(model.half(), out)
-    os.chmod(out, 0o644)  # a packaged asset must be readable by everyone (atomic writes create private files)
-    size_mb = Path(out).stat().st_size / 2**20
-    if size_mb > max_mb:
-        Path(out).unlink()
-        raise ValueError(f"{out}: {size_mb:.1f} MB exceeds the {max_mb} MB limit; export a smaller network")
-    low, _ = darkness_level(3)(load_skimage_photo("chelsea")[::2, ::2], np.random.default_rng(0))
-    agreement = psnr(_enhance(load_model(out), low), _enhance(reference, low))
+    # written beside ``out`` and checked there: a refused export leaves whatever ``out`` held (by default the
+    # packaged model itself) untouched
+    with atomic_path(out) as tmp:
+        save_model(model.half(), tmp)
+        os.chmod(tmp, 0o644)  # a packaged asset must be readable by everyone, whatever the user's umask
+        size_mb = tmp.stat().st_size / 2**20
+        if size_mb > max_mb:
+            raise ValueError(f"{src}: the fp16 network takes {size_mb:.1f} MiB, over the {max_mb} MiB limit; export a "
+                             f"smaller network ({out} left as it was)")
+        low, _ = darkness_level(3)(load_skimage_photo("chelsea")[::2, ::2], np.random.default_rng(0))
+        agreement = psnr(_enhance(load_model(tmp), low), _enhance(reference, low))
     return dict(path=str(out), size_mb=size_mb, config=dict(reference.config), fp16_vs_fp32_psnr=agreement)
 
 

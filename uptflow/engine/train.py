@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "runner_device", "train"]
 
@@ -63,6 +64,24 @@ def check_data_roots(cfg) -> None:
                     f"data_root in the config.")
 
 
+def _nested_use(node: Any, key: str, where: str = "") -> str | None:
+    """The dotted path of the first key named ``key`` below the top level of a config dict (None: none)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            path = f"{where}.{k}" if where else str(k)
+            if where and k == key:
+                return path
+            found = _nested_use(v, key, path)
+            if found is not None:
+                return found
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            found = _nested_use(v, key, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
 def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resume: str | None = None,
                    cfg_options: dict | None = None, launcher: str = "none", amp: bool = True,
                    device: str | None = None):
@@ -88,10 +107,22 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
                 for _, ds in _datasets(cfg.get(where), where):
                     if ds.get("data_root") == cfg.get("data_root"):
                         ds["data_root"] = root
+        for key in cfg_options:
+            top_level = "." not in key and key != "data_root" and key in cfg
+            used_in = _nested_use(cfg.to_dict(), key) if top_level else None
+            if used_in is not None:
+                raise ValueError(f"--cfg-options {key}: a variable of {path.name}, already used when the file was "
+                                 f"read, so setting it changes nothing; set {used_in} instead")
         cfg.merge_from_dict(cfg_options)
     for key in ("model", "train_dataloader", "train_cfg", "optim_wrapper"):
         if key not in cfg:
             raise KeyError(f"{path}: a training config needs '{key}'")
+    for key in ("max_iters", "max_epochs", "val_interval"):
+        value = cfg.train_cfg.get(key)
+        # mmengine's loops take integral floats too (5e4)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1
+                                  or value != int(value)):
+            raise ValueError(f"train_cfg.{key}: expected a whole number >= 1, got {value!r}")
     cfg.work_dir = work_dir or cfg.get("work_dir") or str(Path("work_dirs") / path.stem)
     cfg.launcher = launcher
     if resume is not None:
@@ -195,14 +226,17 @@ def run(args: argparse.Namespace) -> int:
     from mmengine.logging import print_log
 
     from uptflow.cli import resolve_device
+    from uptflow.utils.mmconfig import config_mistakes
 
     # under torchrun every process resolves the device; one says which
     device = resolve_device(args.device, quiet=int(os.environ.get("RANK", "0")) > 0)
     with runner_device(device, args.launcher):
         cfg = prepare_config(args.config, args.work_dir, args.resume, args.cfg_options, args.launcher,
                              amp=not args.no_amp, device=device)
-        runner = build_runner(cfg)
-        print_log(f"device: {device}; optimizer wrapper: {cfg.optim_wrapper.type}; work dir: {cfg.work_dir}",
-                  logger="current", level=logging.INFO)
-        runner.train()
+        # mmengine builds the model at once and the loops when training starts
+        with config_mistakes(args.config):
+            runner = build_runner(cfg)
+            print_log(f"device: {device}; optimizer wrapper: {cfg.optim_wrapper.type}; work dir: {cfg.work_dir}",
+                      logger="current", level=logging.INFO)
+            runner.train()
     return 0

@@ -24,6 +24,7 @@ class Enhancer:
 
     name: str = "enhancer"
     weights: str | os.PathLike | None = None  # the weights file, for enhancers that have one
+    takes_weights: bool = True  # whether a weights file can be given at all (False: training-free methods)
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)

@@ -17,6 +17,8 @@ __all__ = ["Identity", "Gamma", "HistEq", "CLAHE"]
 class _Uint8Enhancer(Enhancer):
     """Base for enhancers defined on uint8 RGB images; ``enhance_tensor`` round-trips through uint8."""
 
+    takes_weights = False
+
     def __init__(self, device: str | torch.device = "cpu", weights: str | None = None) -> None:
         super().__init__(device)
         if weights is not None:

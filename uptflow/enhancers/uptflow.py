@@ -8,7 +8,9 @@ and by default the tiles share the image-wide statistics of the network's global
 results) decodes the latent mode; heat > 0 samples, with an independent sample per tile when tiled.
 """
 
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import torch
 
 from uptflow.enhancers.base import Enhancer
 from uptflow.registry import ENHANCERS
+from uptflow.utils.heap import retained_heap
 
 __all__ = ["UPTFlowEnhancer"]
 
@@ -29,7 +32,7 @@ class UPTFlowEnhancer(Enhancer):
             uptflow default model (``uptflow.models.checkpoint.DEFAULT_WEIGHTS``).
         device: where the network runs (inputs follow it).
         heat: latent temperature; 0 decodes z = 0 (deterministic).
-        seed: seed of the heat > 0 sampling, reset for every call (the same image gives the same output);
+        seed: seed of the heat > 0 sampling, reset for every image (the same image gives the same output);
             None draws from torch's global generator.
         tile: ``"auto"`` (untiled when the image fits ``memory_budget``, else the largest fitting tile),
             ``None``/``0`` (never tile) or a tile side in pixels.
@@ -58,6 +61,22 @@ class UPTFlowEnhancer(Enhancer):
         super().__init__(device)
         from uptflow.models.checkpoint import DEFAULT_WEIGHTS, load_model
 
+        # settings first: a mistake is reported before the network is loaded
+        if isinstance(tile, str) and tile != "auto":
+            tile = int(tile)
+        if isinstance(tile, int) and tile < 0:
+            raise ValueError(f"tile must be 'auto', None/0 or a positive size, got {tile}")
+        if int(overlap) < 0:
+            raise ValueError(f"overlap must be >= 0, got {overlap}")
+        if isinstance(tile, int) and 0 < tile <= int(overlap):
+            raise ValueError(f"overlap {overlap} must be smaller than the tile {tile}")
+        if not math.isfinite(float(heat)) or float(heat) < 0:
+            raise ValueError(f"heat must be a finite number >= 0, got {heat}")
+        if blend not in ("cosine", "linear"):
+            raise ValueError(f"blend must be 'cosine' or 'linear', got {blend!r}")
+        if tile_statistics not in ("image", "tile"):
+            raise ValueError(f"tile_statistics must be 'image' or 'tile', got {tile_statistics!r}")
+
         if model is None:
             model = load_model(weights, device=self.device, precision=precision)
             weights = DEFAULT_WEIGHTS if weights is None else weights
@@ -67,14 +86,6 @@ class UPTFlowEnhancer(Enhancer):
             model.compiled = compile
         self.model = model.to(self.device).eval()
         self.weights = None if weights is None else str(weights)
-        if isinstance(tile, str) and tile != "auto":
-            tile = int(tile)
-        if isinstance(tile, int) and tile < 0:
-            raise ValueError(f"tile must be 'auto', None/0 or a positive size, got {tile}")
-        if blend not in ("cosine", "linear"):
-            raise ValueError(f"blend must be 'cosine' or 'linear', got {blend!r}")
-        if tile_statistics not in ("image", "tile"):
-            raise ValueError(f"tile_statistics must be 'image' or 'tile', got {tile_statistics!r}")
         self.tile = tile or None
         self.overlap = int(overlap)
         self.blend = blend
@@ -95,6 +106,8 @@ class UPTFlowEnhancer(Enhancer):
                "tile_statistics": self.tile_statistics}
         if self.heat:
             out["seed"] = self.seed  # only sampling depends on it (heat-0 cache keys stay as they were)
+            # the sample restarts per image (before, a batch shared one stream): older batched outputs are not reused
+            out["sampling"] = "per image"
         if self.precision != "fp32":
             out["precision"] = self.precision  # fp32 keys stay as they were
         if self.model.compiled:
@@ -138,19 +151,22 @@ class UPTFlowEnhancer(Enhancer):
 
         x = x.to(self.device, torch.float32)
         tile = self.tile_for(*x.shape[-2:])
-        gen = None
-        if self.heat and self.seed is not None:
-            gen = torch.Generator(device=self.device).manual_seed(int(self.seed))
+        budget = self._budget()
+        seeded = bool(self.heat) and self.seed is not None
 
-        def run(t: torch.Tensor) -> torch.Tensor:
-            return self.model.enhance(t, heat=self.heat, generator=gen)
+        def image_fn() -> Callable[[torch.Tensor], torch.Tensor]:
+            # a seeded sample restarts for every image: an image's output must not depend on its batch
+            gen = torch.Generator(device=self.device).manual_seed(int(self.seed)) if seeded else None
+            return lambda t: self.model.enhance(t, heat=self.heat, generator=gen, memory_budget=budget)
 
-        with torch.inference_mode():
+        # one reuse period for all the passes of the call (tiles, groups), when one pass fits with room to spare
+        step = 1 if seeded else self.group_size(*x.shape[:1], *x.shape[-2:])
+        pixels = tile * tile if tile is not None else step * x.shape[-2] * x.shape[-1]
+        with torch.inference_mode(), retained_heap(self.model.reuses_memory(pixels, budget)):
             if tile is not None:
                 share = self.tile_statistics == "image"
-                out = torch.cat([tiled_apply(run, img[None], tile, self.overlap, self.blend, share_statistics=share)
-                                 for img in x])
+                out = torch.cat([tiled_apply(image_fn(), img[None], tile, self.overlap, self.blend,
+                                             share_statistics=share) for img in x])
             else:
-                step = self.group_size(*x.shape[:1], *x.shape[-2:])
-                out = torch.cat([run(x[i:i + step]) for i in range(0, len(x), step)])
+                out = torch.cat([image_fn()(x[i:i + step]) for i in range(0, len(x), step)])
         return out.clone()  # a normal tensor again: callers may modify it in place outside inference mode

@@ -101,9 +101,17 @@ def convert_official_state_dict(sd: Mapping[str, torch.Tensor], n_unconditional:
 
 
 def _read(path: str | os.PathLike) -> Any:
-    from uptflow.utils.safe_load import safe_torch_load
+    from uptflow.utils.safe_load import UnsafeWeightsError, safe_torch_load
 
-    return safe_torch_load(path, "UPT-Flow weights")
+    try:
+        return safe_torch_load(path, "UPT-Flow weights")
+    except UnsafeWeightsError as e:
+        if "references mmengine." not in str(e):
+            raise
+        # the runner's own checkpoint (iter_N.pth, best_psnr_iter_N.pth): say which file to use instead
+        raise UnsafeWeightsError(f"{path}: a training checkpoint of `uptflow train` (optimizer and runner state), "
+                                 "not a network file; use uptflow_best.pth / uptflow_final.pth of its work dir, or "
+                                 f"`python -m uptflow.engine.export {path} --out FILE`") from None
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any], bool]:

@@ -16,8 +16,8 @@ import torch
 from uptflow.models.image_statistics import ImageStatistics
 
 __all__ = ["BYTES_PER_PIXEL", "BYTES_PER_PIXEL_BY_PRECISION", "BYTES_PER_PIXEL_BY_WIDTH", "CPU_BUDGET_CAP",
-           "MEMORY_FRACTION", "STATISTICS_REFINEMENTS", "available_memory", "blend_weights", "bytes_per_pixel",
-           "choose_tile", "default_budget", "tile_starts", "tiled_apply"]
+           "MEMORY_FRACTION", "RETAINED_HEAP_GROWTH", "STATISTICS_REFINEMENTS", "available_memory", "blend_weights",
+           "bytes_per_pixel", "choose_tile", "default_budget", "retention_fits", "tile_starts", "tiled_apply"]
 
 # Recording passes after the first when tiles share statistics: one more brings the statistics about as close to the
 # untiled ones as the tiles' limited context allows (measured in benchmarks/bench_tiling.py, docs/speed.md).
@@ -36,6 +36,10 @@ MEMORY_FRACTION = 0.8
 # On CPU a pass never plans for more than this by default: larger passes are no faster (the encoder works in strips)
 # and a 3840x2160 frame then runs in tiles of about 1,300 px within 8 GB peak RSS.
 CPU_BUDGET_CAP = 6 * 2**30
+# A CPU pass that reuses the memory it frees (uptflow.utils.heap) peaks higher, because the heap fragments: measured
+# +9 % at 600x400 and +47 % at 1920x1080 (full-size network, fp32), +18-20 % for the default model at 2048x1024
+# (docs/speed.md). Passes reuse memory only when the planned bytes times this factor fit the budget.
+RETAINED_HEAP_GROWTH = 1.5
 
 
 def bytes_per_pixel(precision: str = "fp32", device: str | torch.device = "cpu", encoder_dim: int = 48) -> int:
@@ -47,6 +51,11 @@ def bytes_per_pixel(precision: str = "fp32", device: str | torch.device = "cpu",
     if encoder_dim > widest:
         return math.ceil(BYTES_PER_PIXEL_BY_WIDTH[widest][precision] * encoder_dim / widest)
     return BYTES_PER_PIXEL_BY_WIDTH[min(w for w in BYTES_PER_PIXEL_BY_WIDTH if w >= encoder_dim)][precision]
+
+
+def retention_fits(pixels: int, bytes_per_pixel: int, budget_bytes: int) -> bool:
+    """Whether a pass over ``pixels`` input pixels may keep the memory it frees within ``budget_bytes``."""
+    return pixels * bytes_per_pixel * RETAINED_HEAP_GROWTH <= budget_bytes
 
 
 def available_memory(device: str | torch.device) -> int:

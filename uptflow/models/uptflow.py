@@ -20,6 +20,7 @@ from torch import nn
 
 from uptflow.models.flow import UPTFlowNet, data_dependent_init
 from uptflow.registry import MODELS
+from uptflow.utils.heap import retained_heap
 
 __all__ = ["PRECISIONS", "UPTFlow", "build_uptflow", "pad_to_multiple"]
 
@@ -200,19 +201,36 @@ class UPTFlow(nn.Module):
         return self.flow.reverse(z.to(self.device, torch.float32), self.conditions(low))
 
     def enhance(self, low: torch.Tensor, heat: float = 0.0, generator: torch.Generator | None = None,
-                clamp: bool = True) -> torch.Tensor:
+                clamp: bool = True, memory_budget: int | None = None) -> torch.Tensor:
         """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1] (unless
-        ``clamp`` is False: the raw decode), crop. Runs without autograd; the result never requires grad."""
+        ``clamp`` is False: the raw decode), crop. Runs without autograd; the result never requires grad.
+
+        On CPU a pass that fits ``memory_budget`` (bytes; None: :func:`uptflow.models.tiling.default_budget`) with
+        room to spare reuses the memory it frees and returns it at the end (:func:`uptflow.utils.heap.retained_heap`):
+        faster on machines where fresh memory is costly, at a higher peak; the output is the same."""
         if low.ndim != 4 or low.shape[1] != 3:
             raise ValueError(f"low must be RGB images [B, 3, H, W], got shape {tuple(low.shape)}")
+        if not low.is_floating_point():
+            raise ValueError(f"low must be a float tensor in [0, 1], got {low.dtype}")
         h, w = low.shape[-2:]
         nested = torch.is_inference_mode_enabled()
-        with torch.inference_mode():
+        pixels = low.shape[0] * low.shape[2] * low.shape[3]
+        with torch.inference_mode(), retained_heap(self.reuses_memory(pixels, memory_budget)):
             padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
             out = self.decode(padded, heat=heat, generator=generator)
             out = (out.clamp_(0, 1) if clamp else out)[..., :h, :w].contiguous()
         # outside inference mode, a normal tensor: callers may modify it in place or use it with autograd later
         return out if nested else out.clone()
+
+    def reuses_memory(self, pixels: int, memory_budget: int | None = None) -> bool:
+        """Whether a CPU pass over ``pixels`` input pixels keeps the memory it frees within ``memory_budget``."""
+        from uptflow.models.tiling import bytes_per_pixel, default_budget, retention_fits
+
+        if self.device.type != "cpu":
+            return False
+        per_pixel = bytes_per_pixel(self.precision, self.device, int(self.config["encoder_dim"]))
+        budget = default_budget(self.device) if memory_budget is None else memory_budget
+        return retention_fits(pixels, per_pixel, budget)
 
     @torch.no_grad()
     def init_actnorm(self, gt: torch.Tensor, low: torch.Tensor) -> None:

@@ -1,12 +1,14 @@
 """Plug-ins that put an uptflow enhancer in front of other frameworks' detectors and segmenters.
 
 * ``EnhanceLowLight``: mmcv/mmdet/mmseg pipeline transform (registered on import; see ``transforms``);
-* ``attach_enhancer`` / ``detach_enhancer`` / ``enhance_callback``: ultralytics prediction hook.
+* ``attach_enhancer`` / ``detach_enhancer`` / ``attached_enhancer`` / ``enhance_callback``: ultralytics prediction
+  hook.
 
 Both enhance through the disk cache of ``uptflow.enhancers.cache``, so a dataset is enhanced once.
 """
 
 from .transforms import EnhanceLowLight, pipeline_enhancers
-from .yolo_hook import attach_enhancer, detach_enhancer, enhance_callback
+from .yolo_hook import attach_enhancer, attached_enhancer, detach_enhancer, enhance_callback
 
-__all__ = ["EnhanceLowLight", "attach_enhancer", "detach_enhancer", "enhance_callback", "pipeline_enhancers"]
+__all__ = ["EnhanceLowLight", "attach_enhancer", "attached_enhancer", "detach_enhancer", "enhance_callback",
+           "pipeline_enhancers"]

@@ -14,6 +14,7 @@ It is registered in uptflow's TRANSFORMS and in mmengine's root TRANSFORMS, so c
 ``type='uptflow.EnhanceLowLight'`` works without ``custom_imports`` (mmengine imports uptflow's registry).
 """
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -85,15 +86,30 @@ class EnhanceLowLight(BaseTransform):
                 f"channel_order={self.channel_order!r})")
 
 
+def _weights_sha256(spec: str | dict) -> str | None:
+    """SHA-256 of the weights file an enhancer spec loads (None: it loads none, or the file is missing)."""
+    from uptflow.models.checkpoint import DEFAULT_WEIGHTS
+    from uptflow.utils.io import file_sha256
+
+    name, weights = (spec.get("type"), spec.get("weights")) if isinstance(spec, dict) else (spec, None)
+    if weights is None and name == "uptflow":
+        weights = DEFAULT_WEIGHTS  # without weights, UPT-Flow loads the packaged default model
+    path = Path(str(weights)).expanduser() if weights else None
+    return file_sha256(path) if path is not None and path.is_file() else None
+
+
 def pipeline_enhancers(cfg: Any) -> list[dict[str, Any]]:
-    """The ``EnhanceLowLight`` entries of every pipeline in an mmengine config (plain dicts), e.g. to record in a
-    protocol that a model's own pipeline enhances its input."""
+    """The ``EnhanceLowLight`` entries of every pipeline in an mmengine config (plain dicts, with the checksum of
+    the weights each loads as ``weights_sha256``), to record in a protocol and an identity that a model's own
+    pipeline enhances its input: replacing a weights file in place is then a new identity."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if str(node.get("type", "")).split(".")[-1] == "EnhanceLowLight":
-                found.append({k: v for k, v in node.items() if k != "type"})
+                entry = {k: v for k, v in node.items() if k != "type"}
+                sha = _weights_sha256(entry.get("enhancer", "identity"))
+                found.append(entry if sha is None else {**entry, "weights_sha256": sha})
             for v in node.values():
                 walk(v)
         elif isinstance(node, (list, tuple)):

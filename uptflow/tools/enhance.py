@@ -100,9 +100,12 @@ def collect_inputs(inputs: list[str], exclude: str | os.PathLike | None = None
         else:
             errors.append(f"input not found: {item}")
             continue
-        found = [(p, b) for p, b in found if not _inside(p.resolve(), skip)]
-        if not found:
+        kept = [(p, b) for p, b in found if not _inside(p.resolve(), skip)]
+        if found and not kept:
+            errors.append(f"{item}: inside the output folder {skip}, whose files are never inputs")
+        elif not kept:
             errors.append(f"no images in {item}")
+        found = kept
         for p, base in found:
             pairs.setdefault(p.resolve(), base)
     return [(p, base.resolve()) for p, base in pairs.items()], errors
@@ -151,6 +154,12 @@ def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
 
 def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.enhancer != "uptflow":
+        defaults = {"tile": "auto", "heat": 0.0, "seed": 0, "overlap": None, "tile_statistics": None,
+                    "precision": None, "compile": False}
+        given = [f"--{k.replace('_', '-')}" for k, v in defaults.items() if getattr(args, k) != v]
+        if given:
+            raise ValueError(f"{', '.join(given)}: option(s) of --enhancer uptflow, which {args.enhancer} "
+                             "does not have")
         return {}
     tile = args.tile
     if tile in ("0", "none"):

@@ -130,6 +130,10 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+# Pillow modes whose pixel arrays to_rgb_uint8 reads as they are (grey, RGB, RGBA, 16/32-bit and float grey)
+_ARRAY_MODES = frozenset({"1", "L", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
 def imread_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as uint8 HxWx3 RGB, honouring EXIF orientation; errors name the file and the problem."""
     from PIL import ImageOps
@@ -137,6 +141,8 @@ def imread_rgb(path: str | os.PathLike) -> np.ndarray:
     with open_image(path) as im:
         try:
             im = ImageOps.exif_transpose(im)
+            if im.mode not in _ARRAY_MODES:
+                im = im.convert("RGB")  # palette, grey + alpha, CMYK, YCbCr ...: their arrays are not RGB
             return to_rgb_uint8(np.array(im), source=str(path), mode=im.mode)
         except (OSError, SyntaxError) as e:  # truncated or corrupt pixel data, found while decoding
             raise ValueError(f"cannot read image {path}: {e}") from None

@@ -32,7 +32,7 @@ def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
 
 def test_paired_reader_lists_unmatched_images_or_keeps_them_as_unpaired(tmp_path):
     make_pair_dirs(tmp_path, extra_low=("lonely",))
-    with pytest.raises(UnmatchedError, match="without ground truth in .* lonely;"):
+    with pytest.raises(UnmatchedError, match=r"1 low-light image\(s\) without ground truth in \S+ \(lonely\)\. Pairs"):
         read_paired(tmp_path)
     samples = read_paired(tmp_path, allow_unmatched=True)
     assert [s.reference is None for s in samples] == [False, False, True]

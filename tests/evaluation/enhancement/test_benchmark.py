@@ -51,6 +51,24 @@ def test_an_unreadable_image_is_skipped_and_counted_not_fatal(tmp_path):
     assert all(r["n"] == 1 for r in res.rows)
 
 
+def test_loe_protocol_names_the_grid_used(tmp_path):
+    ds = _paired(make_pair_dirs(tmp_path / "data", n=1, extra_low=("nogt",)), allow_unmatched=True)
+    res = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=["LOE"], loe_short_side=50).run(
+        ds, build_enhancer("gamma"), tmp_path / "out", progress=False)
+    assert "LOE: lightness order error (input vs output), max-RGB lightness on a grid with short side 50;" \
+        in res.protocol
+    assert "short side 100" not in res.protocol
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["protocol"] == res.protocol
+
+
+def test_a_protocol_line_needs_the_settings_its_conventions_depend_on():
+    from evaluation.metrics import conventions
+
+    with pytest.raises(ValueError, match="the LOE convention needs the setting 'loe_short_side'"):
+        conventions(["PSNR", "LOE"])
+    assert conventions(["PSNR"]) == "PSNR: PSNR on uint8 RGB, per image, mean over images"
+
+
 def test_unknown_metric_is_refused_naming_it():
     with pytest.raises(ValueError, match=r"metrics: enhancement cannot report \['PSNR2'\]"):
         EnhancementBenchmark(metrics=["PSNR2"])
@@ -86,8 +104,12 @@ def test_command_old_spellings_still_work_with_a_warning(tmp_path, capsys):
     (["--enhancer", "zero_dce"], "needs weights=PATH"),
     (["--enhancer", "clahee"], "unknown enhancer 'clahee'"),
     (["--enhancer", "gamma", "--set", "gamma.gama=2"], "gamma.gama: unknown setting"),
-    (["--enhancer", "gamma", "--enhancer", "clahe", "--enhancer-weights", "x.pth"], "say which enhancer"),
-    (["--enhancer", "gamma", "--enhancer-weights", "x.pth"], "gamma takes no weights"),
+    (["--enhancer", "zero_dce", "--enhancer", "sci", "--enhancer-weights", "x.pth"], "say which enhancer"),
+    (["--enhancer", "gamma", "--enhancer", "clahe", "--enhancer-weights", "x.pth"], "none of the enhancers"),
+    (["--enhancer", "gamma", "--enhancer-weights", "gamma=x.pth"], "gamma takes no weights"),
+    # a label is needed only among enhancers that take weights
+    (["--enhancer", "gamma", "--enhancer", "zero_dce", "--enhancer-weights", "/nonexistent/w.pth"],
+     "/nonexistent/w.pth"),
     (["--enhancer", "gamma", "--device", "cuda:0"], "torch sees no GPU"),
 ])
 def test_command_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):

@@ -154,6 +154,18 @@ def test_traffic_unit_on_a_synthesized_video_writes_tables_and_resumes_exactly(t
     assert {r["metric"]: r["value"] for r in again.rows} == pytest.approx(v_gain)
 
 
+def test_traffic_loe_protocol_names_the_grid_used(tmp_path):
+    from uptflow.metrics.loe import DEFAULT_SHORT_SIDE, loe
+
+    ds = _frames(_write_video(tmp_path / "part1.avi", n=2))
+    res = TrafficBenchmark(detector=None, metrics=["LOE"]).run(ds, _Gain(), tmp_path / "gain", progress=False)
+    assert res.protocol == ("LOE: lightness order error (input vs output), max-RGB lightness on a grid with short "
+                            f"side {DEFAULT_SHORT_SIDE}")
+    frames = _images(ds)
+    expected = np.mean([loe(img, _Gain()(img), DEFAULT_SHORT_SIDE) for _, img in frames])
+    assert res.rows[0]["value"] == pytest.approx(expected)
+
+
 def test_traffic_command_runs_registered_enhancers_on_a_video(tmp_path, capsys):
     from evaluation.traffic.__main__ import main
 

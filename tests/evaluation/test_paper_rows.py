@@ -1,0 +1,93 @@
+"""Paper rows in the result tables: shown only where our numbers are on the paper's protocol, for the methods we ran."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evaluation.suite.config import SuiteConfig, validate_config
+from evaluation.suite.results import ROW_COLUMNS, row
+from evaluation.tables.report import Table, build_tables
+
+ENHANCERS = [dict(name="identity", label="input"), dict(name="clahe"), dict(name="sci", optional=True),
+             dict(name="zero_dce_pp", optional=True), dict(name="uptflow", label="uptflow_lolv2_real", optional=True)]
+
+
+def _cfg(tmp: Path, dataset: dict, tasks: dict) -> SuiteConfig:
+    """A suite of every enhancer above and one dataset ``data`` (its folder need not hold anything)."""
+    return validate_config(dict(suite="t", work_dir=str(tmp / "w"), data_root=str(tmp), enhancers=ENHANCERS,
+                                datasets=dict(data=dict(root=str(tmp), **dataset)), tasks=tasks))
+
+
+def _table(cfg: SuiteConfig, title: str, task: str, labels: tuple[str, ...], n: int,
+           metrics: tuple[str, ...] = ("PSNR", "SSIM")) -> Table:
+    """The first table built from made-up result rows of ``labels`` on dataset ``title``, ``n`` images each."""
+    rows = [row(label, title, task, m, 1.0 + i, split="test", protocol="p", n=n)
+            for i, label in enumerate(labels) for m in metrics]
+    return build_tables(pd.DataFrame(rows, columns=ROW_COLUMNS).fillna(""), cfg)[0]
+
+
+def _lolv2(tmp: Path, **settings: object) -> SuiteConfig:
+    return _cfg(tmp, dict(type="paired", paper_key="LOLv2-real", title="LOLv2-real", **settings),
+                dict(enhancement=dict(paired=["data"])))
+
+
+def _ntm(tmp: Path, task: dict, **settings: object) -> SuiteConfig:
+    return _cfg(tmp, dict(type="frames", paper_key="NTM part 1", title="NTM part 1", **settings), task)
+
+
+def test_paper_rows_on_the_full_split_with_their_source(tmp_path):
+    t = _table(_lolv2(tmp_path), "LOLv2-real", "enhancement", ("input", "sci", "uptflow_lolv2_real"), n=100)
+    assert list(t.frame.index) == ["input", "sci", "uptflow_lolv2_real", "SCI (paper)", "UPT-Flow (paper)"]
+    assert t.frame.loc["UPT-Flow (paper)", ("LOLv2-real", "PSNR")] == 25.056
+    assert t.frame.loc["SCI (paper)", ("LOLv2-real", "SSIM")] == 0.540
+    assert any("Table 1 of Xu et al." in n and "same test split (100 images)" in n for n in t.notes)
+
+
+def test_paper_rows_only_for_methods_in_the_table(tmp_path):
+    cfg = _lolv2(tmp_path)  # SCI and ZeroDCE++ are configured but were not run
+    t = _table(cfg, "LOLv2-real", "enhancement", ("input", "clahe", "uptflow_lolv2_real"), n=100)
+    assert list(t.frame.index) == ["input", "clahe", "uptflow_lolv2_real", "UPT-Flow (paper)"]
+    none = _table(cfg, "LOLv2-real", "enhancement", ("input", "clahe"), n=100)
+    assert list(none.frame.index) == ["input", "clahe"]
+    assert not any("(paper)" in n for n in none.notes)
+    assert "LOLv2-real: paper rows not shown: none of the enhancers in this table is in the paper." in none.notes
+
+
+@pytest.mark.parametrize("settings, n, why", [
+    (dict(limit=1), 1, "limited to 1 of 100 images"),
+    ({}, 1, "1 of the paper's 100 test images scored"),  # an incomplete copy of the test set
+    (dict(degrade="synthetic"), 100, "inputs darkened synthetically"),
+])
+def test_paper_rows_are_withheld_for_a_limited_split(tmp_path, settings, n, why):
+    t = _table(_lolv2(tmp_path, **settings), "LOLv2-real", "enhancement", ("input", "sci", "uptflow_lolv2_real"), n)
+    assert list(t.frame.index) == ["input", "sci", "uptflow_lolv2_real"]
+    assert t.notes == [f"LOLv2-real: paper rows not shown: {why}."]
+
+
+def test_paper_note_only_when_a_paper_row_is_shown(tmp_path):
+    t = _table(_lolv2(tmp_path), "LOLv2-real", "enhancement", ("input", "uptflow_lolv2_real"), n=100,
+               metrics=("PSNR-GTmean", "SSIM-G11"))
+    assert list(t.frame.index) == ["input", "uptflow_lolv2_real"]
+    assert t.notes == ["LOLv2-real: paper rows not shown: none of this table's metrics is the paper's "
+                       "(PSNR, SSIM, LPIPS)."]
+
+
+def test_ntm_paper_rows_are_withheld_for_a_limited_part(tmp_path):
+    task = dict(traffic=dict(datasets=["data"], metrics=["LOE", "NIQE", "BRISQUE"]))
+    labels, metrics = ("input", "zero_dce_pp", "uptflow_lolv2_real"), ("LOE", "NIQE", "BRISQUE")
+    full = _table(_ntm(tmp_path, task), "NTM part 1", "traffic", labels, n=40, metrics=metrics)
+    assert list(full.frame.index) == [*labels, "ZeroDCE++ (paper)", "UPT-Flow (paper)"]
+    assert full.frame.loc["UPT-Flow (paper)", ("NTM part 1", "LOE")] == 165.75
+    cut = _table(_ntm(tmp_path, task, limit=40), "NTM part 1", "traffic", labels, n=40, metrics=metrics)
+    assert list(cut.frame.index) == list(labels)
+    assert cut.notes == ["NTM part 1: paper rows not shown: limited to 40 images."]
+
+
+def test_paper_loe_rows_are_withheld_for_another_loe_grid(tmp_path):
+    task = dict(enhancement=dict(unpaired=["data"], loe_short_side=50))
+    t = _table(_ntm(tmp_path, task), "NTM part 1", "enhancement", ("input", "uptflow_lolv2_real"), n=40,
+               metrics=("NIQE", "BRISQUE", "LOE"))
+    assert t.frame.loc["UPT-Flow (paper)", ("NTM part 1", "NIQE")] == 5.38
+    assert pd.isna(t.frame.loc["UPT-Flow (paper)", ("NTM part 1", "LOE")])
+    assert "NTM part 1: paper LOE numbers not shown: LOE grid short side 50, not 100." in t.notes
