@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from uptflow.utils.io import IMAGE_SUFFIXES, imread_rgb
+from uptflow.utils.io import IMAGE_SUFFIXES, hash_file, imread_rgb
 from uptflow.utils.paths import list_images, natural_key  # the one listing and order, shared with the library
 
 __all__ = ["Box", "Sample", "Dataset", "DatasetReader", "natural_key", "list_images", "read_image_raw", "INFO_FILES",
@@ -98,14 +98,10 @@ class Sample:
 
 def _file_digest(path: Path, seen: dict[Path, str]) -> str:
     """SHA-256 of a file's bytes, read in chunks once per ``seen`` memo; an unreadable file gives a fixed marker."""
-    # no memo by size and mtime across calls: file times are coarse (a few ms), so an edit could keep both
+    # not file_sha256's memo by size and mtime: file times are coarse (a few ms), so an edit could keep both
     if path not in seen:
-        h = hashlib.sha256()
         try:
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            seen[path] = h.hexdigest()
+            seen[path] = hash_file(path)
         except OSError as e:  # the benchmarks report the file; the marker (no path, no locale) stays machine-neutral
             seen[path] = f"unreadable:{type(e).__name__}"
     return seen[path]

@@ -297,16 +297,16 @@ class Suite:
         resolved = load_config(e["train"]["config"]).to_dict()
         return f"train/{e['label']}/{digest([e['name'], e['params'], e['train'], resolved, self.cfg['seed']], 10)}"
 
-    def _trained_weights_if_done(self, e: dict[str, Any]) -> str | None:
-        done = self.store.load(self._train_unit(e))
+    def _trained_weights_if_done(self, e: dict[str, Any], unit: str | None = None) -> str | None:
+        done = self.store.load(unit or self._train_unit(e))
         return done["weights"] if done and Path(done["weights"]).is_file() else None
 
     def _trained_weights(self, e: dict[str, Any]) -> str:
         from uptflow.engine.train import train
         from uptflow.utils.io import file_sha256
 
-        unit = self._train_unit(e)
-        done = self._trained_weights_if_done(e)
+        unit = self._train_unit(e)  # reads the config: once, not at every poll below
+        done = self._trained_weights_if_done(e, unit)
         if done is not None:
             self.counts["reused"] += 1
             return done
@@ -314,7 +314,7 @@ class Suite:
             # one shard trains, the others wait for its marker (shared work dir) instead of training copies
             self.log(f"{unit}: waiting for shard 0 to train it")
             t0 = time.time()
-            while (done := self._trained_weights_if_done(e)) is None:
+            while (done := self._trained_weights_if_done(e, unit)) is None:
                 if time.time() - t0 > _TRAIN_WAIT_S:
                     raise TimeoutError(f"{unit}: shard 0 did not finish training within {_TRAIN_WAIT_S} s")
                 time.sleep(10)

@@ -31,6 +31,7 @@ from evaluation.benchmark import (
 from evaluation.metrics import conventions, to_table
 from evaluation.registry import BENCHMARKS
 from evaluation.traffic.stability import FlickerMeter, summarize_pairs
+from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
 from uptflow.utils.io import atomic_write_json, atomic_write_text, imwrite_rgb
 
 __all__ = ["TrafficBenchmark", "VEHICLE_CLASSES", "PERSON_CLASSES", "ntm_table"]
@@ -113,7 +114,7 @@ class TrafficBenchmark(Benchmark):
 
     def _no_reference(self, inp: np.ndarray, out: np.ndarray) -> dict[str, float]:
         from uptflow.metrics.brisque import brisque, load_brisque_model
-        from uptflow.metrics.loe import DEFAULT_SHORT_SIDE, loe
+        from uptflow.metrics.loe import loe
         from uptflow.metrics.niqe import niqe
 
         if self._nr is None:
@@ -184,8 +185,6 @@ class TrafficBenchmark(Benchmark):
         ntm = ntm_table(summary)
         if ntm:
             atomic_write_text(out_dir / "ntm.md", ntm + "\n")
-        from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
-
         line = conventions(self.selected, loe_short_side=DEFAULT_SHORT_SIDE)
         if self.detector is not None:
             p = self.detector.describe()

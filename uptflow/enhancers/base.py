@@ -29,6 +29,11 @@ class Enhancer:
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
 
+    @classmethod
+    def default_weights(cls) -> str | os.PathLike | None:
+        """The weights file loaded when none is given (None: the enhancer needs one, or takes none)."""
+        return None
+
     def params(self) -> dict[str, Any]:
         """Return the settings that change the output (used in cache keys and protocol lines)."""
         return {}

@@ -53,13 +53,20 @@ class UPTFlowEnhancer(Enhancer):
 
     name = "uptflow"
 
+    @classmethod
+    def default_weights(cls) -> Path:
+        """The packaged default model (``uptflow.models.checkpoint.DEFAULT_WEIGHTS``)."""
+        from uptflow.models import checkpoint
+
+        return checkpoint.DEFAULT_WEIGHTS
+
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  heat: float = 0.0, tile: int | str | None = "auto", overlap: int = 32, blend: str = "cosine",
                  memory_budget: int | None = None, model: torch.nn.Module | None = None,
                  seed: int | None = None, precision: str = "fp32", tile_statistics: str = "image",
                  compile: bool | None = None) -> None:
         super().__init__(device)
-        from uptflow.models.checkpoint import DEFAULT_WEIGHTS, load_model
+        from uptflow.models.checkpoint import load_model
 
         # settings first: a mistake is reported before the network is loaded
         if isinstance(tile, str) and tile != "auto":
@@ -79,7 +86,7 @@ class UPTFlowEnhancer(Enhancer):
 
         if model is None:
             model = load_model(weights, device=self.device, precision=precision)
-            weights = DEFAULT_WEIGHTS if weights is None else weights
+            weights = self.default_weights() if weights is None else weights
         else:
             model.precision = precision
         if compile is not None:

@@ -88,12 +88,12 @@ class EnhanceLowLight(BaseTransform):
 
 def _weights_sha256(spec: str | dict) -> str | None:
     """SHA-256 of the weights file an enhancer spec loads (None: it loads none, or the file is missing)."""
-    from uptflow.models.checkpoint import DEFAULT_WEIGHTS
+    from uptflow.registry import ENHANCERS
     from uptflow.utils.io import file_sha256
 
     name, weights = (spec.get("type"), spec.get("weights")) if isinstance(spec, dict) else (spec, None)
-    if weights is None and name == "uptflow":
-        weights = DEFAULT_WEIGHTS  # without weights, UPT-Flow loads the packaged default model
+    if weights is None and ENHANCERS.get(name) is not None:
+        weights = ENHANCERS.get(name).default_weights()
     path = Path(str(weights)).expanduser() if weights else None
     return file_sha256(path) if path is not None and path.is_file() else None
 

@@ -28,6 +28,11 @@ __all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_ide
 _GLOB_CHARS = set("*?[")
 
 
+# defaults of the options only UPT-Flow has: another enhancer given one of them is a mistake
+_UPTFLOW_DEFAULTS: dict[str, Any] = {"precision": None, "compile": False, "tile": "auto", "overlap": None,
+                                     "tile_statistics": None, "heat": 0.0, "seed": 0}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of ``uptflow enhance``."""
     from uptflow.cli import DeprecatedOption, add_device, add_limit, add_work_dir
@@ -40,20 +45,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weights (UPT-Flow: official layout or uptflow format; default: the packaged model)")
     parser.add_argument("--weights", dest="enhancer_weights", action=DeprecatedOption, new="--enhancer-weights")
     add_device(parser)
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None,
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=_UPTFLOW_DEFAULTS["precision"],
                         help="UPT-Flow: encoder precision (default fp32; bf16 on CPUs with AMX/AVX512-BF16 and GPUs)")
     parser.add_argument("--compile", action="store_true",
                         help="UPT-Flow: run the encoder through torch.compile (the first image of each size compiles; "
                              "for GPUs and many same-size frames)")
     parser.add_argument("--batch-size", type=int, default=1, help="enhance up to N same-size images at once")
-    parser.add_argument("--tile", default="auto",
+    parser.add_argument("--tile", default=_UPTFLOW_DEFAULTS["tile"],
                         help="UPT-Flow tiling: auto (whole image when it fits in memory), 0 (never) or a tile side")
-    parser.add_argument("--overlap", type=int, default=None, help="UPT-Flow tile overlap in pixels")
-    parser.add_argument("--tile-statistics", choices=["image", "tile"], default=None,
+    parser.add_argument("--overlap", type=int, default=_UPTFLOW_DEFAULTS["overlap"],
+                        help="UPT-Flow tile overlap in pixels")
+    parser.add_argument("--tile-statistics", choices=["image", "tile"], default=_UPTFLOW_DEFAULTS["tile_statistics"],
                         help="UPT-Flow tiles: share the image's global statistics (image, default: 3 passes) or "
                              "pool over each tile alone (tile: 1 pass, visibly different from untiled)")
-    parser.add_argument("--heat", type=float, default=0.0, help="UPT-Flow latent temperature (0 = deterministic)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--heat", type=float, default=_UPTFLOW_DEFAULTS["heat"],
+                        help="UPT-Flow latent temperature (0 = deterministic)")
+    parser.add_argument("--seed", type=int, default=_UPTFLOW_DEFAULTS["seed"],
                         help="seed of the heat > 0 sampling, reset for every image (same seed, same output)")
     add_limit(parser)
 
@@ -154,9 +161,7 @@ def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
 
 def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.enhancer != "uptflow":
-        defaults = {"tile": "auto", "heat": 0.0, "seed": 0, "overlap": None, "tile_statistics": None,
-                    "precision": None, "compile": False}
-        given = [f"--{k.replace('_', '-')}" for k, v in defaults.items() if getattr(args, k) != v]
+        given = [f"--{k.replace('_', '-')}" for k, v in _UPTFLOW_DEFAULTS.items() if getattr(args, k) != v]
         if given:
             raise ValueError(f"{', '.join(given)}: option(s) of --enhancer uptflow, which {args.enhancer} "
                              "does not have")

@@ -74,27 +74,25 @@ def _after_fork_in_child() -> None:
 def retained_heap(enabled: bool = True) -> Iterator[None]:
     """Within the (outermost, process-wide) block freed memory stays in the process; leaving it returns the memory."""
     global _LIBC, _depth
-    if not enabled or _LIBC is None:
-        yield
-        return
-    with _lock:
-        _depth += 1
-        if _depth == 1 and not _LIBC.mallopt(_M_MMAP_THRESHOLD, RETAINED_MMAP_THRESHOLD):
-            # a glibc that caps the threshold (older releases allow at most 32 MiB): retention would not work
-            _LIBC, _depth = None, 0
-        elif _depth == 1:
-            _LIBC.mallopt(_M_TRIM_THRESHOLD, _RETAINED_TRIM_THRESHOLD)
-    if _LIBC is None:
-        yield
-        return
+    active = enabled and _LIBC is not None
+    if active:
+        with _lock:
+            if _depth == 0 and not _LIBC.mallopt(_M_MMAP_THRESHOLD, RETAINED_MMAP_THRESHOLD):
+                # a glibc that caps the threshold (older releases allow at most 32 MiB): retention would not work
+                _LIBC, active = None, False
+            else:
+                if _depth == 0:
+                    _LIBC.mallopt(_M_TRIM_THRESHOLD, _RETAINED_TRIM_THRESHOLD)
+                _depth += 1
     try:
         yield
     finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                _restore()
-                _LIBC.malloc_trim(0)
+        if active:
+            with _lock:
+                _depth -= 1
+                if _depth == 0:
+                    _restore()
+                    _LIBC.malloc_trim(0)
 
 
 if _LIBC is not None:

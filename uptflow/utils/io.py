@@ -22,7 +22,7 @@ __all__ = [
     "IMAGE_SUFFIXES", "TEMP_MARK", "is_temp_file", "remove_if_abandoned",
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
     "imread_rgb", "imwrite_rgb", "read_png_meta", "open_image", "image_size", "to_rgb_uint8", "write_with",
-    "file_sha256",
+    "file_sha256", "hash_file",
 ]
 
 
@@ -245,13 +245,18 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _sha256_cached(str(p), st.st_size, st.st_mtime_ns)
 
 
-@lru_cache(maxsize=256)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+def hash_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks, without any memo."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    return hash_file(path)
 
 
 
