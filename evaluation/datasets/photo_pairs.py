@@ -3,7 +3,9 @@
 The photos of one split (``uptflow.data.photos.split_of``: a hash of each file's name, so the ``test`` split is
 never seen in training) are darkened once with fixed, seeded degradations (``uptflow.data.degradation``: random
 realistic low light, or one darkness level) and written as ``low/`` + ``high/`` PNGs with their parameters
-(``degradations.jsonl``) under the suite's data folder, then read like any paired folder.
+(``degradations.jsonl``) under the suite's data folder, then read like any paired folder. The folder is named by the
+settings and the SHA-256 of the source photos' names and bytes, so an edited, added or removed photo makes new pairs
+(and new units), while the same photos under another root share them.
 """
 
 import hashlib
@@ -14,6 +16,7 @@ from typing import Any
 from evaluation.datasets.base import DatasetReader, Sample
 from evaluation.datasets.images import read_paired
 from evaluation.registry import DATASETS
+from uptflow.utils.io import hash_file
 
 __all__ = ["PhotoPairs"]
 
@@ -60,14 +63,16 @@ class PhotoPairs(DatasetReader):
         from uptflow.data.photos import PhotoLowLightPairs
 
         seed = self.seed if self.seed is not None else seed
-        identity = json.dumps(dict(root=str(self.root.resolve()), dirs=self.photo_dirs, split=self.split,
-                                   level=self.level, seed=seed))
+        pipeline = [dict(type="LoadImagePair"),
+                    dict(type="SynthesizeLowLight", degradation=dict(level=self.level) if self.level else None),
+                    dict(type="PackPairedInputs", meta_keys=("name", "degradation", "degradation_seed"))]
+        pairs = PhotoLowLightPairs(photo_dirs=self.photo_dirs, data_root=str(self.root), split=self.split, seed=seed,
+                                   fixed_degradation=True, pipeline=pipeline, test_mode=True)
+        photos = [pairs.get_data_info(i) for i in range(len(pairs))]
+        sources = [(p["name"], hash_file(p["gt_path"])) for p in photos]
+        identity = json.dumps(dict(dirs=self.photo_dirs, split=self.split, level=self.level, seed=seed,
+                                   photos=sources))
         folder = Path(data_dir) / f"photo_pairs-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
         if not (folder / "degradations.jsonl").is_file():  # written last: its presence means the pairs are whole
-            pipeline = [dict(type="LoadImagePair"),
-                        dict(type="SynthesizeLowLight", degradation=dict(level=self.level) if self.level else None),
-                        dict(type="PackPairedInputs", meta_keys=("name", "degradation", "degradation_seed"))]
-            write_pairs(PhotoLowLightPairs(photo_dirs=self.photo_dirs, data_root=str(self.root), split=self.split,
-                                           seed=seed, fixed_degradation=True, pipeline=pipeline, test_mode=True),
-                        folder)
+            write_pairs(pairs, folder)
         return read_paired(folder), {"made_in": str(folder)}

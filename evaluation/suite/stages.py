@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +49,16 @@ class ResumeError(RuntimeError):
 
 @dataclass
 class ReadyEnhancer:
-    """An enhancer built and wrapped in the shared enhanced-image cache."""
+    """An enhancer built and wrapped in the shared enhanced-image cache.
+
+    ``selected`` is False for an enhancer this invocation does not run (left out by ``--enhancers`` or used only by
+    tasks left out by ``--only``): it is built only so that its finished units stay in the tables.
+    """
 
     label: str
     name: str
     cache: Any
+    selected: bool = True
 
     @property
     def key(self) -> str:
@@ -62,7 +67,7 @@ class ReadyEnhancer:
 
     def record(self) -> dict[str, Any]:
         """JSON-friendly description for run_info and the report."""
-        return dict(label=self.label, **self.cache.describe(), cache=str(self.cache.dir))
+        return dict(label=self.label, **self.cache.describe(), cache=str(self.cache.dir), selected=self.selected)
 
 
 @dataclass
@@ -248,33 +253,39 @@ class Suite:
 
     # ------------------------------------------------------------------ (1) enhancers
     def stage_enhancers(self, train: bool = True) -> None:
-        """Build every selected enhancer: load weights, or train per config (once, resumable)."""
+        """Build every enhancer some task uses: the selected ones load their weights or train per config (once,
+        resumable); the others are built without training, only to keep their finished units in the tables."""
         from uptflow.enhancers import build_enhancer
 
         self.enhancers = []
-        used = self._labels_used()
+        used, run = self._labels_used(self.cfg["tasks"]), self._labels_used()
         for e in self.cfg["enhancers"]:
-            if self.enhancer_labels is not None and e["label"] not in self.enhancer_labels:
-                continue
             if e["label"] not in used:
-                continue  # no selected task runs it on any dataset: do not build (or train) it
+                continue  # no task runs it on any dataset: nothing to build (or train) it for
+            selected = e["label"] in run and (self.enhancer_labels is None or e["label"] in self.enhancer_labels)
             weights = e["weights"]
             try:
                 if weights is not None and not Path(weights).is_file():
-                    self.skip("enhancer", e["label"], f"put its weights at {weights}")
+                    if selected:
+                        self.skip("enhancer", e["label"], f"put its weights at {weights}")
                     continue
                 if e["train"] is not None:
-                    weights = self._trained_weights(e) if train else self._trained_weights_if_done(e)
+                    weights = self._trained_weights(e) if train and selected else self._trained_weights_if_done(e)
                     if weights is None:
-                        self.skip("enhancer", e["label"], "not trained yet (run the suite to train it)")
+                        if selected:
+                            self.skip("enhancer", e["label"], "not trained yet (run the suite to train it)")
                         continue
                 cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
                                        cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
             except Exception as err:  # noqa: BLE001 - one broken enhancer must not stop the others
-                self.fail(f"enhancer/{e['label']}", err)
+                if selected:
+                    self.fail(f"enhancer/{e['label']}", err)
+                else:
+                    self.log(f"enhancer {e['label']}: not run and not buildable, its results left out ({err})")
                 continue
-            self.enhancers.append(ReadyEnhancer(e["label"], e["name"], cache))
-            self.log(f"enhancer {e['label']}: {e['name']} {cache.key}" + (f" weights {weights}" if weights else ""))
+            self.enhancers.append(ReadyEnhancer(e["label"], e["name"], cache, selected))
+            self.log(f"enhancer {e['label']}: {e['name']} {cache.key}" + (f" weights {weights}" if weights else "")
+                     + ("" if selected else " (not run: its finished results only)"))
 
     def _task_datasets(self, task: str) -> list[str]:
         bench = self.cfg.benchmarks[task]
@@ -285,10 +296,10 @@ class Suite:
         by_data = self.cfg["datasets"][dataset].get("enhancers")
         return (by_task is None or label in by_task) and (by_data is None or label in by_data)
 
-    def _labels_used(self) -> set[str]:
-        """Labels of the enhancers some selected task runs on some of its datasets (per the config)."""
-        return {e["label"] for task in self.only for name in self._task_datasets(task) for e in self.cfg["enhancers"]
-                if self._allowed(task, name, e["label"])}
+    def _labels_used(self, tasks: Collection[str] | None = None) -> set[str]:
+        """Labels of the enhancers some of ``tasks`` (default: the selected ones) runs on some of its datasets."""
+        return {e["label"] for task in (self.only if tasks is None else tasks) for name in self._task_datasets(task)
+                for e in self.cfg["enhancers"] if self._allowed(task, name, e["label"])}
 
     def _train_unit(self, e: dict[str, Any]) -> str:
         from uptflow.utils.mmconfig import load_config
@@ -329,18 +340,26 @@ class Suite:
         return str(weights)
 
     # ------------------------------------------------------------------ (2) datasets + enhance-once cache
-    def _needed_datasets(self) -> dict[str, list[str]]:
-        """dataset name -> selected tasks that read it."""
+    def _needed_datasets(self, tasks: Collection[str] | None = None) -> dict[str, list[str]]:
+        """dataset name -> the tasks among ``tasks`` (default: the selected ones) that read it."""
         need: dict[str, list[str]] = {}
-        for task in self.only:
+        for task in self.only if tasks is None else tasks:
             for name in self._task_datasets(task):
                 need.setdefault(name, []).append(task)
         return need
 
     def stage_datasets(self) -> None:
-        """Read every dataset the selected tasks need, once; absent optional ones are skipped with where they go."""
+        """Read every dataset of the config once; absent optional ones are skipped with where they go.
+
+        The datasets of tasks left out by ``--only`` are read too when some of their units were scored before
+        (nothing is enhanced or scored on them): the units' identities need the data, so the tables keep those
+        tasks' current results and drop stale ones.
+        """
         self.datasets = {}
-        for name, tasks in self._needed_datasets().items():
+        scored = {(m.get("task"), m.get("dataset")) for m in self.store.all() if m.get("kind") == "score"}
+        for name, tasks in self._needed_datasets(self.cfg["tasks"]).items():
+            if not any(t in self.only or (t, name) in scored for t in tasks):
+                continue
             d, reader = self.cfg["datasets"][name], self.cfg.readers[name]
             if not reader.present():
                 self.skip("dataset", d["title"], f"put the dataset at {reader.root} ({reader.layout})")
@@ -359,9 +378,12 @@ class Suite:
         """Enhancers run by ``task`` on ``dataset`` (both may restrict them with ``enhancers=[labels]``)."""
         return [e for e in self.enhancers if self._allowed(task, dataset, e.label)]
 
-    def _dataset_enhancers(self, dataset: str) -> list[ReadyEnhancer]:
-        """Enhancers any selected task runs on ``dataset``."""
-        users = {e.label for t in self._needed_datasets().get(dataset, ()) for e in self._unit_enhancers(t, dataset)}
+    def _dataset_enhancers(self, dataset: str, everything: bool = False) -> list[ReadyEnhancer]:
+        """Enhancers this invocation runs on ``dataset`` (selected ones, by selected tasks); with ``everything``, all
+        built enhancers any task of the config runs on it."""
+        tasks = self.cfg["tasks"] if everything else None
+        users = {e.label for t in self._needed_datasets(tasks).get(dataset, ())
+                 for e in self._unit_enhancers(t, dataset) if everything or e.selected}
         return [e for e in self.enhancers if e.label in users]
 
     def stage_enhance(self) -> None:
@@ -415,7 +437,7 @@ class Suite:
     def stage_tasks(self) -> None:
         """Score this shard's units that are not done yet; a failing unit is reported and the rest go on."""
         for unit in self.units():
-            if unit.task not in self.only or not self.shard.owns(unit.id):
+            if unit.task not in self.only or not unit.enhancer.selected or not self.shard.owns(unit.id):
                 continue
             done = self.store.load(unit.id)
             if done is not None:
@@ -466,21 +488,23 @@ class Suite:
         if self.cfg["report"]["html"]:
             info = dict(suite=self.cfg["suite"], versions=versions(), git=git_commit(), seed=self.cfg["seed"],
                         enhancers=[e.record() for e in self.enhancers])
-            page = write_report(self.work_dir / "report", tables, grids=self.image_grids(), skipped=self.skipped,
-                                failures=self.failures, bad_images=self.bad_images, run_info=info,
+            page = write_report(self.work_dir / "report", tables, grids=self.image_grids(set(df["dataset"])),
+                                skipped=self.skipped, failures=self.failures, bad_images=self.bad_images, run_info=info,
                                 grid_max_side=self.cfg["report"]["grid_max_side"])
             self.log(f"report: {page}")
         return len(df)
 
-    def image_grids(self) -> list[dict[str, Any]]:
-        """Side-by-side samples per dataset: input (+ reference) and every enhancer's output, from the cache."""
+    def image_grids(self, titles: Collection[str]) -> list[dict[str, Any]]:
+        """Side-by-side samples of the datasets titled ``titles`` (those in the tables): input (+ reference) and every
+        enhancer's output from the cache; outputs of tasks left out by ``--only`` are shown only if already cached."""
         from uptflow.utils.io import imread_rgb
 
         k = self.cfg["report"]["grid_images"]
         grids = []
         for name, ds in self.datasets.items():
-            enhancers = self._dataset_enhancers(name)
-            if k <= 0 or not enhancers:
+            enhancers = self._dataset_enhancers(name, everything=True)
+            selected = {e.label for e in self._dataset_enhancers(name)}
+            if k <= 0 or not enhancers or self.cfg["datasets"][name]["title"] not in titles:
                 continue
             samples = []
             for s, img in ds.images():
@@ -492,7 +516,8 @@ class Suite:
                     ref = imread_rgb(s.reference) if s.reference is not None else None
                     source = ds.read(s) if ds.degrade is not None and s.path is not None else None
                     samples.append(dict(name=s.name, source=source, input=img, gt=ref,
-                                        outputs={e.label: e.cache(img) for e in enhancers if e.name != "identity"}))
+                                        outputs={e.label: e.cache(img) if e.label in selected else e.cache.cached(img)
+                                                 for e in enhancers if e.name != "identity"}))
                 except Exception as err:  # noqa: BLE001 - a broken sample only loses its grid row
                     self.fail(f"report/{name}/{s.name}", err)
             if samples:

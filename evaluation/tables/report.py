@@ -249,9 +249,13 @@ def _csv(t: Table) -> str:
 
 
 def write_tables(tables: list[Table], out_dir: str | Path) -> list[Path]:
-    """Write each table as ``<name>.csv``, ``.long.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md``."""
+    """Write each table as ``<name>.csv``, ``.long.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md``.
+
+    Table files of an earlier run that this run no longer writes (a task dropped from the config, a table left with
+    no current units) are removed, so the folder never holds a table the current config would not print.
+    """
     out = Path(out_dir)
-    written = []
+    written: list[Path] = []
     for t in tables:
         for suffix, text in ((".csv", _csv(t)), (".long.csv", t.long.to_csv(index=False)), (".md", _markdown(t)),
                              (".tex", _latex(t))):
@@ -260,5 +264,7 @@ def write_tables(tables: list[Table], out_dir: str | Path) -> list[Path]:
             written.append(path)
     atomic_write_text(out / "tables.md", "# Results\n\n" + "\n".join(_markdown(t) for t in tables))
     written.append(out / "tables.md")
+    for stale in {p for suffix in ("csv", "md", "tex") for p in out.glob(f"*.{suffix}")} - set(written):
+        stale.unlink()
     return written
 

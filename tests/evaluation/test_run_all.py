@@ -281,6 +281,36 @@ def test_killed_run_resumes_without_redoing_finished_units(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_of_some_tasks_or_enhancers_keeps_the_others_current_results_and_drops_stale_ones(tmp_path):
+    path = _write_config(tmp_path / "tiny.py", _tiny_config(tmp_path))
+    work = tmp_path / "work"
+    first = _run(["--config", str(path), "--only", "traffic"], tmp_path)
+    assert first.returncode == 0 and "dataset synthetic" not in first.stdout  # no results on it yet: not read
+    assert _run(["--config", str(path), "--resume"], tmp_path).returncode == 0
+    full = _tables(work)
+    assert {"enhancement_paired.md", "traffic.md"} <= set(full)
+
+    res = _run(["--config", str(path), "--resume", "--only", "traffic", "--enhancers", "gamma"], tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert _tables(work) == full
+    assert {"grid_synthetic.png", "grid_frames.png"} <= {p.name for p in (work / "report").glob("grid_*.png")}
+
+    changed = ["--cfg-options", "enhancers.2.params.clip_limit=3.0"]  # clahe: its results so far are stale
+    res = _run(["--config", str(path), "--resume", "--only", "traffic", "--enhancers", "gamma", *changed], tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    paired = pd.read_csv(work / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1], index_col=0)
+    assert list(paired.index) == ["input", "gamma"]
+    traffic = pd.read_csv(work / "tables" / "traffic.csv", comment="#", header=[0, 1], index_col=0)
+    assert list(traffic.index) == ["input", "gamma"]
+
+    (work / "tables" / "detection.md").write_text("an earlier config's table")
+    assert _run(["--config", str(path), "--resume", "--only", "enhancement", *changed], tmp_path).returncode == 0
+    assert not (work / "tables" / "detection.md").exists()
+    assert "clahe" in pd.read_csv(work / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1],
+                                  index_col=0).index
+
+
+@pytest.mark.slow
 def test_shards_merge_into_the_same_tables(tmp_path):
     from evaluation.suite.config import load_config
     from evaluation.suite.stages import Suite

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from uptflow.utils.io import atomic_write_json, imwrite_rgb
+from uptflow.utils.io import atomic_write_json, imread_rgb, imwrite_rgb
 from uptflow.utils.paths import cache_dir
 
 __all__ = ["EnhancedImageCache"]
@@ -77,19 +77,25 @@ class EnhancedImageCache:
         """Return the enhanced uint8 HxWx3 RGB image, from disk when it was computed before."""
         return self.enhance_to_path(img)[0]
 
+    def cached(self, img: np.ndarray) -> np.ndarray | None:
+        """The stored enhanced version of ``img``, or None when there is none (or it is damaged); never computes."""
+        return self._stored(self.path_for(img), img.shape)
+
+    @staticmethod
+    def _stored(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+        try:
+            out = imread_rgb(path) if path.is_file() else None
+        except ValueError:
+            return None  # a damaged entry counts as missing (and is recomputed on a miss)
+        return out if out is not None and out.shape == shape else None
+
     def enhance_to_path(self, img: np.ndarray) -> tuple[np.ndarray, Path]:
         """Return ``(enhanced image, cached PNG path)``; computes and stores it on a miss."""
-        from uptflow.utils.io import imread_rgb
-
         path = self.path_for(img)
-        if path.is_file():
-            try:
-                out = imread_rgb(path)
-                if out.shape == img.shape:
-                    self.hits += 1
-                    return out, path
-            except ValueError:
-                pass  # a damaged entry is recomputed below
+        out = self._stored(path, img.shape)
+        if out is not None:
+            self.hits += 1
+            return out, path
         out = np.asarray(self.enhancer(img))
         if out.shape != img.shape or out.dtype != np.uint8:
             raise RuntimeError(f"enhancer {self.identity['name']} returned {out.dtype} {out.shape} "

@@ -36,6 +36,26 @@ def test_photo_pairs_are_darkened_once_recorded_and_reused(photos, tmp_path):
     assert darker.parents[1] != folder and imread_rgb(darker).mean() < low.mean()
 
 
+def test_photo_pairs_are_made_again_when_a_source_photo_changes(photos, tmp_path):
+    reader = build_reader(dict(type="photo_pairs", root=str(photos), photo_dirs=["street"], split="all"))
+    before = reader.read(seed=3, data_dir=tmp_path / "made")
+    imwrite_rgb(photos / "street" / "p1.png", photo(1)[:64, :96] // 2)
+    after = reader.read(seed=3, data_dir=tmp_path / "made")
+    assert after.samples[0].path.parents[1] != before.samples[0].path.parents[1]
+    assert after.digest() != before.digest()
+    np.testing.assert_array_equal(imread_rgb(after.samples[1].reference), photo(1)[:64, :96] // 2)
+
+
+def test_photo_pairs_made_from_the_same_photos_elsewhere_share_their_identity(photos, tmp_path):
+    copy = tmp_path / "copy"
+    for p in (photos / "street").iterdir():
+        (copy / "street").mkdir(parents=True, exist_ok=True)
+        (copy / "street" / p.name).write_bytes(p.read_bytes())
+    made = [build_reader(dict(type="photo_pairs", root=str(root), photo_dirs=["street"], split="all"))
+            .read(seed=3, data_dir=tmp_path / "made") for root in (photos, copy)]
+    assert made[0].digest() == made[1].digest()
+
+
 @pytest.mark.parametrize("settings, message", [
     (dict(photo_dirs=[]), "photo_dirs is empty"),
     (dict(photo_dirs=["street"], level=9), "level must be 1-5"),
