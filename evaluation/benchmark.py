@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from uptflow.utils.io import atomic_write_text
 
 __all__ = ["Benchmark", "UnitResult", "TableSpec", "ProgressLog", "unit_identity", "model_identity", "digest",
-           "describe_enhancer", "evaluate"]
+           "describe_enhancer", "evaluate", "file_identity"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,19 @@ def describe_enhancer(enhancer: Any) -> dict[str, Any]:
     if enhancer is None:
         return {"name": "none"}
     return {k: v for k, v in enhancer.describe().items() if k != "weights"}
+
+
+def file_identity(path: str | os.PathLike | None) -> dict[str, Any] | None:
+    """A settings file by its name and content (SHA-256), not where it lies; None for None. A missing file keeps its
+    path (the unit then fails on it, naming it)."""
+    if path is None:
+        return None
+    p = Path(path).expanduser()
+    if not p.is_file():
+        return {"missing": str(p)}
+    from uptflow.utils.io import file_sha256
+
+    return {"file": p.name, "sha256": file_sha256(p)}
 
 
 def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +151,8 @@ class Benchmark:
 
     Subclasses set the class attributes and implement :meth:`run`; their ``__init__`` takes typed keyword
     settings (validated by the suite against the signature) and calls ``super().__init__(metrics, device)``.
+    Every setting is part of :meth:`settings` (the units' identity), except ``device`` and those named in
+    ``output_settings`` (which only choose the files a unit keeps); a contract test checks this for every benchmark.
 
     Args:
         metrics: names (from ``evaluation.metrics``) to report; None for ``default_metrics``.
@@ -151,6 +166,7 @@ class Benchmark:
     dataset_keys: ClassVar[dict[str, tuple[str, ...] | None]] = {"dataset": None, "datasets": None}
     metrics: ClassVar[tuple[str, ...]] = ()
     default_metrics: ClassVar[tuple[str, ...]] = ()
+    output_settings: ClassVar[tuple[str, ...]] = ()  # settings that choose kept files only, never a number
 
     def __init__(self, metrics: Sequence[str] | None = None, device: str = "cpu") -> None:
         chosen = tuple(metrics) if metrics is not None else self.default_metrics

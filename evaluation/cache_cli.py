@@ -68,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise KeyError(f"--key: no cache entry {unknown[0]!r} in {root} (see `uptflow cache list`)")
     chosen = entries if args.all else [by_key[k] for k in args.key]
     if args.all and not args.yes:
+        if not sys.stdin.isatty():
+            raise ValueError(f"--all: would remove {len(chosen)} entries from {root}; confirm with --yes (no "
+                             "terminal to ask)")
         answer = input(f"remove {len(chosen)} entries ({sum(e['mb'] for e in chosen):.1f} MB) from {root}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing removed")

@@ -12,6 +12,7 @@ names and conventions are the catalogue's (``evaluation.metrics``), so the numbe
 
 import argparse
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -46,6 +47,24 @@ def _files(path: Path) -> dict[str, Path]:
     return key_by_stem(files, common_prefix(files, path), path)
 
 
+def _numbered(files: dict[str, Path]) -> dict[str, Path] | None:
+    """``files`` keyed by the number of their stems when every stem is one shared word plus a number, else None."""
+    parts = [re.fullmatch(r"([A-Za-z_-]*)(\d+)", stem) for stem in files]
+    if not parts or not all(parts) or len({m.group(1) for m in parts}) != 1:
+        return None
+    keyed = {str(int(m.group(2))): path for m, path in zip(parts, files.values(), strict=True)}
+    return keyed if len(keyed) == len(files) else None
+
+
+def _unmatched(targets: dict[str, Path], refs: dict[str, Path], inputs: dict[str, Path]) -> str:
+    """What lacks a partner ('' when every target has its reference and input, where those are given)."""
+    for what, other in (("reference", refs), ("input", inputs)):
+        missing = sorted(set(targets) - set(other)) if other else []
+        if missing:
+            return f"{len(missing)} image(s) without a {what}: {missing[:10]}"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     """Score the images; print per-image and mean values."""
     import pandas as pd
@@ -68,10 +87,14 @@ def run(args: argparse.Namespace) -> int:
     targets = dict(list(_files(Path(args.target)).items())[: args.limit])
     refs = _files(Path(args.reference)) if args.reference else {}
     inputs = _files(Path(args.inputs)) if args.inputs else {}
-    for what, other in (("reference", refs), ("input", inputs)):
-        missing = sorted(set(targets) - set(other)) if other else []
-        if missing:
-            raise ValueError(f"{len(missing)} image(s) without a {what} (matched by stem): {missing[:10]}")
+    if _unmatched(targets, refs, inputs):
+        # LOL-v2 style names (low00001 against normal00001): match by the number when the stems do not match
+        numbered = [_numbered(files) if files else {} for files in (targets, refs, inputs)]
+        if all(n is not None for n in numbered):
+            targets, refs, inputs = numbered
+    if missing := _unmatched(targets, refs, inputs):
+        raise ValueError(f"{missing}; images are matched by file stem, or by the number of names like low00001 / "
+                         "normal00001")
     lpips = None
     if "LPIPS" in wanted:
         from uptflow.metrics.lpips import LPIPS
@@ -79,18 +102,26 @@ def run(args: argparse.Namespace) -> int:
         lpips = LPIPS()
     q = ImageQuality(gt_mean=any(m.endswith("GTmean") for m in wanted), lpips=lpips,
                      no_reference=bool({"NIQE", "BRISQUE"} & set(wanted)))
-    rows = []
+    rows, failed = [], 0
     for stem, path in targets.items():
-        img = imread_rgb(path)
-        res = q.measure(img, imread_rgb(refs[stem]) if refs else None, imread_rgb(inputs[stem]) if inputs else None)
+        try:
+            img = imread_rgb(path)
+            res = q.measure(img, imread_rgb(refs[stem]) if refs else None,
+                            imread_rgb(inputs[stem]) if inputs else None)
+        except (OSError, ValueError) as e:  # an unreadable or mismatched image is reported; the rest go on
+            failed += 1
+            print(f"FAILED {path}: {e}", file=sys.stderr)
+            continue
         rows.append(dict(image=path.name, **{m: to_table(m, res[COLUMNS[m]]) for m in wanted}))
+    if not rows:
+        raise ValueError(f"no image of {args.target} could be scored ({failed} failed, reported above)")
     df = pd.DataFrame(rows)
     mean = {m: float(df[m][df[m].map(math.isfinite)].mean()) for m in wanted}
     print(df.round(4).to_markdown(index=False))
     print("\nmean over " + f"{len(df)} images: " + ", ".join(f"{m} {v:.4f}" for m, v in mean.items()))
     if args.output:
         atomic_write_text(args.output, df.to_csv(index=False))
-    return 0
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

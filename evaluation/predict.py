@@ -81,16 +81,17 @@ def run(args: argparse.Namespace) -> int:
                                             start=1):
         try:
             img = imread_rgb(path)
-        except (OSError, ValueError) as e:
+            if enhancer is not None:
+                img = enhancer(img)
+            det = detector(img)
+            # a detector can return non-finite boxes (e.g. an untrained mmdet model): they are not detections
+            keep = (det.scores >= args.show_conf) & np.isfinite(det.boxes).all(axis=1)
+            names = [det.names[int(c)] for c in det.labels[keep]]
+            imwrite_rgb(target, draw_detections(img, det.boxes[keep], det.scores[keep], names))
+        except Exception as e:  # noqa: BLE001 - one bad image must not stop the others (nor lose their results)
             failed.append(str(path))
-            tqdm.write(f"FAILED {path}: {e}", file=sys.stderr)
+            tqdm.write(f"FAILED {path}: {type(e).__name__}: {e}", file=sys.stderr)
             continue
-        if enhancer is not None:
-            img = enhancer(img)
-        det = detector(img)
-        keep = det.scores >= args.show_conf
-        names = [det.names[int(c)] for c in det.labels[keep]]
-        imwrite_rgb(target, draw_detections(img, det.boxes[keep], det.scores[keep], names))
         images.append(dict(id=i, file_name=str(path), width=int(img.shape[1]), height=int(img.shape[0])))
         results += [dict(image_id=i, category_id=classes.index(n) + 1, score=round(float(s), 5),
                          bbox=[round(float(x1), 2), round(float(y1), 2), round(float(x2 - x1), 2),

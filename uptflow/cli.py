@@ -121,8 +121,10 @@ def resolve_device(device: str, quiet: bool = False) -> str:
     error."""
     import torch
 
+    from uptflow.utils.devices import torch_device
+
     if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = torch_device("auto").type
         if not quiet:
             print(f"device: {device}" + ("" if device == "cuda" else " (no GPU visible)"), file=sys.stderr)
         return device
@@ -146,7 +148,10 @@ def work_dir(args: argparse.Namespace) -> Path:
     """The ``--work-dir`` given (argparse cannot require an option that has deprecated spellings)."""
     if not getattr(args, "work_dir", None):
         raise ValueError("--work-dir: required (the output folder)")
-    return Path(args.work_dir).expanduser()
+    path = Path(args.work_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--work-dir {path}: exists and is not a folder")
+    return path
 
 
 def add_cfg_options(p: argparse.ArgumentParser) -> None:

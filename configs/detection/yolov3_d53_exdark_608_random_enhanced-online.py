@@ -4,8 +4,10 @@ The ``EnhanceLowLight`` transform goes right after ``LoadImageFromFile``; any re
 (``enhancer=dict(type='clahe')``, ``dict(type='zero_dce', weights=...)``). Enhanced images are cached on disk,
 keyed by enhancer, parameters and weights checksum, so repeated evaluations enhance each image once.
 Without ``weights`` UPT-Flow runs the default model shipped in the package (docs/model-card.md; trained by uptflow
-on synthetic low light, not the authors' weights). For the authors' or your own checkpoint:
-``--cfg-options test_dataloader.dataset.pipeline.1.enhancer.weights=/path/to.pth``.
+on synthetic low light, not the authors' weights). For the authors' or your own checkpoint, set it in both loaders
+(mmengine's ``--cfg-options`` edits one key each):
+``--cfg-options test_dataloader.dataset.pipeline.1.enhancer.weights=/path/to.pth
+val_dataloader.dataset.pipeline.1.enhancer.weights=/path/to.pth``.
 """
 
 _base_ = ["./yolov3_d53_exdark_608_random.py"]

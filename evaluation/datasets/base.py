@@ -231,7 +231,10 @@ class DatasetReader:
 
     Args:
         root: dataset folder (or file, for videos).
-        split: which split to read (reader-specific; None for the reader's default).
+        split: which split to read (reader-specific; None for the reader's default). Folder readers without splits
+            (``paired``, ``unpaired``, ``frames``) read the whole folder and record ``split`` as the name of the
+            split the folder holds (e.g. LOL-v2's ``Test`` folder as ``split='test'``): it appears in the protocol
+            lines and decides whether the paper's rows apply.
         limit: keep only the first ``limit`` samples (smoke runs; part of the identity).
         degrade: darken every input on load: ``"synthetic"`` (random realistic low light per image) or
             ``dict(level=L)`` (a fixed darkness level), see ``evaluation.datasets.degrade``.
@@ -245,7 +248,7 @@ class DatasetReader:
     def __init__(self, root: str | None = None, split: str | None = None, limit: int | None = None,
                  degrade: str | dict | None = None) -> None:
         if limit is not None and limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
+            raise ValueError(f"limit: must be >= 1, got {limit}")
         self.root = Path(os.path.expanduser(root)) if root else None
         self.split = split or self.default_split
         self.limit, self.degrade = limit, degrade

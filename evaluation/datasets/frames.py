@@ -97,7 +97,9 @@ class Frames(DatasetReader):
                  degrade: str | dict | None = None, every: int = 1, fps: float | None = None) -> None:
         super().__init__(root, split, limit, degrade)
         if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
+            raise ValueError(f"every: must be >= 1, got {every}")
+        if fps is not None and not fps > 0:
+            raise ValueError(f"fps: must be > 0, got {fps}")
         self.every, self.fps = every, fps
 
     def settings(self) -> dict[str, Any]:

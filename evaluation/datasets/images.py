@@ -145,8 +145,8 @@ class UnpairedImages(DatasetReader):
 class SyntheticPairs(DatasetReader):
     """Synthetic night pairs from the photographs shipped with scikit-image (``uptflow.data.synthetic``).
 
-    The pairs are written once as ``low/`` + ``high/`` PNGs under the suite's data folder (named by seed and size,
-    so a changed setting makes new ones) and then read like any paired folder.
+    The pairs are written once as ``low/`` + ``high/`` PNGs under the suite's data folder (named by seed, size and
+    number of photos, so a changed setting makes new ones) and then read like any paired folder.
 
     Args:
         num_images: how many of scikit-image's photos to use (all when None).
@@ -174,7 +174,7 @@ class SyntheticPairs(DatasetReader):
 
         photos = SKIMAGE_PHOTOS[: self.num_images or len(SKIMAGE_PHOTOS)]
         seed = self.seed if self.seed is not None else seed
-        folder = data_dir / f"seed{seed}-max{self.size}"
+        folder = data_dir / f"seed{seed}-max{self.size}-n{len(photos)}"  # read_paired reads every pair in it
         pairs = [(folder / "low" / f"{p}.png", folder / "high" / f"{p}.png") for p in photos]
         if not all(lo.is_file() and hi.is_file() for lo, hi in pairs):
             ds = SkimagePhotoPairs(photos=photos, seed=seed, max_side=self.size)

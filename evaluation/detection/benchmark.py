@@ -100,7 +100,7 @@ class DetectionBenchmark(Benchmark):
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "detector": model_identity(self.detector_spec), "class_map": self.class_map,
-                "per_class": self.per_class, "finetune": self.finetune}
+                "per_class": self.per_class, "pretraining": self.pretraining, "finetune": self.finetune}
 
     @classmethod
     def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:

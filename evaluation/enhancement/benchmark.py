@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.benchmark import Benchmark, ProgressLog, TableSpec, UnitResult, describe_enhancer, unit_identity
+from evaluation.benchmark import (
+    Benchmark,
+    ProgressLog,
+    TableSpec,
+    UnitResult,
+    describe_enhancer,
+    file_identity,
+    unit_identity,
+)
 from evaluation.metrics import conventions, to_table
 from evaluation.registry import BENCHMARKS
 from uptflow.utils.io import atomic_write_json, atomic_write_text, imread_rgb, imwrite_rgb
@@ -57,6 +65,7 @@ class EnhancementBenchmark(Benchmark):
     dataset_keys = {"paired": ("synthetic", "paired", "photo_pairs"), "unpaired": ("unpaired", "frames")}
     metrics = tuple(COLUMNS)
     default_metrics = ("PSNR", "SSIM", "SSIM-G11")
+    output_settings = ("save_images",)
     default_nr_metrics = ("NIQE", "BRISQUE", "LOE")
 
     def __init__(self, metrics: Sequence[str] | None = None, nr_metrics: Sequence[str] | None = None,
@@ -67,12 +76,19 @@ class EnhancementBenchmark(Benchmark):
         bad = [m for m in self.nr_selected if m not in NO_REFERENCE]
         if bad:
             raise ValueError(f"nr_metrics: {bad} need a reference; no-reference metrics are {', '.join(NO_REFERENCE)}")
+        if loe_short_side < 1:
+            raise ValueError(f"loe_short_side: must be >= 1, got {loe_short_side}")
         self.loe_short_side, self.save_images = loe_short_side, save_images
         self.lpips_backbone, self.lpips_linear = lpips_backbone, lpips_linear
         self._lpips: Any = None
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "nr_metrics": list(self.nr_selected), "loe_short_side": self.loe_short_side}
+        lpips = "LPIPS" in self.selected or "LPIPS" in self.nr_selected
+        if lpips:
+            from uptflow.metrics.lpips import default_backbone_path, default_linear_path
+        return {**super().settings(), "nr_metrics": list(self.nr_selected), "loe_short_side": self.loe_short_side,
+                "lpips_backbone": file_identity(self.lpips_backbone or default_backbone_path()) if lpips else None,
+                "lpips_linear": file_identity(self.lpips_linear or default_linear_path()) if lpips else None}
 
     @classmethod
     def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:

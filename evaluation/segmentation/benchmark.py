@@ -76,6 +76,7 @@ class SegmentationBenchmark(Benchmark):
     dataset_types = ("cityscapes", "acdc", "darkzurich", "nightcity")
     metrics = ("mIoU", "mAcc", "aAcc")
     default_metrics = ("mIoU", "mAcc", "aAcc")
+    output_settings = ("save_color", "save_label_ids")
 
     def __init__(self, segmenter: dict, metrics: Sequence[str] | None = None, protocol: str | None = None,
                  per_class: bool = True, save_color: bool = True, save_label_ids: bool = False,

@@ -114,9 +114,9 @@ def _default_data_root() -> Path:
 
 def default_device() -> str:
     """``cuda`` when a GPU is visible, else ``cpu``."""
-    import torch
+    from uptflow.utils.devices import torch_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return torch_device("auto").type
 
 
 def load_config(path: str | os.PathLike | None = None, data_root: str | None = None, work_dir: str | None = None,
@@ -257,7 +257,8 @@ def _datasets(raw: dict, subs: dict[str, str], labels: set[str]) -> tuple[dict[s
         except SettingsError as e:
             raise ConfigError(str(e)) from None
         except (ValueError, TypeError) as e:
-            raise ConfigError(f"{where}: {e}") from None
+            key = str(e).split(":", 1)[0]  # a message naming its setting ("every: must be >= 1") extends the path
+            raise ConfigError(f"{where}.{e}" if key in settings else f"{where}: {e}") from None
         if not d["optional"] and not reader.present():
             raise ConfigError(f"{where}.root: not found: {reader.root} (expected layout: {types[d['type']]}; "
                               "set optional=True to skip the dataset when it is absent)")
@@ -389,6 +390,9 @@ def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
         raise ConfigError(f"device: {cfg['device']!r} asked for, but torch sees no GPU (use 'cpu' or 'auto')")
     cfg["report"] = {"html": True, "grid_images": 3, "grid_max_side": 256, **(raw.get("report") or {})}
     _check_table(cfg["report"], _REPORT, "report")
+    for key, least in (("grid_images", 0), ("grid_max_side", 1)):
+        if cfg["report"][key] < least:
+            raise ConfigError(f"report.{key}: must be >= {least}, got {cfg['report'][key]}")
     cfg["enhancers"] = _enhancers(raw["enhancers"], subs)
     labels = {e["label"] for e in cfg["enhancers"]}
     if not isinstance(raw["datasets"], dict):

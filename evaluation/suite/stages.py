@@ -19,15 +19,18 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaluation.benchmark import digest, unit_identity
-from evaluation.suite.config import SuiteConfig
+from evaluation.suite.config import ConfigError, SuiteConfig
 from evaluation.suite.results import read_results, row, shard_files_complete, write_shard_results
 from evaluation.suite.runinfo import git_commit, versions
 from evaluation.suite.shard import Shard
 from evaluation.suite.state import StateStore
 from uptflow.utils.io import TEMP_MARK, atomic_write_json, remove_if_abandoned
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ResumeError", "ReadyEnhancer", "Unit", "Suite", "SUITE_FOLDERS"]
 
@@ -166,10 +169,11 @@ class Suite:
 
     # ------------------------------------------------------------------ run
     def check_resume(self) -> None:
-        """Refuse to continue an earlier run of this shard in the work dir unless --resume was given."""
+        """Refuse to continue an earlier run of this shard in the work dir unless --resume was given (a run that
+        stopped before finishing any unit, e.g. on a config error, has nothing to protect)."""
         marker = self.work_dir / f"run_info-{self.shard.tag}.json"
-        if marker.is_file() and not self.resume:
-            n = len(self.store.all())
+        n = len(self.store.all()) if marker.is_file() and not self.resume else 0
+        if n:
             raise ResumeError(f"{self.work_dir} already holds a run of this suite ({n} finished units); "
                               "pass --resume to continue it, or choose another --work-dir")
 
@@ -259,7 +263,7 @@ class Suite:
 
         self.enhancers = []
         used, run = self._labels_used(self.cfg["tasks"]), self._labels_used()
-        for e in self.cfg["enhancers"]:
+        for i, e in enumerate(self.cfg["enhancers"]):
             if e["label"] not in used:
                 continue  # no task runs it on any dataset: nothing to build (or train) it for
             selected = e["label"] in run and (self.enhancer_labels is None or e["label"] in self.enhancer_labels)
@@ -277,6 +281,11 @@ class Suite:
                         continue
                 cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
                                        cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
+            except (ValueError, TypeError) as err:
+                if selected:  # a setting it refuses: a config error, before any image is enhanced or scored
+                    raise ConfigError(f"enhancers[{i}] ({e['label']}): {err}") from None
+                self.log(f"enhancer {e['label']}: not run and not buildable, its results left out ({err})")
+                continue
             except Exception as err:  # noqa: BLE001 - one broken enhancer must not stop the others
                 if selected:
                     self.fail(f"enhancer/{e['label']}", err)
@@ -431,8 +440,8 @@ class Suite:
         degrade = reader.degrade
         level = degrade.get("level") if isinstance(degrade, dict) else ("random" if degrade else "")
         return [row(unit.enhancer.label, d["title"], unit.task, r["metric"], r["value"], cls=r.get("cls", ""),
-                    level=level, split=reader.split or "all", protocol=result.protocol, n=r.get("n", result.n),
-                    skipped=len(result.skipped), unit=unit.id) for r in result.rows]
+                    level=level, split=self._split_label(unit.dataset), protocol=result.protocol,
+                    n=r.get("n", result.n), skipped=len(result.skipped), unit=unit.id) for r in result.rows]
 
     def stage_tasks(self) -> None:
         """Score this shard's units that are not done yet; a failing unit is reported and the rest go on."""
@@ -480,7 +489,7 @@ class Suite:
             self.log(f"tables: waiting for the other shards' results in {results_dir}; the last shard to finish "
                      "builds them, or run with --merge")
             return 0
-        df = read_results(merge or [results_dir])
+        df = self._current_rows(read_results(merge or [results_dir]))
         tables = build_tables(df, self.cfg)
         write_tables(tables, self.work_dir / "tables")
         for t in tables:
@@ -488,11 +497,39 @@ class Suite:
         if self.cfg["report"]["html"]:
             info = dict(suite=self.cfg["suite"], versions=versions(), git=git_commit(), seed=self.cfg["seed"],
                         enhancers=[e.record() for e in self.enhancers])
-            page = write_report(self.work_dir / "report", tables, grids=self.image_grids(set(df["dataset"])),
-                                skipped=self.skipped, failures=self.failures, bad_images=self.bad_images, run_info=info,
-                                grid_max_side=self.cfg["report"]["grid_max_side"])
-            self.log(f"report: {page}")
+            # the previous page goes first: a report that fails to build must not leave one beside the new tables
+            (self.work_dir / "report" / "index.html").unlink(missing_ok=True)
+            try:
+                page = write_report(self.work_dir / "report", tables, grids=self.image_grids(set(df["dataset"])),
+                                    skipped=self.skipped, failures=self.failures, bad_images=self.bad_images,
+                                    run_info=info, grid_max_side=self.cfg["report"]["grid_max_side"])
+                self.log(f"report: {page}")
+            except Exception as err:  # noqa: BLE001 - the tables are written; the failure is reported
+                self.fail("report", err)
         return len(df)
+
+    def _split_label(self, dataset: str) -> str:
+        """The split a dataset's rows name: the reader's split ('all' without one) and its limit, if any."""
+        reader = self.cfg.readers[dataset]
+        return (reader.split or "all") + (f", first {reader.limit}" if reader.limit else "")
+
+    def _current_rows(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The rows of units of the current config, under their datasets' current titles and split labels.
+
+        Result files can hold rows of other runs: another sharding of the work dir, shards run with other settings,
+        weights or data, a merge from elsewhere. Only units whose identity this run computes again are current.
+        """
+        current = {u.id: u.dataset for u in self.units()}
+        stale = ~df["unit"].isin(current)
+        if stale.any():
+            units = sorted(set(df.loc[stale, "unit"]))
+            self.log(f"tables: left out {int(stale.sum())} rows of {len(units)} units that are not current for this "
+                     f"config (other settings, weights or data, or not on this machine), e.g. {units[0]}")
+        df = df.loc[~stale].copy()
+        # titles are labels, not identity: a renamed dataset keeps its rows (the split label is the identity's)
+        df["dataset"] = df["unit"].map(lambda u: self.cfg["datasets"][current[u]]["title"])
+        df["split"] = df["unit"].map(lambda u: self._split_label(current[u]))
+        return df
 
     def image_grids(self, titles: Collection[str]) -> list[dict[str, Any]]:
         """Side-by-side samples of the datasets titled ``titles`` (those in the tables): input (+ reference) and every

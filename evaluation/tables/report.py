@@ -63,8 +63,9 @@ def _protocol_line(sub: pd.DataFrame) -> str:
     """``dataset (split, n images), ...: protocol`` with datasets sharing a protocol listed together."""
     by_protocol: dict[str, list[str]] = {}
     for (ds, split, proto), g in sub.groupby(["dataset", "split", "protocol"], sort=False):
+        low, high = int(g["n"].min()), int(g["n"].max())  # metrics may score fewer images (e.g. no reference)
         by_protocol.setdefault(proto or "see the unit outputs", []).append(
-            f"{ds} (split {split or 'all'}, {int(g['n'].max())} images)")
+            f"{ds} (split {split or 'all'}, {low if low == high else f'{low}-{high}'} images)")
     return " | ".join(f"{', '.join(dict.fromkeys(names))}: {proto}" for proto, names in by_protocol.items())
 
 

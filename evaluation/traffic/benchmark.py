@@ -25,6 +25,7 @@ from evaluation.benchmark import (
     TableSpec,
     UnitResult,
     describe_enhancer,
+    file_identity,
     model_identity,
     unit_identity,
 )
@@ -76,6 +77,7 @@ class TrafficBenchmark(Benchmark):
     metrics = ("LOE", "NIQE", "BRISQUE", "vehicles_per_frame", "persons_per_frame", "flicker_ratio", "warp_ratio",
                "COCO AP", "COCO AP50", "COCO AP75")
     default_metrics = metrics[:7]
+    output_settings = ("save_frames",)
 
     def __init__(self, detector: dict | None = None, metrics: Sequence[str] | None = None, conf: float = 0.25,
                  flow_side: int = 320, coco_annotations: str | None = None, save_frames: bool = False,
@@ -88,6 +90,11 @@ class TrafficBenchmark(Benchmark):
             raise ValueError(f"metrics: {sorted((set(_COUNTS) | set(_COCO)) & set(self.selected))} need a detector")
         if set(_COCO) & set(self.selected) and not coco_annotations:
             raise ValueError("metrics: the COCO metrics need coco_annotations (a COCO json of the frames)")
+        if not 0 <= conf <= 1:
+            raise ValueError(f"conf: a score threshold in [0, 1], got {conf}")
+        if flow_side < 16:
+            raise ValueError(f"flow_side: must be >= 16 (pixels of the flicker measurement's long side), got "
+                             f"{flow_side}")
         self.detector_spec = dict(detector) if detector is not None else None
         self.conf, self.flow_side, self.save_frames = conf, flow_side, save_frames
         self.coco_annotations = coco_annotations
@@ -97,7 +104,7 @@ class TrafficBenchmark(Benchmark):
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "conf": self.conf, "flow_side": self.flow_side,
                 "detector": model_identity(self.detector_spec) if self.detector_spec else None,
-                "coco_annotations": self.coco_annotations}
+                "coco_annotations": file_identity(self.coco_annotations)}
 
     @classmethod
     def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:
@@ -188,8 +195,12 @@ class TrafficBenchmark(Benchmark):
         line = conventions(self.selected, loe_short_side=DEFAULT_SHORT_SIDE)
         if self.detector is not None:
             p = self.detector.describe()
-            line += (f"; detections by {p.get('detector')} {Path(str(p.get('checkpoint'))).name} at score >= "
-                     f"{self.conf}")
+            line += (f"; detections by {p.get('detector')} {Path(str(p.get('checkpoint'))).name}, counted at score "
+                     f">= {self.conf}")
+            if set(_COCO) & set(self.selected):
+                own = p.get("score_thr")
+                line += ("; COCO AP over every detection the detector returns"
+                         + (f" (its score threshold: {own})" if own is not None else " (its config's test thresholds)"))
         atomic_write_json(out_dir / "metrics.json", dict(identity=ident, protocol_line=line, values=values,
                                                          flicker=flicker, frames=len(frames), skipped=skipped,
                                                          **extra))

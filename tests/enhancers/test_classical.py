@@ -64,3 +64,14 @@ def test_enhance_tensor_matches_uint8_path(dark):
 def test_classical_enhancers_refuse_weights():
     with pytest.raises(ValueError, match="takes no weights"):
         build_enhancer("histeq", weights="x.pth")
+
+
+def test_auto_device_means_the_gpu_when_visible_else_the_cpu():
+    import torch
+
+    from uptflow.enhancers import build_enhancer
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert build_enhancer("gamma", device="auto").device.type == expected
+    with pytest.raises(RuntimeError):
+        build_enhancer("gamma", device="gpu-please")

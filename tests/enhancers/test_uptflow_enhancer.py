@@ -228,3 +228,17 @@ def test_auto_policy_runs_a_megapixel_frame_untiled_and_tiles_4k_with_a_24_gb_bu
     tile = enh.tile_for(2160, 3840)
     assert tile is not None and 768 <= tile < 2160 and tile % 8 == 0
     assert tile**2 * enh.bytes_per_pixel() <= 0.8 * 19 * 2**30
+
+
+def test_networks_given_as_objects_are_cached_by_their_weights_not_confused(tmp_path):
+    a, b = tiny_uptflow().eval(), tiny_uptflow().eval()
+    torch.manual_seed(0)
+    with torch.no_grad():  # same architecture, other weights
+        for p in b.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    img = (np.random.default_rng(0).random((16, 24, 3)) * 80).astype(np.uint8)
+    ca = build_enhancer(UPTFlowEnhancer(model=a), cache_dir=tmp_path)
+    cb = build_enhancer(UPTFlowEnhancer(model=b), cache_dir=tmp_path)
+    assert ca.key != cb.key
+    assert np.array_equal(cb(img), UPTFlowEnhancer(model=b)(img)) and not np.array_equal(ca(img), cb(img))
+    assert build_enhancer(UPTFlowEnhancer(model=a), cache_dir=tmp_path).key == ca.key

@@ -28,6 +28,25 @@ def test_predict_writes_annotated_images_and_coco_results(tmp_path, capsys):
     assert len(images["categories"]) == 80 and all(p["image_id"] == 1 for p in preds)
 
 
+def test_predict_reports_an_image_its_enhancer_refuses_and_keeps_the_others_results(tmp_path, capsys, monkeypatch):
+    import evaluation.cli
+
+    def picky(img):
+        if img.shape[1] < 20:
+            raise ValueError(f"needs images of at least 20 pixels, got {img.shape[1]}")
+        return img
+
+    monkeypatch.setattr(evaluation.cli, "build_enhancers", lambda args, device: {"picky": picky})
+    for name, w in (("a", 80), ("b_tiny", 8), ("c", 80)):
+        imwrite_rgb(tmp_path / "in" / f"{name}.png", np.full((64, w, 3), 90, np.uint8))
+    rc = main(["predict", str(tmp_path / "in"), "--checkpoint", "yolov8n.yaml", "--imgsz", "64",
+               "--work-dir", str(tmp_path / "out"), "--device", "cpu"])
+    assert rc == 1 and "FAILED" in capsys.readouterr().err
+    images = json.loads((tmp_path / "out" / "images.json").read_text())["images"]
+    assert [Path(im["file_name"]).name for im in images] == ["a.png", "c.png"]
+    assert (tmp_path / "out" / "c.jpg").is_file() and not (tmp_path / "out" / "b_tiny.jpg").exists()
+
+
 def test_predict_with_no_readable_source_is_a_one_line_error_before_loading_models(tmp_path, capsys):
     rc = main(["predict", str(tmp_path / "missing.jpg"), "--checkpoint", str(tmp_path / "no_such_model.pt"),
                "--work-dir", str(tmp_path / "out")])
@@ -62,6 +81,21 @@ def test_metrics_scores_folders_paired_and_without_reference(tmp_path, capsys):
     assert main(["metrics", "-t", str(root / "low"), "--metrics", "mIoU"]) == 2
 
 
+def test_metrics_reports_a_bad_image_scores_the_rest_and_matches_numbered_names(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for i in (1, 2, 3):
+        imwrite_rgb(tmp_path / "out" / f"low{i:05d}.png", (rng.random((32, 40, 3)) * 255).astype(np.uint8))
+        imwrite_rgb(tmp_path / "Normal" / f"normal{i:05d}.png", (rng.random((32, 40, 3)) * 255).astype(np.uint8))
+    (tmp_path / "out" / "low00002.png").write_bytes(b"not a png")
+    rc = main(["metrics", "-t", str(tmp_path / "out"), "-r", str(tmp_path / "Normal"), "--output",
+               str(tmp_path / "m.csv")])
+    assert rc == 1 and "FAILED" in capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "m.csv")
+    assert list(table["image"]) == ["low00001.png", "low00003.png"]
+    expected = psnr(imread_rgb(tmp_path / "out" / "low00003.png"), imread_rgb(tmp_path / "Normal" / "normal00003.png"))
+    assert table.loc[1, "PSNR"] == pytest.approx(expected)
+
+
 def test_cache_lists_and_clears_entries(tmp_path, capsys):
     root = make_pair_dirs(tmp_path / "d", n=1)
     cache = tmp_path / "cache"
@@ -76,6 +110,9 @@ def test_cache_lists_and_clears_entries(tmp_path, capsys):
     assert main(["cache", "clear", "--cache-dir", str(cache), "--key", "nope"]) == 2
     assert main(["cache", "clear", "--cache-dir", str(cache), "--key", keys[0]]) == 0
     assert [d.name for d in cache.iterdir()] == keys[1:]
+    capsys.readouterr()
+    assert main(["cache", "clear", "--cache-dir", str(cache), "--all"]) == 2  # no terminal to ask: nothing removed
+    assert "confirm with --yes" in capsys.readouterr().err and [d.name for d in cache.iterdir()] == keys[1:]
     assert main(["cache", "clear", "--cache-dir", str(cache), "--all", "--yes"]) == 0 and not list(cache.iterdir())
 
 

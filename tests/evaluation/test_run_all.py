@@ -78,6 +78,14 @@ def _tiny_config(tmp: Path, work: str = "work", tasks: tuple[str, ...] = ("enhan
     (lambda c: c["tasks"].update(tracking={}), "tasks.tracking: unknown task"),
     (lambda c: c["tasks"]["traffic"].update(enhancers=["zero"]), "tasks.traffic.enhancers[0]: no enhancer"),
     (lambda c: c.pop("work_dir"), "work_dir: required key is missing"),
+    (lambda c: c["report"].update(grid_max_side=0), "report.grid_max_side: must be >= 1"),
+    (lambda c: c["report"].update(grid_images=-1), "report.grid_images: must be >= 0"),
+    (lambda c: c["tasks"]["enhancement"].update(loe_short_side=0), "tasks.enhancement.loe_short_side: must be"),
+    (lambda c: c["tasks"]["traffic"].update(conf=5.0), "tasks.traffic.conf: a score threshold in [0, 1]"),
+    (lambda c: c["tasks"]["traffic"].update(flow_side=-5), "tasks.traffic.flow_side: must be >= 16"),
+    (lambda c: c["datasets"]["frames"].update(every=0), "datasets.frames.every: must be >= 1"),
+    (lambda c: c["datasets"]["frames"].update(fps=-1.0), "datasets.frames.fps: must be > 0"),
+    (lambda c: c["datasets"]["synthetic"].update(limit=0), "datasets.synthetic.limit: must be >= 1"),
 ])
 def test_config_error_names_the_key(tmp_path, mutate, key):
     cfg = _tiny_config(tmp_path)
@@ -308,6 +316,33 @@ def test_a_run_of_some_tasks_or_enhancers_keeps_the_others_current_results_and_d
     assert not (work / "tables" / "detection.md").exists()
     assert "clahe" in pd.read_csv(work / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1],
                                   index_col=0).index
+
+
+@pytest.mark.slow
+def test_results_of_other_settings_or_titles_follow_the_current_config(tmp_path):
+    path = _write_config(tmp_path / "tiny.py", _tiny_config(tmp_path, tasks=("traffic",)))
+    assert _run(["--config", str(path)], tmp_path).returncode == 0
+    # a merge (or a shared results folder) under another gamma: gamma's rows are not this config's numbers
+    other = ["--cfg-options", "enhancers.1.params.gamma=3.0"]
+    res = _run(["--config", str(path), "--work-dir", str(tmp_path / "merged"), "--merge", str(tmp_path / "work"),
+                *other], tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "left out 3 rows of 1 units that are not current" in res.stdout
+    merged = pd.read_csv(tmp_path / "merged" / "tables" / "traffic.csv", comment="#", header=[0, 1], index_col=0)
+    assert list(merged.index) == ["input", "clahe"]
+    # a renamed dataset keeps its results under the new title, nothing rerun
+    res = _run(["--config", str(path), "--resume", "--cfg-options", "datasets.frames.title=Street"], tmp_path)
+    assert res.returncode == 0 and "scored: 0, reused: 3" in res.stdout
+    table = (tmp_path / "work" / "tables" / "traffic.md").read_text()
+    assert "Street" in table and "Frames" not in table
+
+
+def test_an_enhancer_setting_it_refuses_stops_the_run_before_any_work_and_leaves_nothing_to_resume(tmp_path):
+    path = _write_config(tmp_path / "tiny.py", _tiny_config(tmp_path, tasks=("traffic",)))
+    res = _run(["--config", str(path), "--cfg-options", "enhancers.1.params.gamma=-1"], tmp_path)
+    assert res.returncode == 2 and "error: enhancers[1] (gamma): gamma must be positive" in res.stderr
+    assert not list((tmp_path / "work" / "state").glob("*.json"))
+    assert _run(["--config", str(path)], tmp_path).returncode == 0  # no --resume needed: nothing was done
 
 
 @pytest.mark.slow

@@ -96,6 +96,16 @@ def test_enhance_runs_without_autograd_and_returns_an_ordinary_tensor():
         assert model.enhance(low).is_inference()  # inside inference mode: no extra copy
 
 
+@pytest.mark.parametrize("low, message", [
+    (torch.full((1, 3, 8, 8), 200.0), r"in \[0, 1\] \(divide 8-bit values by 255\), got values in \[200, 200\]"),
+    (torch.full((1, 3, 8, 8), float("nan")), r"got values in \[nan, nan\]"),
+    (torch.zeros(1, 3, 8, 8, dtype=torch.uint8), "must be a float tensor"),
+])
+def test_enhance_refuses_inputs_outside_0_1_instead_of_returning_nan(low, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_uptflow().eval().enhance(low)
+
+
 def test_training_after_enhancing_the_same_size_keeps_autograd_working():
     from uptflow.models.encoder.lewin import _shifted_window_mask_cpu, window_order
 

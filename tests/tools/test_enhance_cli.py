@@ -110,9 +110,11 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
     (["--enhancer", "gamma", "--heat", "0.5", "--tile", "64"], "--tile, --heat: option(s) of --enhancer uptflow"),
     (["--heat", "nan"], "heat must be a finite number"),
     (["--tile", "8"], "overlap 32 must be smaller than the tile 8"),
+    (["--work-dir", "in/a.png"], "a.png: exists and is not a folder"),
 ])
 def test_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(8, 8, 0))
+    argv = [str(tmp_path / a) if a.startswith("in/") else a for a in argv]  # paths in the test's folder
     assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / "out"), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and err[-1].startswith("error: ")

@@ -9,6 +9,7 @@ import torch
 from PIL import Image, ImageOps
 
 from uptflow.registry import ENHANCERS, build_checked
+from uptflow.utils.devices import torch_device
 from uptflow.utils.io import file_sha256, imread_rgb, to_rgb_uint8
 
 __all__ = ["Enhancer", "build_enhancer", "list_enhancers"]
@@ -27,7 +28,7 @@ class Enhancer:
     takes_weights: bool = True  # whether a weights file can be given at all (False: training-free methods)
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
-        self.device = torch.device(device)
+        self.device = torch_device(device)
 
     @classmethod
     def default_weights(cls) -> str | os.PathLike | None:

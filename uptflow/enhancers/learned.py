@@ -321,7 +321,8 @@ def _load_state_dict(net: nn.Module, weights: str | os.PathLike | None, what: st
         root = shared_root()
         if root is not None and (root / "data" / "weights" / expected).is_file():
             hint = f" (found one at {root / 'data' / 'weights' / expected})"
-        raise ValueError(f"{what} needs weights=PATH to the official checkpoint {expected}{hint}")
+        raise ValueError(f"{what} needs weights=PATH (on the command line: --enhancer-weights PATH) to the official "
+                         f"checkpoint {expected}{hint}")
     path = require_file(weights, f"{what} checkpoint")
     sd = safe_torch_load(path, f"{what} checkpoint")
     if not isinstance(sd, dict):

@@ -101,6 +101,15 @@ class UPTFlowEnhancer(Enhancer):
         self.seed = seed
         self.memory_budget = memory_budget
 
+    def describe(self) -> dict[str, Any]:
+        """As for every enhancer; a network given as ``model=`` (no file) is identified by its weights' values."""
+        out = super().describe()
+        if self.weights is None:
+            from uptflow.models.checkpoint import state_sha256
+
+            out["weights_sha256"] = state_sha256(self.model)
+        return out
+
     @property
     def precision(self) -> str:
         """The network's inference precision ("fp32", "bf16" or "fp16")."""

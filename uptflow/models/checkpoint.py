@@ -22,11 +22,12 @@ from typing import Any
 
 import torch
 
+from uptflow.utils.devices import torch_device
 from uptflow.utils.io import atomic_path
 
 __all__ = [
     "DEFAULT_WEIGHTS", "FORMAT_NAME", "FORMAT_VERSION", "convert_official_state_dict", "is_official_state_dict",
-    "load_checkpoint", "load_model", "load_weights", "save_model",
+    "load_checkpoint", "load_model", "load_weights", "save_model", "state_sha256",
 ]
 
 FORMAT_NAME = "uptflow"
@@ -228,7 +229,20 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     model.compiled = compile
     if default:
         _announce_default(Path(path), config)
-    return model.to(device).eval()
+    return model.to(torch_device(device)).eval()
+
+
+def state_sha256(model: torch.nn.Module) -> str:
+    """SHA-256 of a network's parameters and buffers (names, dtypes, shapes, values): the identity of a network that
+    came as an object rather than a file."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name} {t.dtype} {tuple(t.shape)}\n".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 def save_model(model: torch.nn.Module, path: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:

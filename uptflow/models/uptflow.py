@@ -212,6 +212,9 @@ class UPTFlow(nn.Module):
             raise ValueError(f"low must be RGB images [B, 3, H, W], got shape {tuple(low.shape)}")
         if not low.is_floating_point():
             raise ValueError(f"low must be a float tensor in [0, 1], got {low.dtype}")
+        lo, hi = (float(v) for v in torch.aminmax(low.detach()))
+        if not (lo >= -1e-4 and hi <= 1 + 1e-4):  # 0-255 values would come out NaN everywhere, silently
+            raise ValueError(f"low must be in [0, 1] (divide 8-bit values by 255), got values in [{lo:g}, {hi:g}]")
         h, w = low.shape[-2:]
         nested = torch.is_inference_mode_enabled()
         pixels = low.shape[0] * low.shape[2] * low.shape[3]

@@ -74,8 +74,10 @@ class EnhanceLowLight(BaseTransform):
         """Replace ``results['img']`` by its enhanced version (same shape, dtype uint8, same channel order)."""
         img = results["img"]
         if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"EnhanceLowLight expects results['img'] as uint8 HxWx3 (put it right after "
-                             f"LoadImageFromFile), got {getattr(img, 'dtype', type(img))} {getattr(img, 'shape', '')}")
+            raise ValueError(f"EnhanceLowLight expects results['img'] as uint8 HxWx3, got "
+                             f"{getattr(img, 'dtype', type(img))} {getattr(img, 'shape', '')}: put it right after "
+                             "LoadImageFromFile, and load colour 8-bit images there (no to_float32=True, no "
+                             "color_type='grayscale' / 'unchanged')")
         rgb = img[..., ::-1] if self.channel_order == "bgr" else img
         out = np.asarray(self._fn(np.ascontiguousarray(rgb)))
         results["img"] = np.ascontiguousarray(out[..., ::-1] if self.channel_order == "bgr" else out)

@@ -36,7 +36,7 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
     if not p.is_file():
         raise FileNotFoundError(
             f"{what} not found at {p}. uptflow never downloads files: place the file at that path "
-            f"(or pass another path) and run again."
+            f"(or, where the command or setting takes one, give another path) and run again."
         )
     return p
 

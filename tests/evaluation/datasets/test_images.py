@@ -72,8 +72,14 @@ def test_long_lists_in_messages_are_capped_one_way(tmp_path):
 def test_synthetic_pairs_are_made_once_and_read_like_any_paired_folder(tmp_path):
     reader = build_reader(dict(type="synthetic", num_images=2, size=64))
     ds = reader.read(seed=3, data_dir=tmp_path)
-    assert ds.paired and len(ds) == 2 and (tmp_path / "seed3-max64" / "low").is_dir()
-    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / "seed3-max64").rglob("*.png")]
+    assert ds.paired and len(ds) == 2 and (tmp_path / "seed3-max64-n2" / "low").is_dir()
+    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / "seed3-max64-n2").rglob("*.png")]
     again = build_reader(dict(type="synthetic", num_images=2, size=64)).read(seed=3, data_dir=tmp_path)
-    assert [p.stat().st_mtime_ns for p in (tmp_path / "seed3-max64").rglob("*.png")] == mtimes
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "seed3-max64-n2").rglob("*.png")] == mtimes
     assert ds.identity() == again.identity()
+
+
+def test_fewer_synthetic_photos_after_more_read_only_the_fewer(tmp_path):
+    more = build_reader(dict(type="synthetic", num_images=3, size=64)).read(seed=3, data_dir=tmp_path)
+    fewer = build_reader(dict(type="synthetic", num_images=2, size=64)).read(seed=3, data_dir=tmp_path)
+    assert (len(more), len(fewer)) == (3, 2) and more.digest() != fewer.digest()

@@ -1,0 +1,41 @@
+"""Every registered benchmark puts each of its settings into the units' identity (``settings()``), except the
+device and the settings that only choose which files a unit keeps: a setting left out would let a changed
+config reuse numbers computed under the old one."""
+
+import inspect
+
+import pytest
+
+from evaluation.benchmark import file_identity
+from evaluation.registry import BENCHMARKS
+
+BENCHMARKS.import_from_location()  # the registry imports its modules lazily; the test needs every entry now
+
+# the model specs the benchmarks that need one are built with (not loaded: settings() only describes them)
+REQUIRED = dict(detector=dict(type="yolov8", checkpoint="yolov8n.pt"), segmenter=dict(type="espnet", checkpoint="x"))
+
+
+def _settings_of(cls, **changed):
+    required = {name: REQUIRED[name] for name, p in inspect.signature(cls.__init__).parameters.items()
+                if p.default is inspect.Parameter.empty and name in REQUIRED}
+    return cls(**{**required, **changed}).settings()
+
+
+@pytest.mark.parametrize("name", sorted(BENCHMARKS.module_dict))
+def test_every_setting_of_a_benchmark_is_part_of_its_units_identity(name):
+    cls = BENCHMARKS.get(name)
+    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "device")]
+    missing = [p for p in params if p not in cls.output_settings and p not in _settings_of(cls)]
+    assert not missing, f"{name}: settings missing from settings() (the units' identity): {missing}"
+
+
+def test_settings_files_are_identified_by_content_not_path(tmp_path):
+    a, b, c = tmp_path / "a.json", tmp_path / "b" / "a.json", tmp_path / "c.json"
+    b.parent.mkdir()
+    a.write_text("[1]")
+    b.write_text("[1]")
+    c.write_text("[2]")
+    assert file_identity(a) == file_identity(b) != file_identity(c)
+    traffic = BENCHMARKS.get("traffic")
+    assert traffic(coco_annotations=str(a)).settings() != traffic(coco_annotations=str(c)).settings()
+    assert file_identity(None) is None and "missing" in file_identity(tmp_path / "nope.json")
