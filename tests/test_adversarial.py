@@ -277,7 +277,7 @@ def test_empty_selections_and_empty_merges_are_errors(tmp_path, capsys):
     assert main(["--config", str(path), "--only", ""]) == 2
     assert "--only: the list is empty" in capsys.readouterr().err
     assert main(["--config", str(path), "--work-dir", str(tmp_path / "m"), "--merge"]) == 2
-    assert "no results found" in capsys.readouterr().err
+    assert "no results of this config found" in capsys.readouterr().err
 
 
 def test_enhance_killed_mid_run_leaves_no_partial_files_and_resumes(tmp_path):

@@ -99,8 +99,10 @@ class DetectionBenchmark(Benchmark):
         self._detector: Any = None
 
     def settings(self) -> dict[str, Any]:
+        # the pretraining text only when given, so the ids of units made before it was part of them stay the same
+        extra = {"pretraining": self.pretraining} if self.pretraining is not None else {}
         return {**super().settings(), "detector": model_identity(self.detector_spec), "class_map": self.class_map,
-                "per_class": self.per_class, "pretraining": self.pretraining, "finetune": self.finetune}
+                "per_class": self.per_class, "finetune": self.finetune, **extra}
 
     @classmethod
     def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:

@@ -83,12 +83,13 @@ class EnhancementBenchmark(Benchmark):
         self._lpips: Any = None
 
     def settings(self) -> dict[str, Any]:
-        lpips = "LPIPS" in self.selected or "LPIPS" in self.nr_selected
-        if lpips:
+        out = {**super().settings(), "nr_metrics": list(self.nr_selected), "loe_short_side": self.loe_short_side}
+        if "LPIPS" in self.selected:  # its weights only where it is scored (other units keep their ids)
             from uptflow.metrics.lpips import default_backbone_path, default_linear_path
-        return {**super().settings(), "nr_metrics": list(self.nr_selected), "loe_short_side": self.loe_short_side,
-                "lpips_backbone": file_identity(self.lpips_backbone or default_backbone_path()) if lpips else None,
-                "lpips_linear": file_identity(self.lpips_linear or default_linear_path()) if lpips else None}
+
+            out["lpips_backbone"] = file_identity(self.lpips_backbone or default_backbone_path())
+            out["lpips_linear"] = file_identity(self.lpips_linear or default_linear_path())
+        return out
 
     @classmethod
     def table_specs(cls, task: str, cfg: dict[str, Any]) -> list[TableSpec]:

@@ -12,6 +12,7 @@ reported and counted and the rest is scored; a failing unit is reported and the 
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import traceback
@@ -44,6 +45,17 @@ _TRAIN_WAIT_S = 6 * 3600
 def _input_file(sample: Any) -> str:
     """How the run names a sample's input when it is left out: its file (a video frame: its name)."""
     return str(sample.path or sample.name)
+
+
+def _replace_tables(written: list[Path], folder: Path) -> None:
+    """Remove the table files the suite wrote into ``folder`` before and not this time (a task dropped from the
+    config, a table with no current units), and nothing else: the list of its own files is kept beside them."""
+    record = folder / ".uptflow-tables.json"
+    before = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else []
+    names = sorted(p.name for p in written)
+    for name in set(before) - set(names):
+        (folder / name).unlink(missing_ok=True)
+    atomic_write_json(record, names)
 
 
 class ResumeError(RuntimeError):
@@ -114,6 +126,7 @@ class Suite:
         self.counts = dict(trained=0, enhanced=0, cached=0, scored=0, reused=0, images_skipped=0)
         self.enhancers: list[ReadyEnhancer] = []
         self.datasets: dict[str, Any] = {}
+        self._units: list[Unit] | None = None  # computed once the enhancers and datasets are in
         self._log_path = self.work_dir / "logs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.shard.tag}.log"
 
     # ------------------------------------------------------------------ helpers
@@ -223,9 +236,10 @@ class Suite:
         with self.stage("tables"):
             n = self.stage_tables(merge=sources or [str(self.work_dir)])
         if not n:
-            raise ValueError(f"--merge: no results found in {', '.join(sources or [str(self.work_dir)])} "
-                             "(expected results/shard-*.csv written by the shards)")
-        return 0
+            raise ValueError(f"--merge: no results of this config found in {', '.join(sources or [str(self.work_dir)])}"
+                             " (expected results/shard-*.csv written by the shards, run with the same config, "
+                             "--limit and --cfg-options; the log says what was left out)")
+        return 1 if self.failures or self.bad_images else 0
 
     def write_run_info(self, status: str) -> None:
         """Record versions, git commit, config, seeds, shard, weights checksums and timings."""
@@ -261,7 +275,7 @@ class Suite:
         resumable); the others are built without training, only to keep their finished units in the tables."""
         from uptflow.enhancers import build_enhancer
 
-        self.enhancers = []
+        self.enhancers, self._units = [], None
         used, run = self._labels_used(self.cfg["tasks"]), self._labels_used()
         for i, e in enumerate(self.cfg["enhancers"]):
             if e["label"] not in used:
@@ -279,13 +293,15 @@ class Suite:
                         if selected:
                             self.skip("enhancer", e["label"], "not trained yet (run the suite to train it)")
                         continue
-                cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
-                                       cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
-            except (ValueError, TypeError) as err:
-                if selected:  # a setting it refuses: a config error, before any image is enhanced or scored
-                    raise ConfigError(f"enhancers[{i}] ({e['label']}): {err}") from None
-                self.log(f"enhancer {e['label']}: not run and not buildable, its results left out ({err})")
-                continue
+                try:
+                    cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
+                                           cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
+                except (ValueError, TypeError) as err:
+                    if selected:  # a setting it refuses: a config error, before any image is enhanced or scored
+                        raise ConfigError(f"enhancers[{i}] ({e['label']}): {err}") from None
+                    raise
+            except ConfigError:
+                raise
             except Exception as err:  # noqa: BLE001 - one broken enhancer must not stop the others
                 if selected:
                     self.fail(f"enhancer/{e['label']}", err)
@@ -364,7 +380,7 @@ class Suite:
         (nothing is enhanced or scored on them): the units' identities need the data, so the tables keep those
         tasks' current results and drop stale ones.
         """
-        self.datasets = {}
+        self.datasets, self._units = {}, None
         scored = {(m.get("task"), m.get("dataset")) for m in self.store.all() if m.get("kind") == "score"}
         for name, tasks in self._needed_datasets(self.cfg["tasks"]).items():
             if not any(t in self.only or (t, name) in scored for t in tasks):
@@ -423,6 +439,8 @@ class Suite:
     # ------------------------------------------------------------------ (3) task benchmarks
     def units(self) -> list[Unit]:
         """Every scoring unit of the config whose dataset is read (all tasks and enhancers, not only selected)."""
+        if self._units is not None:
+            return self._units
         out = []
         for task, bench in self.cfg.benchmarks.items():
             for name in self._task_datasets(task):
@@ -433,6 +451,7 @@ class Suite:
                     d = digest(ident)
                     out.append(Unit(f"score/{task}/{name}/{enh.label}/{d}", task, name, enh, ident,
                                     self.work_dir / "units" / task / name / f"{enh.label}-{d}"))
+        self._units = out
         return out
 
     def _rows(self, unit: Unit, result: Any) -> list[dict[str, Any]]:
@@ -490,8 +509,11 @@ class Suite:
                      "builds them, or run with --merge")
             return 0
         df = self._current_rows(read_results(merge or [results_dir]))
+        if df.empty:
+            self.log("tables: no current results; the tables and report are left as they are")
+            return 0
         tables = build_tables(df, self.cfg)
-        write_tables(tables, self.work_dir / "tables")
+        _replace_tables(write_tables(tables, self.work_dir / "tables"), self.work_dir / "tables")
         for t in tables:
             self.log(f"table {t.name}: {len(t.frame)} rows -> {self.work_dir / 'tables' / t.name}.{{csv,md,tex}}")
         if self.cfg["report"]["html"]:
@@ -514,21 +536,34 @@ class Suite:
         return (reader.split or "all") + (f", first {reader.limit}" if reader.limit else "")
 
     def _current_rows(self, df: pd.DataFrame) -> pd.DataFrame:
-        """The rows of units of the current config, under their datasets' current titles and split labels.
+        """The rows of the current config's units, under their datasets' current titles and split labels.
 
         Result files can hold rows of other runs: another sharding of the work dir, shards run with other settings,
-        weights or data, a merge from elsewhere. Only units whose identity this run computes again are current.
+        weights or data. A row is left out when this run computed its unit's (task, dataset, enhancer) under another
+        id, or when the config no longer has that combination. Rows this run cannot check (a dataset absent here, an
+        enhancer it could not build, e.g. trained in another work dir) are kept and reported as unverified.
         """
-        current = {u.id: u.dataset for u in self.units()}
-        stale = ~df["unit"].isin(current)
+        current = {u.id for u in self.units()}
+        checked = {(u.task, u.dataset, u.enhancer.label) for u in self.units()}
+        configured = {(t, name, e["label"]) for t in self.cfg["tasks"] for name in self._task_datasets(t)
+                      for e in self.cfg["enhancers"] if self._allowed(t, name, e["label"])}
+        # unit ids are score/<task>/<dataset>/<label>/<digest>
+        key = df["unit"].map(lambda u: tuple(str(u).split("/")[1:4]) if str(u).count("/") == 4 else None)
+        known = df["unit"].isin(current)
+        stale = ~known & key.map(lambda k: k in checked or k not in configured)
+        unverified = ~known & ~stale
         if stale.any():
             units = sorted(set(df.loc[stale, "unit"]))
             self.log(f"tables: left out {int(stale.sum())} rows of {len(units)} units that are not current for this "
-                     f"config (other settings, weights or data, or not on this machine), e.g. {units[0]}")
-        df = df.loc[~stale].copy()
+                     f"config (other settings, weights or data), e.g. {units[0]}")
+        if unverified.any():
+            units = sorted(set(df.loc[unverified, "unit"]))
+            self.skip("results", f"{len(units)} units", "kept unverified: their dataset or enhancer is not available "
+                      f"to this run, so it cannot check they are current (e.g. {units[0]})")
+        df, key = df.loc[~stale].copy(), key[~stale]
         # titles are labels, not identity: a renamed dataset keeps its rows (the split label is the identity's)
-        df["dataset"] = df["unit"].map(lambda u: self.cfg["datasets"][current[u]]["title"])
-        df["split"] = df["unit"].map(lambda u: self._split_label(current[u]))
+        df["dataset"] = key.map(lambda k: self.cfg["datasets"][k[1]]["title"])
+        df["split"] = key.map(lambda k: self._split_label(k[1]))
         return df
 
     def image_grids(self, titles: Collection[str]) -> list[dict[str, Any]]:

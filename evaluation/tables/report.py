@@ -250,11 +250,7 @@ def _csv(t: Table) -> str:
 
 
 def write_tables(tables: list[Table], out_dir: str | Path) -> list[Path]:
-    """Write each table as ``<name>.csv``, ``.long.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md``.
-
-    Table files of an earlier run that this run no longer writes (a task dropped from the config, a table left with
-    no current units) are removed, so the folder never holds a table the current config would not print.
-    """
+    """Write each table as ``<name>.csv``, ``.long.csv``, ``.md`` and ``.tex`` (atomically) plus ``tables.md``."""
     out = Path(out_dir)
     written: list[Path] = []
     for t in tables:
@@ -265,7 +261,5 @@ def write_tables(tables: list[Table], out_dir: str | Path) -> list[Path]:
             written.append(path)
     atomic_write_text(out / "tables.md", "# Results\n\n" + "\n".join(_markdown(t) for t in tables))
     written.append(out / "tables.md")
-    for stale in {p for suffix in ("csv", "md", "tex") for p in out.glob(f"*.{suffix}")} - set(written):
-        stale.unlink()
     return written
 

@@ -16,6 +16,7 @@ from evaluation.suite.config import ConfigError, validate_config
 from evaluation.suite.results import ROW_COLUMNS, read_results, row
 from evaluation.suite.shard import Shard, parse_shard
 from evaluation.suite.state import StateStore
+from uptflow.utils.io import TEMP_MARK
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_ALL = REPO / "evaluation" / "run_all.py"
@@ -280,7 +281,7 @@ def test_killed_run_resumes_without_redoing_finished_units(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in state.glob("score__*.json")}
     assert all(after[name] == mtime for name, mtime in before.items())  # finished units were not redone
     assert len(after) > len(before)
-    leftovers = [p for p in (tmp_path / "work").rglob(".*") if p.is_file()]
+    leftovers = [p for p in (tmp_path / "work").rglob(f"*{TEMP_MARK}*")]
     assert not leftovers, leftovers  # no partial (temporary) files remain
 
     clean = _write_config(tmp_path / "clean.py", _tiny_config(tmp_path, work="clean"))
@@ -311,9 +312,11 @@ def test_a_run_of_some_tasks_or_enhancers_keeps_the_others_current_results_and_d
     traffic = pd.read_csv(work / "tables" / "traffic.csv", comment="#", header=[0, 1], index_col=0)
     assert list(traffic.index) == ["input", "gamma"]
 
-    (work / "tables" / "detection.md").write_text("an earlier config's table")
-    assert _run(["--config", str(path), "--resume", "--only", "enhancement", *changed], tmp_path).returncode == 0
-    assert not (work / "tables" / "detection.md").exists()
+    # a task dropped from the config takes its table files along; a file the suite did not write stays
+    (work / "tables" / "my_notes.md").write_text("mine")
+    dropped = _write_config(tmp_path / "dropped.py", _tiny_config(tmp_path, tasks=("enhancement",)))
+    assert _run(["--config", str(dropped), "--resume", *changed], tmp_path).returncode == 0
+    assert not (work / "tables" / "traffic.md").exists() and (work / "tables" / "my_notes.md").read_text() == "mine"
     assert "clahe" in pd.read_csv(work / "tables" / "enhancement_paired.csv", comment="#", header=[0, 1],
                                   index_col=0).index
 
@@ -330,6 +333,18 @@ def test_results_of_other_settings_or_titles_follow_the_current_config(tmp_path)
     assert "left out 3 rows of 1 units that are not current" in res.stdout
     merged = pd.read_csv(tmp_path / "merged" / "tables" / "traffic.csv", comment="#", header=[0, 1], index_col=0)
     assert list(merged.index) == ["input", "clahe"]
+    before = _tables(tmp_path / "merged")
+    # nothing current (another metric list): an error that says why, and the tables made before stay
+    res = _run(["--config", str(path), "--work-dir", str(tmp_path / "merged"), "--merge", str(tmp_path / "work"),
+                "--cfg-options", "tasks.traffic.metrics=['LOE']"], tmp_path)
+    assert res.returncode == 2 and "no results of this config found" in res.stderr
+    assert _tables(tmp_path / "merged") == before
+    # a merging machine without the data cannot check those units: their rows stay, reported as unverified
+    absent = ["--cfg-options", f"datasets.frames.root={tmp_path / 'elsewhere'}", "datasets.frames.optional=True"]
+    res = _run(["--config", str(path), "--work-dir", str(tmp_path / "m2"), "--merge", str(tmp_path / "work"),
+                *absent], tmp_path)
+    assert res.returncode == 0 and "kept unverified" in res.stdout, res.stdout[-3000:] + res.stderr[-3000:]
+    assert _tables(tmp_path / "m2")["traffic.csv"] == _tables(tmp_path / "work")["traffic.csv"]
     # a renamed dataset keeps its results under the new title, nothing rerun
     res = _run(["--config", str(path), "--resume", "--cfg-options", "datasets.frames.title=Street"], tmp_path)
     assert res.returncode == 0 and "scored: 0, reused: 3" in res.stdout

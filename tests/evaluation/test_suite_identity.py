@@ -179,3 +179,19 @@ def test_editing_a_training_config_in_place_is_a_new_training_unit(tmp_path):
     (tmp_path / "base.py").write_text("lr = 1e-4\n")  # a base file of the config, same path
     after = suite._train_unit(entry)
     assert before != after and before.startswith("train/trained/") and after.startswith("train/trained/")
+
+
+def test_a_training_that_fails_is_reported_and_the_other_enhancers_still_run(tmp_path, monkeypatch):
+    train_cfg = tmp_path / "train.py"
+    train_cfg.write_text("max_iters = 40\n")
+    cfg = _config(tmp_path, _weights(tmp_path / "a.pt", 2.0))
+    cfg["enhancers"].append(dict(name="uptflow", label="trained", train=dict(config=str(train_cfg))))
+    suite = Suite(validate_config(cfg), resume=True, progress=False)
+
+    def broken(entry):
+        raise ValueError("validation sample x has no ground truth")
+
+    monkeypatch.setattr(suite, "_trained_weights", broken)
+    suite.stage_enhancers()  # a ValueError of training is a failure of that enhancer, not a config error
+    assert [e.label for e in suite.enhancers] == ["input", "gain"]
+    assert [f["unit"] for f in suite.failures] == ["enhancer/trained"]
