@@ -48,12 +48,15 @@ def _files(path: Path) -> dict[str, Path]:
 
 
 def _numbered(files: dict[str, Path]) -> dict[str, Path] | None:
-    """``files`` keyed by the number of their stems when every stem is one shared word plus a number, else None."""
-    parts = [re.fullmatch(r"([A-Za-z_-]*)(\d+)", stem) for stem in files]
-    if not parts or not all(parts) or len({m.group(1) for m in parts}) != 1:
+    """``files`` keyed without the word every stem shares before its number (LOL-v2: ``low00001`` -> ``00001``), or
+    None when the stems are not all one word plus a number."""
+    from uptflow.data.paired import key_by_stem
+
+    words = {m.group(1) if (m := re.fullmatch(r"([A-Za-z_-]*)\d+", p.stem)) else None for p in files.values()}
+    if len(words) != 1 or None in words:
         return None
-    keyed = {str(int(m.group(2))): path for m, path in zip(parts, files.values(), strict=True)}
-    return keyed if len(keyed) == len(files) else None
+    paths = list(files.values())
+    return key_by_stem(paths, words.pop(), paths[0].parent)
 
 
 def _unmatched(targets: dict[str, Path], refs: dict[str, Path], inputs: dict[str, Path]) -> str:

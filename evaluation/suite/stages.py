@@ -281,7 +281,7 @@ class Suite:
             if e["label"] not in used:
                 continue  # no task runs it on any dataset: nothing to build (or train) it for
             selected = e["label"] in run and (self.enhancer_labels is None or e["label"] in self.enhancer_labels)
-            weights = e["weights"]
+            weights, building = e["weights"], False
             try:
                 if weights is not None and not Path(weights).is_file():
                     if selected:
@@ -293,16 +293,13 @@ class Suite:
                         if selected:
                             self.skip("enhancer", e["label"], "not trained yet (run the suite to train it)")
                         continue
-                try:
-                    cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
-                                           cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
-                except (ValueError, TypeError) as err:
-                    if selected:  # a setting it refuses: a config error, before any image is enhanced or scored
-                        raise ConfigError(f"enhancers[{i}] ({e['label']}): {err}") from None
-                    raise
-            except ConfigError:
-                raise
+                building = True
+                cache = build_enhancer(e["name"], weights=weights, device=self.cfg["device"],
+                                       cache_dir=self.cfg.cache_dir, cache=True, **e["params"])
             except Exception as err:  # noqa: BLE001 - one broken enhancer must not stop the others
+                if selected and building and isinstance(err, (ValueError, TypeError)):
+                    # a setting it refuses: a config error, before any image is enhanced or scored
+                    raise ConfigError(f"enhancers[{i}] ({e['label']}): {err}") from None
                 if selected:
                     self.fail(f"enhancer/{e['label']}", err)
                 else:
@@ -321,10 +318,15 @@ class Suite:
         by_data = self.cfg["datasets"][dataset].get("enhancers")
         return (by_task is None or label in by_task) and (by_data is None or label in by_data)
 
+    def _combinations(self, tasks: Collection[str] | None = None) -> set[tuple[str, str, str]]:
+        """``(task, dataset, enhancer label)`` of every unit the config has for ``tasks`` (default: the selected)."""
+        return {(task, name, e["label"]) for task in (self.only if tasks is None else tasks)
+                for name in self._task_datasets(task) for e in self.cfg["enhancers"]
+                if self._allowed(task, name, e["label"])}
+
     def _labels_used(self, tasks: Collection[str] | None = None) -> set[str]:
         """Labels of the enhancers some of ``tasks`` (default: the selected ones) runs on some of its datasets."""
-        return {e["label"] for task in (self.only if tasks is None else tasks) for name in self._task_datasets(task)
-                for e in self.cfg["enhancers"] if self._allowed(task, name, e["label"])}
+        return {label for _, _, label in self._combinations(tasks)}
 
     def _train_unit(self, e: dict[str, Any]) -> str:
         from uptflow.utils.mmconfig import load_config
@@ -545,8 +547,7 @@ class Suite:
         """
         current = {u.id for u in self.units()}
         checked = {(u.task, u.dataset, u.enhancer.label) for u in self.units()}
-        configured = {(t, name, e["label"]) for t in self.cfg["tasks"] for name in self._task_datasets(t)
-                      for e in self.cfg["enhancers"] if self._allowed(t, name, e["label"])}
+        configured = self._combinations(self.cfg["tasks"])
         # unit ids are score/<task>/<dataset>/<label>/<digest>
         key = df["unit"].map(lambda u: tuple(str(u).split("/")[1:4]) if str(u).count("/") == 4 else None)
         known = df["unit"].isin(current)
