@@ -179,8 +179,17 @@ class Benchmark:
         self.device = device
 
     def settings(self) -> dict[str, Any]:
-        """The settings the numbers depend on (subclasses add theirs); part of every unit's identity."""
-        return {"metrics": list(self.selected)}
+        """The settings the numbers depend on (subclasses add theirs); part of every unit's identity.
+
+        The metrics' conventions are in it as the protocol lines print them, so a unit computed under a metric
+        definition that has changed since is recomputed, never printed under the new one's description."""
+        return {"metrics": list(self.selected), "conventions": self.metric_conventions()}
+
+    def metric_conventions(self) -> str:
+        """The conventions of every metric this benchmark reports, as its protocol lines print them."""
+        from evaluation.metrics import conventions
+
+        return conventions(self.selected)
 
     def pending(self, dataset: Any, plog: ProgressLog, enhancer: Any, progress: bool = True) -> Iterator[Any]:
         """``(sample, image)`` for the images of ``dataset`` not done yet, with a progress bar; an image that cannot

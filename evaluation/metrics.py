@@ -47,7 +47,8 @@ class UnknownMetricError(KeyError):
         return str(self.args[0])
 
 
-_GTMEAN = "; GT-mean: the output is scaled to the ground truth's mean grey level first (uses the ground truth)"
+_GTMEAN = ("; GT-mean: the output is first multiplied by mean_gray(GT) / mean_gray(output), grey = 0.299R + 0.587G "
+           "+ 0.114B, then rounded and clipped to uint8 (uses the ground truth)")
 _COCO = "pycocotools COCOeval bbox, 101-point interpolation, maxDets=100"
 _VOC = "VOC mAP@0.5, eval_mode='area', legacy +1 pixel coordinates (mmdet 3.x VOCMetric)"
 _SEG = "mmseg IoUMetric definitions, ignore index 255"
@@ -64,8 +65,8 @@ CATALOGUE: dict[str, Metric] = {m.name: m for m in (
                           "convert_to='gray': rounded 0.299R+0.587G+0.114B luma, as the MATLAB release after "
                           "rgb2gray)"),
     _M("BRISQUE", "", False, "BRISQUE with the LIVE SVR model (libsvm), grey image"),
-    _M("LOE", "", False, "lightness order error (input vs output), max-RGB lightness on a grid with short side "
-                         "{loe_short_side}"),
+    _M("LOE", "", False, "lightness order error (input vs output) as the NPE authors' LOE.m: max-RGB lightness, "
+                         "15x15 local maximum, grid with short side {loe_short_side}"),
     _M("COCO AP", "%", True, "COCO AP@[.5:.95], " + _COCO, percent=True),
     _M("COCO AP50", "%", True, "COCO AP@0.5, " + _COCO, percent=True),
     _M("COCO AP75", "%", True, "COCO AP@0.75, " + _COCO, percent=True),

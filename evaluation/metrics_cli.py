@@ -7,7 +7,8 @@ Examples:
     $ uptflow metrics -t enhanced/ -i low/ --metrics LOE               # LOE needs the inputs
 
 Images are matched by file stem (a prefix equal to the folder name is ignored, as LOL-v2's low/normal). Metric
-names and conventions are the catalogue's (``evaluation.metrics``), so the numbers equal the benchmarks'.
+names and conventions are the catalogue's (``evaluation.metrics``), so the numbers equal the benchmarks'; the
+conventions are printed after the means and written as the ``protocol`` column of ``--output``.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 from uptflow.cli import add_limit, run_standalone
+from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
 
 __all__ = ["add_arguments", "run", "main"]
 
@@ -28,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--inputs", default=None, help="folder of the low-light inputs (for LOE)")
     p.add_argument("--metrics", default=None, help="comma-separated catalogue names (default: PSNR,SSIM,SSIM-G11 "
                                                    "with -r, else NIQE,BRISQUE; LOE with -i)")
+    p.add_argument("--loe-short-side", type=int, default=DEFAULT_SHORT_SIDE,
+                   help="LOE grid short side (see uptflow.metrics.loe)")
     p.add_argument("--output", default=None, help="also write the per-image table to this CSV file")
     add_limit(p)
 
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from evaluation.enhancement.benchmark import COLUMNS, FULL_REFERENCE
-    from evaluation.metrics import metric, to_table
+    from evaluation.metrics import conventions, metric, to_table
     from uptflow.metrics.image_quality import ImageQuality
     from uptflow.utils.io import atomic_write_text, imread_rgb
 
@@ -87,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--metrics {','.join(wanted)}: full-reference metrics need -r/--reference")
     if "LOE" in wanted and not args.inputs:
         raise ValueError("--metrics LOE: needs the low-light inputs (-i/--inputs)")
+    if args.loe_short_side < 1:
+        raise ValueError(f"--loe-short-side: must be >= 1, got {args.loe_short_side}")
     targets = dict(list(_files(Path(args.target)).items())[: args.limit])
     refs = _files(Path(args.reference)) if args.reference else {}
     inputs = _files(Path(args.inputs)) if args.inputs else {}
@@ -104,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
         lpips = LPIPS()
     q = ImageQuality(gt_mean=any(m.endswith("GTmean") for m in wanted), lpips=lpips,
-                     no_reference=bool({"NIQE", "BRISQUE"} & set(wanted)))
+                     no_reference=bool({"NIQE", "BRISQUE"} & set(wanted)), loe_short_side=args.loe_short_side)
     rows, failed = [], 0
     for stem, path in targets.items():
         try:
@@ -120,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no image of {args.target} could be scored ({failed} failed, reported above)")
     df = pd.DataFrame(rows)
     mean = {m: float(df[m][df[m].map(math.isfinite)].mean()) for m in wanted}
+    protocol = conventions(wanted, loe_short_side=args.loe_short_side)
     print(df.round(4).to_markdown(index=False))
     print("\nmean over " + f"{len(df)} images: " + ", ".join(f"{m} {v:.4f}" for m, v in mean.items()))
+    print(f"protocol: {protocol}")
     if args.output:
-        atomic_write_text(args.output, df.to_csv(index=False))
+        atomic_write_text(args.output, df.assign(protocol=protocol).to_csv(index=False))
     return 1 if failed else 0
 
 

@@ -187,3 +187,28 @@ def test_auto_device_is_resolved_and_named(capsys):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto") == expected
     assert f"device: {expected}" in capsys.readouterr().err
+
+
+class _Unreadable:
+    """A dataset whose item 1 cannot be read, as an image file that is not one."""
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> int:
+        if i == 1:
+            raise ValueError("cannot read image /data/low/3.png: not an image")
+        return i
+
+
+def test_an_error_in_a_data_loader_worker_is_one_line_naming_the_file(capsys):
+    import torch
+
+    from uptflow.cli import run_guarded
+
+    def read_all(_args: object) -> int:
+        list(torch.utils.data.DataLoader(_Unreadable(), num_workers=1))
+        return 0
+
+    assert run_guarded(read_all, None) == 2
+    assert capsys.readouterr().err == "error: cannot read image /data/low/3.png: not an image\n"

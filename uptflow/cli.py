@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -36,7 +37,12 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, FileNotFou
 
 def _message(err: BaseException) -> str:
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and "Original Traceback" in text:
+        # torch re-raises a DataLoader worker's error as "Caught ValueError in DataLoader worker process N." with the
+        # worker's traceback in the text: its last line is the original message (naming the file)
+        lines = [re.sub(r"^[\w.]+: ", "", lines[-1])]
+    first = lines[0] if lines else type(err).__name__
     return first if len(first) <= 2000 else first[:2000] + " ..."
 
 
@@ -154,12 +160,19 @@ def work_dir(args: argparse.Namespace) -> Path:
     return path
 
 
-def add_cfg_options(p: argparse.ArgumentParser) -> None:
-    """``--cfg-options key=value ...`` (mmengine's DictAction)."""
+def add_cfg_options(p: argparse.ArgumentParser,
+                    help: str = "override config entries, mmengine style, e.g. model.test_cfg.mode=slide") -> None:
+    """``--cfg-options key=value ...`` (mmengine's DictAction; an item without ``=`` is a usage error)."""
     from mmengine.config import DictAction
 
-    p.add_argument("--cfg-options", nargs="+", action=DictAction, default=None, metavar="KEY=VALUE",
-                   help="override config entries, mmengine style, e.g. model.test_cfg.mode=slide")
+    class KeyValues(DictAction):
+        def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001 - argparse's signature
+            bad = [v for v in values if "=" not in v]
+            if bad:  # DictAction would fail with "not enough values to unpack"
+                raise argparse.ArgumentError(self, f"expected KEY=VALUE items, got {bad[0]!r}")
+            super().__call__(parser, namespace, values, option_string)
+
+    p.add_argument("--cfg-options", nargs="+", action=KeyValues, default=None, metavar="KEY=VALUE", help=help)
 
 
 def _positive_int(text: str) -> int:

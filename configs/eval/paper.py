@@ -1,10 +1,11 @@
 """Full-data suite mirroring the paper's setting: LOLv2-real / synthetic test sets, ExDark, ACDC night, traffic.
 
 Every dataset lives under ``data_root`` (``--data-root``) in its official layout; an absent dataset is skipped
-with the path it should be at. Paper rows are shown beside ours for LOLv2-real / LOLv2-synthetic (Table 1) and
-the NTM traffic parts (preprint Table 3), whose splits and metric definitions we follow; the paper reports no
-detection or segmentation numbers. Weights: UPT-Flow's official LOLv2 checkpoints and the baselines' released
-weights go under ``{data_root}/weights``; missing ones skip their enhancer with the expected path.
+with the path it should be at. Paper rows (PSNR / SSIM / LPIPS) are shown beside ours for LOLv2-real /
+LOLv2-synthetic (Table 1), whose split and UPT-Flow's metric definitions we follow. The NTM traffic parts (preprint
+Table 3) are scored, but the paper's LOE / NIQE / BRISQUE numbers are withheld: it does not say how it computed them.
+The paper reports no detection or segmentation numbers. Weights: UPT-Flow's official LOLv2 checkpoints and the
+baselines' released weights go under ``{data_root}/weights``; missing ones skip their enhancer with the expected path.
 """
 
 suite = "paper"

@@ -98,6 +98,9 @@ class DetectionBenchmark(Benchmark):
             self.finetune = check_schedule(self.detector_spec, finetune, where="finetune")
         self._detector: Any = None
 
+    def metric_conventions(self) -> str:
+        return conventions([*self.selected, *(("COCO AP50", "VOC AP50") if self.per_class else ())])
+
     def settings(self) -> dict[str, Any]:
         # the pretraining text only when given, so the ids of units made before it was part of them stay the same
         extra = {"pretraining": self.pretraining} if self.pretraining is not None else {}
@@ -179,7 +182,7 @@ class DetectionBenchmark(Benchmark):
         inside = "".join(f"; the model's own pipeline enhances with {e.get('enhancer')}"
                          for e in d.get("pipeline_enhancers") or ())
         return (f"{d.get('detector')} ({ckpt}, {record['pretraining']}, input {d.get('input_size')}){inside}; "
-                + conventions([*self.selected, *(("COCO AP50", "VOC AP50") if self.per_class else ())]))
+                + self.metric_conventions())
 
     def _rows(self, scores: dict, dataset: Any, n: int) -> list[dict[str, Any]]:
         rows = []

@@ -17,6 +17,7 @@ import sys
 
 from evaluation.cli import add_enhancers
 from uptflow.cli import DeprecatedOption, add_device, add_limit, add_work_dir, run_standalone
+from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
 
 __all__ = ["add_arguments", "run", "main"]
 
@@ -42,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                       "LOE)")
     p.add_argument("--lpips-backbone", default=None, help="AlexNet weights (alexnet-owt-7be5be79.pth) for LPIPS")
     p.add_argument("--lpips-linear", default=None, help="LPIPS v0.1 alex linear heads (default: from `lpips`)")
-    p.add_argument("--loe-short-side", type=int, default=100, help="LOE grid short side (see uptflow.metrics.loe)")
+    p.add_argument("--loe-short-side", type=int, default=DEFAULT_SHORT_SIDE,
+                   help="LOE grid short side (see uptflow.metrics.loe)")
     p.add_argument("--figure-images", type=int, default=4, help="images in comparison.png (0 = none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -31,6 +31,7 @@ from evaluation.benchmark import (
 )
 from evaluation.metrics import conventions, to_table
 from evaluation.registry import BENCHMARKS
+from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
 from uptflow.utils.io import atomic_write_json, atomic_write_text, imread_rgb, imwrite_rgb
 
 __all__ = ["EnhancementBenchmark", "COLUMNS", "FULL_REFERENCE", "NO_REFERENCE"]
@@ -69,8 +70,8 @@ class EnhancementBenchmark(Benchmark):
     default_nr_metrics = ("NIQE", "BRISQUE", "LOE")
 
     def __init__(self, metrics: Sequence[str] | None = None, nr_metrics: Sequence[str] | None = None,
-                 loe_short_side: int = 100, lpips_backbone: str | None = None, lpips_linear: str | None = None,
-                 save_images: bool = True, device: str = "cpu") -> None:
+                 loe_short_side: int = DEFAULT_SHORT_SIDE, lpips_backbone: str | None = None,
+                 lpips_linear: str | None = None, save_images: bool = True, device: str = "cpu") -> None:
         super().__init__(metrics, device)
         self.nr_selected = tuple(nr_metrics) if nr_metrics is not None else self.default_nr_metrics
         bad = [m for m in self.nr_selected if m not in NO_REFERENCE]
@@ -81,6 +82,9 @@ class EnhancementBenchmark(Benchmark):
         self.loe_short_side, self.save_images = loe_short_side, save_images
         self.lpips_backbone, self.lpips_linear = lpips_backbone, lpips_linear
         self._lpips: Any = None
+
+    def metric_conventions(self) -> str:
+        return conventions([*self.selected, *self.nr_selected], loe_short_side=self.loe_short_side)
 
     def settings(self) -> dict[str, Any]:
         out = {**super().settings(), "nr_metrics": list(self.nr_selected), "loe_short_side": self.loe_short_side}

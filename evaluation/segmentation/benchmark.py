@@ -25,7 +25,7 @@ from evaluation.benchmark import (
     model_identity,
     unit_identity,
 )
-from evaluation.metrics import conventions, to_table
+from evaluation.metrics import to_table
 from evaluation.registry import BENCHMARKS
 from evaluation.segmentation.classes import colorize, trainids_to_labelids
 from evaluation.segmentation.metrics import confusion_matrix, get_protocol, scores_from_confusion
@@ -178,7 +178,7 @@ class SegmentationBenchmark(Benchmark):
         degr = f"; input darkened with {dataset.degrade.describe()['spec']}" if dataset.degrade is not None else ""
         inside = "".join(f"; the model's own pipeline enhances with {e.get('enhancer')}"
                          for e in seg.get("pipeline_enhancers") or ())
-        line = f"{model}{inside}; {protocol.name}: {protocol.description}{degr}; " + conventions(self.selected)
+        line = f"{model}{inside}; {protocol.name}: {protocol.description}{degr}; " + self.metric_conventions()
         result: dict[str, Any] = dict(identity=ident, protocol=protocol.to_dict(), protocol_line=line, segmenter=seg,
                                       enhancer=describe_enhancer(enhancer), images=len(names) - len(skipped),
                                       labelled=labelled, skipped=skipped)

@@ -507,8 +507,12 @@ class Suite:
             own = {u.id for u in self.units() if self.shard.owns(u.id)}
             write_shard_results(self.store, results_dir, self.shard, own)
         if not merge and not shard_files_complete(results_dir, self.shard):
+            # tables of an earlier build would sit beside results they do not hold, unmarked
+            if (self.work_dir / "tables").is_dir():
+                _replace_tables([], self.work_dir / "tables")
+            (self.work_dir / "report" / "index.html").unlink(missing_ok=True)
             self.log(f"tables: waiting for the other shards' results in {results_dir}; the last shard to finish "
-                     "builds them, or run with --merge")
+                     "builds the tables and report (earlier ones removed until then), or run with --merge")
             return 0
         df = self._current_rows(read_results(merge or [results_dir]))
         if df.empty:

@@ -13,7 +13,9 @@ import pandas as pd
 
 __all__ = ["TABLE1", "TABLE2", "TABLE3", "PAPER_TABLES", "TEST_SIZES", "paper_frame"]
 
-# Published Table 1 (paper figure table1; spec 6.3): PSNR / SSIM / LPIPS, no GT-mean, skimage SSIM 7x7 uniform.
+# Published Table 1 (paper figure table1; spec 6.3): PSNR / SSIM / LPIPS, no GT-mean. UPT-Flow's row follows its
+# test.py (skimage SSIM 7x7 uniform); some other rows equal their own papers' numbers (Retinexformer, SNRNet), whose
+# SSIM conventions differ, so the conventions behind the other methods' rows are not established.
 # LLFlow's MIT-Adobe FiveK LPIPS "0.450*" is printed as-is in the paper (almost certainly a typo).
 TABLE1_COLUMNS = ("LOLv2-real", "LOLv2-synthetic", "MIT-Adobe FiveK", "SMID")
 TABLE1 = (

@@ -5,10 +5,10 @@ so no number is typed by hand; which tables a task gets is declared by its bench
 (``Benchmark.table_specs``), and metric order, units and arrows come from the catalogue (``evaluation.metrics``).
 Each table carries its protocol line (dataset, split, models, weights, metric conventions) and says how many
 images were skipped. Where a dataset is the paper's own test set under the paper's protocol (its ``paper_key``
-names a column of the paper's tables, the whole test split was scored without darkening, and the metric settings
-are those the paper rows assume, e.g. LOE's default grid), the paper's reported numbers for the methods whose rows
-are in the table (UPT-Flow and the baselines we ran) are added as rows marked "(paper)"; otherwise a note says why
-they are withheld.
+names a column of the paper's tables and the whole test split was scored without darkening), the paper's reported
+numbers of the metrics it computes as we do (PSNR, SSIM, LPIPS) for the methods whose rows are in the table
+(UPT-Flow and the baselines we ran) are added as rows marked "(paper)"; otherwise a note says why they are withheld.
+The paper's LOE, NIQE and BRISQUE numbers are always withheld: it does not say how it computed them.
 
 Files per table: ``<name>.csv`` (wide; ``#`` protocol lines, then a two-row header: read it with
 ``pd.read_csv(path, comment="#", header=[0, 1], index_col=0)``), ``<name>.long.csv`` (tidy: one row per
@@ -27,12 +27,15 @@ from evaluation.metrics import CATALOGUE
 from evaluation.tables.paper_numbers import TEST_SIZES, paper_frame
 from uptflow.utils.io import atomic_write_text
 
-__all__ = ["Table", "PAPER_METHODS", "PAPER_METRICS", "build_tables", "write_tables", "flat_columns"]
+__all__ = ["Table", "PAPER_METHODS", "PAPER_METRICS", "UNDISCLOSED_METRICS", "build_tables", "write_tables",
+           "flat_columns"]
 
 # our enhancer (registry name) -> its row name in the paper's tables
 PAPER_METHODS = {"uptflow": "UPT-Flow", "sci": "SCI", "zero_dce_pp": "ZeroDCE++", "zero_dce": "ZeroDCE"}
-# our metric name -> the paper's, for the metrics computed exactly as the paper does (spec 6.1 / 6.5)
-PAPER_METRICS = {"PSNR": "PSNR", "SSIM": "SSIM", "LPIPS": "LPIPS", "LOE": "LOE", "NIQE": "NIQE", "BRISQUE": "BRISQUE"}
+# our metric name -> the paper's, for the metrics computed as UPT-Flow's test.py does (spec 6.1)
+PAPER_METRICS = {"PSNR": "PSNR", "SSIM": "SSIM", "LPIPS": "LPIPS"}
+# metrics the paper reports (Table 3, night traffic) without saying how it computed them: its numbers are withheld
+UNDISCLOSED_METRICS = ("LOE", "NIQE", "BRISQUE")
 _PAPER_SOURCE = {
     "table1": "Table 1 of Xu et al., Pattern Recognition 158:111076 (2025)",
     "table2": "Table 2 of Xu et al., Pattern Recognition 158:111076 (2025)",
@@ -100,18 +103,9 @@ def _dataset_mismatch(d: dict[str, Any], key: str, n: int, skipped: int) -> str:
     return f"{n} of the paper's {size} test images scored"
 
 
-def _setting_mismatches(bench: Any) -> dict[str, str]:
-    """Metric -> why the benchmark computes it other than the paper rows assume (a changed metric setting)."""
-    from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
-
-    # a benchmark without the setting computes LOE on the default grid
-    side = getattr(bench, "loe_short_side", DEFAULT_SHORT_SIDE)
-    return {"LOE": f"LOE grid short side {side}, not {DEFAULT_SHORT_SIDE}"} if side != DEFAULT_SHORT_SIDE else {}
-
-
-def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame, bench: Any) -> tuple[pd.DataFrame, list[str]]:
+def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Rows of the paper's numbers where ours are on the paper's protocol (the dataset's ``paper_key``, its full
-    test split undarkened, the metric settings the paper rows assume), for the methods whose rows are in the table;
+    test split undarkened, a metric the paper computes as we do), for the methods whose rows are in the table;
     plus notes naming the source, or why paper rows are withheld."""
     paper = paper_frame()
     by_title = {d["title"]: d for d in cfg["datasets"].values()}
@@ -120,7 +114,6 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame, bench: Any) -> 
     for e in cfg["enhancers"]:
         if e["name"] in PAPER_METHODS and e["label"] in wide.index:
             ours.setdefault(PAPER_METHODS[e["name"]], []).append(e["label"])
-    unlike = _setting_mismatches(bench)
     records, notes = [], []
     for ds_title, g in sub.groupby("dataset", sort=False):
         d = by_title.get(ds_title) or {}
@@ -133,10 +126,13 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame, bench: Any) -> 
         if why:
             notes.append(f"{ds_title}: paper rows not shown: {why}.")
             continue
-        metrics = [m for m, theirs in PAPER_METRICS.items()
-                   if (ds_title, m) in wide.columns and theirs in set(reported["metric"])]
-        notes += [f"{ds_title}: paper {m} numbers not shown: {unlike[m]}." for m in metrics if m in unlike]
-        comparable = [m for m in metrics if m not in unlike]
+        comparable = [m for m, theirs in PAPER_METRICS.items()
+                      if (ds_title, m) in wide.columns and theirs in set(reported["metric"])]
+        unknown = [m for m in UNDISCLOSED_METRICS if (ds_title, m) in wide.columns and m in set(reported["metric"])]
+        if unknown:
+            notes.append(f"{ds_title}: paper {', '.join(unknown)} numbers not shown: the paper does not say how it "
+                         "computed them, and implementations differ (LOE by 2-8x between the NPE authors' code and "
+                         "other grids; BRISQUE by several points between packages).")
         value = reported.set_index(["method", "metric"])["value"]
         shown = [dict(enhancer=f"{method} (paper)", dataset=ds_title, metric=m, value=value[(method, PAPER_METRICS[m])])
                  for method, labels in ours.items() if method in set(reported["method"])
@@ -144,14 +140,15 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame, bench: Any) -> 
         if not shown:
             if comparable:
                 notes.append(f"{ds_title}: paper rows not shown: none of the enhancers in this table is in the paper.")
-            elif not metrics:
+            elif not unknown:
                 notes.append(f"{ds_title}: paper rows not shown: none of this table's metrics is the paper's "
                              f"({', '.join(dict.fromkeys(reported['metric']))}).")
             continue
         records += shown
         notes.append(f"Rows marked (paper): reported numbers of {_PAPER_SOURCE[reported['table'].iloc[0]]}, "
                      f"column {key!r}, for the methods in this table; same test split ({int(g['n'].min())} images) "
-                     "and metric definitions as ours.")
+                     "and metric definitions as ours for UPT-Flow's row (its test.py); the other methods' rows are as "
+                     "the paper prints them, some taken from their own papers, whose conventions can differ.")
     if not records:
         return wide, notes
     extra = pd.DataFrame(records).pivot_table(index="enhancer", columns=["dataset", "metric"], values="value",
@@ -199,7 +196,7 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
             wide = _pivot(overall, ["dataset", "metric"], enhancers, order)
             notes = _skipped_note(sub)
             if spec.paper:
-                wide, paper_notes = _paper_rows(wide, cfg, overall, bench)
+                wide, paper_notes = _paper_rows(wide, cfg, overall)
                 notes += paper_notes
             else:
                 notes.append("The UPT-Flow paper reports no numbers for this task, so no paper rows are shown.")

@@ -101,6 +101,9 @@ class TrafficBenchmark(Benchmark):
         self._detector: Any = None
         self._nr: Any = None
 
+    def metric_conventions(self) -> str:
+        return conventions(self.selected, loe_short_side=DEFAULT_SHORT_SIDE)
+
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "conf": self.conf, "flow_side": self.flow_side,
                 "detector": model_identity(self.detector_spec) if self.detector_spec else None,
@@ -192,7 +195,7 @@ class TrafficBenchmark(Benchmark):
         ntm = ntm_table(summary)
         if ntm:
             atomic_write_text(out_dir / "ntm.md", ntm + "\n")
-        line = conventions(self.selected, loe_short_side=DEFAULT_SHORT_SIDE)
+        line = self.metric_conventions()
         if self.detector is not None:
             p = self.detector.describe()
             line += (f"; detections by {p.get('detector')} {Path(str(p.get('checkpoint'))).name}, counted at score "

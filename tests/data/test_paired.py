@@ -30,6 +30,16 @@ def test_unmatched_files_are_all_listed(tmp_path):
         match_pairs(tmp_path / "low", tmp_path / "high")
 
 
+def test_numbered_names_with_other_words_get_a_hint_naming_the_prefixes(tmp_path):
+    for n in (1, 2):
+        fake_trees.write(tmp_path / "train" / "low" / f"low{n:05d}.png", 0)
+        fake_trees.write(tmp_path / "train" / "high" / f"normal{n:05d}.png", 0)
+    with pytest.raises(ValueError, match=r"\(names like low00001 / normal00001: set low_prefix='low' and "
+                                         r"gt_prefix='normal'\)$"):
+        match_pairs(tmp_path / "train" / "low", tmp_path / "train" / "high")
+    assert len(match_pairs(tmp_path / "train" / "low", tmp_path / "train" / "high", "low", "normal")) == 2
+
+
 def test_paired_folder_dataset_loads_pairs(tmp_path):
     fake_trees.make_lol(tmp_path)
     ds = DATASETS.build(dict(type="PairedImageDataset", data_root=str(tmp_path), low_dir="our485/low",

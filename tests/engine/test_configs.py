@@ -18,6 +18,7 @@ from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS
 CONFIG_DIR = ROOT / "configs" / "uptflow"
 DEFAULT_MODEL = "uptflow_small_photo-synthetic_cpu.py"  # trains the packaged default model
 CONTINUE_DEFAULT = "uptflow_small_photo-synthetic_cpu_ft.py"  # continues training it from the packaged weights
+MY_PAIRS = "uptflow_small_my-pairs_cpu.py"  # fine-tunes it on a user's own folder of pairs
 PAPER = {  # config -> (window size, fake-tree maker)
     "uptflow_lolv2-real_50k.py": (5, fake_trees.make_lolv2),
     "uptflow_lolv2-syn_50k.py": (5, fake_trees.make_lolv2),
@@ -30,7 +31,7 @@ PAPER = {  # config -> (window size, fake-tree maker)
 
 def test_every_config_is_covered():
     assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py",
-                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT])
+                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT, MY_PAIRS])
 
 
 def _check_types(cfg: Config) -> None:
@@ -140,6 +141,29 @@ def test_continuation_config_starts_from_the_packaged_model_with_its_network(tmp
     shipped = load_checkpoint(DEFAULT_WEIGHTS)[0]
     key = next(k for k in shipped if k.endswith("temperature"))
     torch.testing.assert_close(model.net.state_dict()[key], shipped[key].float())
+
+
+def test_own_pairs_config_reads_a_folder_of_pairs_given_by_data_root(tmp_path):
+    from uptflow.utils.io import imwrite_rgb
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 3), ("val", 1)):
+        for i in range(n):
+            for kind in ("low", "high"):
+                imwrite_rgb(tmp_path / "data" / split / kind / f"{i}.png",
+                            rng.integers(0, 256, (130, 150, 3), dtype=np.uint8))
+    with pytest.raises(FileNotFoundError, match="data_root = 'data/my_pairs' does not exist"):
+        prepare_config(CONFIG_DIR / MY_PAIRS, work_dir=str(tmp_path / "w"))
+    cfg = prepare_config(CONFIG_DIR / MY_PAIRS, work_dir=str(tmp_path / "w"),
+                         cfg_options={"data_root": str(tmp_path / "data")})
+    _check_types(cfg)
+    cont = Config.fromfile(str(CONFIG_DIR / CONTINUE_DEFAULT))
+    assert cfg.model.weights == "default" and cfg.model.network == cont.model.network
+    train, val = (DATASETS.build(cfg[k].dataset.to_dict()) for k in ("train_dataloader", "val_dataloader"))
+    assert (len(train), len(val)) == (3, 1)
+    crop = train[0]["inputs"]["low"]
+    assert tuple(crop.shape[-2:]) == (cfg.crop_size, cfg.crop_size) and cfg.crop_size % (8 * 5) == 0
+    assert val[0]["inputs"]["low"].shape[-2:] == (130, 150)
 
 
 def test_no_amp_turns_cpu_bf16_off(tmp_path):

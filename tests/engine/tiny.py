@@ -12,7 +12,7 @@ TINY_NETWORK = dict(window_size=2, encoder_dim=8, K=1, hidden=8)
 
 
 def tiny_cfg(work_dir: Path, max_iters: int = 4, val_interval: int = 1000, ckpt_interval: int = 2,
-             crop: int = 16, **options):
+             crop: int = 16, resume: str | None = None, **options):
     """Prepared config: tiny network, 2 small photos, CPU, no TensorBoard, no progress bar."""
     cfg_options = {
         "model.network": TINY_NETWORK,
@@ -32,4 +32,4 @@ def tiny_cfg(work_dir: Path, max_iters: int = 4, val_interval: int = 1000, ckpt_
         "log_level": "WARNING",
         **options,
     }
-    return prepare_config(TINY_CONFIG, work_dir=str(work_dir), cfg_options=cfg_options)
+    return prepare_config(TINY_CONFIG, work_dir=str(work_dir), cfg_options=cfg_options, resume=resume)

@@ -73,9 +73,13 @@ def test_metrics_scores_folders_paired_and_without_reference(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "m.csv")
     expected = psnr(imread_rgb(root / "low" / "0.png"), imread_rgb(root / "high" / "0.png"))
     assert table.loc[0, "PSNR"] == pytest.approx(expected) and list(table.columns) == ["image", "PSNR", "SSIM",
-                                                                                       "SSIM-G11"]
-    assert main(["metrics", "-t", str(root / "low"), "--metrics", "NIQE"]) == 0
-    assert "NIQE" in capsys.readouterr().out
+                                                                                       "SSIM-G11", "protocol"]
+    assert table.loc[0, "protocol"].startswith("PSNR: PSNR on uint8 RGB")
+    capsys.readouterr()
+    assert main(["metrics", "-t", str(root / "low"), "--metrics", "NIQE,LOE", "-i", str(root / "low"),
+                 "--loe-short-side", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "NIQE" in out and "grid with short side 20" in out.splitlines()[-1]
     assert main(["metrics", "-t", str(root / "low"), "--metrics", "PSNR"]) == 2
     assert "need -r/--reference" in capsys.readouterr().err
     assert main(["metrics", "-t", str(root / "low"), "--metrics", "mIoU"]) == 2

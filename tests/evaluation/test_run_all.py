@@ -375,6 +375,17 @@ def test_shards_merge_into_the_same_tables(tmp_path):
     merged = Suite(load_config(path, work_dir=str(tmp_path / "merged")), progress=False)
     assert merged.merge([str(tmp_path / "m0"), str(tmp_path / "m1")]) == 0
     assert _tables(tmp_path / "merged") == _tables(tmp_path / "single")
+    # a sharded run in a work dir with tables: they go until the last shard rebuilds them (a user's file stays)
+    (tmp_path / "single" / "tables" / "notes.txt").write_text("mine")
+    for i in range(2):
+        shard = Suite(load_config(path, work_dir=str(tmp_path / "single")), shard=Shard(i, 2), resume=True,
+                      progress=False)
+        assert shard.run() == 0
+        if i == 0:
+            assert [p.name for p in (tmp_path / "single" / "tables").iterdir() if p.name[0] != "."] == ["notes.txt"]
+            assert not (tmp_path / "single" / "report" / "index.html").exists()
+    assert _tables(tmp_path / "single") == _tables(tmp_path / "merged")
+    assert (tmp_path / "single" / "report" / "index.html").is_file()
 
 
 @pytest.mark.slow

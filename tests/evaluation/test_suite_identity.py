@@ -1,6 +1,7 @@
 """The suite's one owner of identity and resume: a changed weights file, parameter, task setting or metric list
 reruns exactly the affected units and nothing else, rows never go stale or vanish; a new benchmark is one class."""
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,28 @@ def test_changed_parameter_task_setting_or_metrics_rerun_exactly_what_they_affec
     assert suite.counts["scored"] == 4
     suite, rows = _run(_config(tmp_path, w, offset=0.1, loe_side=50, nr=("LOE", "NIQE")))  # the metric list
     assert suite.counts["scored"] == 4 and {"LOE", "NIQE"} <= set(rows["metric"])
+
+
+def test_a_changed_metric_definition_reruns_the_units_that_report_it(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from evaluation import metrics
+
+    w = _weights(tmp_path / "a.pt", 2.0)
+    _run(_config(tmp_path, w))
+
+    def revise(name: str) -> None:
+        entry = metrics.CATALOGUE[name]
+        monkeypatch.setitem(metrics.CATALOGUE, name, replace(entry, convention=entry.convention + " (revised)"))
+
+    revise("COCO AP")  # not reported by this suite: nothing reruns
+    suite, _ = _run(_config(tmp_path, w))
+    assert suite.counts["scored"] == 0 and suite.counts["reused"] == 4
+    revise("LOE")  # the task's settings (and its protocol lines) changed: every unit of the task reruns
+    suite, _ = _run(_config(tmp_path, w))
+    assert suite.counts["scored"] == 4
+    protocols = [json.loads(p.read_text())["protocol"] for p in (tmp_path / "work" / "units").rglob("metrics.json")]
+    assert sum("(revised)" in p for p in protocols) == 2  # the new units of the frames (no reference: LOE)
 
 
 def test_a_toy_benchmark_plugs_into_the_suite_and_its_tables(tmp_path):

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 from skimage import data
 
 from uptflow.metrics import functional as F
+from uptflow.metrics.image_quality import ImageQuality
 from uptflow.registry import METRICS
 
 
@@ -31,3 +33,20 @@ def test_unpaired_images_get_only_no_reference_metrics_and_small_ones_nan():
     with pytest.warns(UserWarning, match="niqe not computed"):
         small = m.process(np.full((64, 64, 3), 100, np.uint8))
     assert np.isnan(small["niqe"])
+
+
+def test_lpips_inputs_go_to_the_device_of_the_network():
+    class Probe(torch.nn.Module):  # stands in for LPIPS on another device (a GPU in use)
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1, device="meta"))
+            self.seen: list[torch.device] = []
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            self.seen += [a.device, b.device]
+            return torch.full((1,), 0.25)
+
+    probe = Probe()
+    img = np.zeros((16, 16, 3), np.uint8)
+    assert ImageQuality(lpips=probe, no_reference=False).measure(img, img)["lpips"] == 0.25
+    assert [d.type for d in probe.seen] == ["meta", "meta"]

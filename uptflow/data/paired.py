@@ -38,6 +38,7 @@ Any paired folder (``PairedImageDataset``) or a folder of low-light images alone
 e.g. DICM / MEF / NPE) works the same way.
 """
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -128,8 +129,20 @@ def match_pairs(low_dir: str | Path, gt_dir: str | Path, low_prefix: str = "", g
                          f"{_names(gt[k].name for k in only_gt)}")
         raise ValueError("unmatched images (pairs are matched by file stem"
                          f"{', prefixes ' + repr((low_prefix, gt_prefix)) if low_prefix or gt_prefix else ''}): "
-                         + "; ".join(parts))
+                         + "; ".join(parts) + _prefix_hint(low, only_low, gt, only_gt, low_prefix or gt_prefix))
     return [(k, low[k], gt[k]) for k in sorted(low, key=natural_key)]
+
+
+def _prefix_hint(low: dict[str, Path], only_low: set[str], gt: dict[str, Path], only_gt: set[str],
+                 prefixed: str) -> str:
+    """A hint naming the prefixes for numbered names that differ only by their leading word (LOL-v2's low00001 /
+    normal00001), or ""."""
+    words = [re.match(r"^([A-Za-z]+)\d+$", files[min(keys, key=natural_key)].stem) if keys else None
+             for files, keys in ((low, only_low), (gt, only_gt))]
+    if prefixed or not all(words) or words[0].group(1) == words[1].group(1):
+        return ""
+    return (f" (names like {words[0].group(0)} / {words[1].group(0)}: set low_prefix={words[0].group(1)!r} and "
+            f"gt_prefix={words[1].group(1)!r})")
 
 
 def _build_pipeline(pipeline: Sequence[dict | Callable]) -> list[Callable]:

@@ -78,7 +78,10 @@ def export_fp16(src: str | os.PathLike, out: str | os.PathLike, max_mb: float = 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The export command's options."""
     parser.add_argument("src", help="trained network: uptflow_best.pth / _final.pth or a runner checkpoint iter_N.pth")
-    parser.add_argument("--out", default="uptflow/assets/uptflow_default.pth", help="file to write")
+    # no default: a path relative to the current folder would write a stray uptflow/ package there, or from the
+    # checkout's root replace the shipped model without being asked to
+    parser.add_argument("--out", required=True, help="file to write, e.g. uptflow/assets/uptflow_default.pth to "
+                                                     "replace the packaged default model (from the checkout's root)")
     parser.add_argument("--max-mb", type=float, default=DEFAULT_MAX_MB, help="largest allowed file size (MiB)")
 
 

@@ -32,6 +32,22 @@ class UPTFlowRunner(Runner):
             return super().load_checkpoint(filename, map_location=map_location, strict=strict,
                                            revise_keys=revise_keys)
 
+    def resume(self, filename: str, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - mmengine's signature
+        """Resume as mmengine does, once the checkpoint is known to hold this config's network (mmengine loads it
+        non-strictly and fails later in the optimizer, after hundreds of size-mismatch lines)."""
+        state = safe_torch_load(filename, "training checkpoint", mmengine_checkpoint_globals()).get("state_dict", {})
+        own = getattr(self.model, "module", self.model).state_dict()
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        reshaped = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+        if missing or unexpected or reshaped:
+            detail = (f"{reshaped[0]} has shape {tuple(state[reshaped[0]].shape)} there, "
+                      f"{tuple(own[reshaped[0]].shape)} here" if reshaped else
+                      f"{len(missing)} keys missing, {len(unexpected)} unexpected, e.g. {(missing or unexpected)[0]}")
+            raise ValueError(f"{filename}: made by another network than this config's ({detail}); resume with the "
+                             "config and --cfg-options the run was started with, or start a fresh run in another "
+                             "--work-dir")
+        super().resume(filename, *args, **kwargs)
+
     def load_or_resume(self) -> None:
         """Load or resume as mmengine does; an automatic resume skips checkpoints that cannot be read."""
         if self._resume and self._load_from is None and not self._has_loaded:
@@ -44,6 +60,10 @@ class UPTFlowRunner(Runner):
         """The newest checkpoint of the work dir that loads (``last_checkpoint`` first, then ``iter_N``/``epoch_N``
         by decreasing N); None when there is none at all; a ValueError when there are some but none loads."""
         latest = find_latest_checkpoint(self.work_dir)
+        if latest and Path(latest).parent.resolve() != Path(self.work_dir).resolve():
+            # last_checkpoint holds an absolute path: in a copied or moved work dir it names the original's file
+            own = Path(self.work_dir) / Path(latest).name
+            latest = str(own) if own.is_file() else None
         numbered = sorted((p for p in Path(self.work_dir).glob("*.pth") if _CHECKPOINT.match(p.name)),
                           key=lambda p: int(_CHECKPOINT.match(p.name).group(1)), reverse=True)
         candidates = list(dict.fromkeys(([str(latest)] if latest else []) + [str(p) for p in numbered]))

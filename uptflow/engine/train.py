@@ -23,16 +23,13 @@ __all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``parser``."""
-    from mmengine.config import DictAction
-
-    from uptflow.cli import add_device
+    from uptflow.cli import add_cfg_options, add_device
 
     parser.add_argument("config", help="training config (an mmengine Python config under configs/uptflow/)")
     parser.add_argument("--work-dir", help="folder for logs and checkpoints (default: work_dirs/<config name>)")
     parser.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CHECKPOINT",
                         help="resume training: from CHECKPOINT, or (no value) from the latest one in the work dir")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, metavar="KEY=VALUE",
-                        help="override config entries, e.g. train_cfg.max_iters=1000 data_root=/data/LOL-v2")
+    add_cfg_options(parser, help="override config entries, e.g. train_cfg.max_iters=1000 data_root=/data/LOL-v2")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
                         help="job launcher; 'pytorch' under torchrun")
     add_device(parser)
@@ -58,9 +55,11 @@ def check_data_roots(cfg) -> None:
         for path, ds in _datasets(cfg.get(where), where):
             root = ds.get("data_root")
             if root and not Path(root).is_dir():
+                # the config's top-level data_root reaches every dataset that uses it (prepare_config)
+                key = "data_root" if root == cfg.get("data_root") else f"{path}.data_root"
                 raise FileNotFoundError(
                     f"{path}.data_root = {root!r} does not exist. Download the dataset (see docs/training.md for "
-                    f"the expected folder tree) and pass --cfg-options {path}.data_root=/path/to/it, or set "
+                    f"the expected folder tree) and pass --cfg-options {key}=/path/to/it, or set "
                     f"data_root in the config.")
 
 
@@ -82,6 +81,57 @@ def _nested_use(node: Any, key: str, where: str = "") -> str | None:
     return None
 
 
+_MISSING = object()
+
+
+def _value_at(node: Any, key: str) -> Any:
+    """The config value at dotted ``key`` (list items by index), or ``_MISSING``."""
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
+    """Refuse ``--cfg-options`` a run would ignore or fail on later: a top-level key that neither the config nor
+    mmengine's Runner knows (a typo), and a value of another kind than the one it replaces (text for a number or
+    a flag)."""
+    import difflib
+    import inspect
+
+    from mmengine.runner import Runner
+
+    known = set(cfg_dict) | set(inspect.signature(Runner.__init__).parameters) | {"data_root"}
+    for key, value in options.items():
+        top = key.split(".")[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=1)
+            raise ValueError(f"--cfg-options {key}: {config_name} has no '{top}' and mmengine's Runner takes no such "
+                             "setting" + (f" (did you mean {close[0]}?)" if close else ""))
+        old = _value_at(cfg_dict, key)
+        if old is _MISSING or old is None:
+            continue
+        number = isinstance(old, (int, float)) and not isinstance(old, bool)
+        if (number and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
+                (isinstance(old, bool) and not isinstance(value, bool)):
+            kind = "a number" if number else "True or False"
+            raise ValueError(f"--cfg-options {key}={value!r}: expected {kind} like the config's {old!r}")
+
+
+def _check_fresh(work_dir: Path) -> None:
+    """A run without --resume must not write over another run's checkpoints and exported networks."""
+    found = sorted(p.name for pattern in ("last_checkpoint", "iter_*.pth", "epoch_*.pth", "*_best.pth", "*_final.pth")
+                   for p in work_dir.glob(pattern)) if work_dir.is_dir() else []
+    if found:
+        raise ValueError(f"{work_dir} already holds a training run ({', '.join(found[:3])}"
+                         f"{', ...' if len(found) > 3 else ''}); pass --resume to continue it, or choose another "
+                         "--work-dir")
+
+
 def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resume: str | None = None,
                    cfg_options: dict | None = None, launcher: str = "none", amp: bool = True,
                    device: str | None = None):
@@ -100,6 +150,7 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
         raise FileNotFoundError(f"config not found: {path}")
     cfg = Config.fromfile(str(path))
     if cfg_options:
+        _check_overrides(cfg.to_dict(), cfg_options, path.name)
         if "data_root" in cfg_options:
             # a top-level data_root is the configs' single knob: propagate it to every dataset that used it
             root = cfg_options["data_root"]
@@ -125,6 +176,8 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
             raise ValueError(f"train_cfg.{key}: expected a whole number >= 1, got {value!r}")
     cfg.work_dir = work_dir or cfg.get("work_dir") or str(Path("work_dirs") / path.stem)
     cfg.launcher = launcher
+    if resume is None:
+        _check_fresh(Path(cfg.work_dir))
     if resume is not None:
         cfg.resume = True
         cfg.load_from = None if resume == "auto" else resume

@@ -60,7 +60,9 @@ def ssim_gauss11(pred: np.ndarray, gt: np.ndarray) -> float:
 
 
 def _mean_gray(img: np.ndarray) -> float:
-    # cv2.COLOR_RGB2GRAY weights, which is what the KinD / LLFlow GT-mean step uses
+    # BT.601 luma weights on RGB (the spec's mean_gray). Peers' GT-mean code differs: LLFlow's test.py averages the
+    # output's three channels; Retinexformer-style code applies cv2.COLOR_BGR2GRAY to RGB arrays (R and B weights
+    # swapped). Their numbers are not comparable with these to better than about 1 dB.
     return float((img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).mean())
 
 

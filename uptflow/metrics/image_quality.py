@@ -95,8 +95,10 @@ class ImageQuality:
 def _lpips(model: Any, pred: np.ndarray, gt: np.ndarray) -> float:
     import torch
 
+    device = next(model.parameters()).device  # the benchmark may have moved the network to a GPU
+
     def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255.0
+        return torch.from_numpy(a).to(device).permute(2, 0, 1)[None].float() / 255.0
 
     with torch.inference_mode():
         return float(model(t(pred), t(gt))[0])

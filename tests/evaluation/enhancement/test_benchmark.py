@@ -53,11 +53,11 @@ def test_an_unreadable_image_is_skipped_and_counted_not_fatal(tmp_path):
 
 def test_loe_protocol_names_the_grid_used(tmp_path):
     ds = _paired(make_pair_dirs(tmp_path / "data", n=1, extra_low=("nogt",)), allow_unmatched=True)
-    res = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=["LOE"], loe_short_side=50).run(
+    res = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=["LOE"], loe_short_side=64).run(
         ds, build_enhancer("gamma"), tmp_path / "out", progress=False)
-    assert "LOE: lightness order error (input vs output), max-RGB lightness on a grid with short side 50;" \
-        in res.protocol
-    assert "short side 100" not in res.protocol
+    assert ("LOE: lightness order error (input vs output) as the NPE authors' LOE.m: max-RGB lightness, 15x15 local "
+            "maximum, grid with short side 64;") in res.protocol
+    assert "short side 50" not in res.protocol
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["protocol"] == res.protocol
 
 

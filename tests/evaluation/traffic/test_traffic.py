@@ -159,8 +159,8 @@ def test_traffic_loe_protocol_names_the_grid_used(tmp_path):
 
     ds = _frames(_write_video(tmp_path / "part1.avi", n=2))
     res = TrafficBenchmark(detector=None, metrics=["LOE"]).run(ds, _Gain(), tmp_path / "gain", progress=False)
-    assert res.protocol == ("LOE: lightness order error (input vs output), max-RGB lightness on a grid with short "
-                            f"side {DEFAULT_SHORT_SIDE}")
+    assert res.protocol == ("LOE: lightness order error (input vs output) as the NPE authors' LOE.m: max-RGB "
+                            f"lightness, 15x15 local maximum, grid with short side {DEFAULT_SHORT_SIDE}")
     frames = _images(ds)
     expected = np.mean([loe(img, _Gain()(img), DEFAULT_SHORT_SIDE) for _, img in frames])
     assert res.rows[0]["value"] == pytest.approx(expected)
