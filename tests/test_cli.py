@@ -197,7 +197,7 @@ class _Unreadable:
 
     def __getitem__(self, i: int) -> int:
         if i == 1:
-            raise ValueError("cannot read image /data/low/3.png: not an image")
+            raise ValueError("cannot read image /data/low/3.png:\n  not an image")
         return i
 
 
@@ -211,4 +211,4 @@ def test_an_error_in_a_data_loader_worker_is_one_line_naming_the_file(capsys):
         return 0
 
     assert run_guarded(read_all, None) == 2
-    assert capsys.readouterr().err == "error: cannot read image /data/low/3.png: not an image\n"
+    assert capsys.readouterr().err == "error: cannot read image /data/low/3.png: not an image\n"  # one line

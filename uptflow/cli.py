@@ -35,13 +35,17 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, FileNotFou
                                                 IsADirectoryError, PermissionError)
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")  # "ValueError: ..." ending a traceback (unindented)
+
+
 def _message(err: BaseException) -> str:
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if len(lines) > 1 and "Original Traceback" in text:
         # torch re-raises a DataLoader worker's error as "Caught ValueError in DataLoader worker process N." with the
-        # worker's traceback in the text: its last line is the original message (naming the file)
-        lines = [re.sub(r"^[\w.]+: ", "", lines[-1])]
+        # worker's traceback in the text: the original message starts at its last unindented "Type: " line
+        start = max((i for i, line in enumerate(lines) if _EXCEPTION_LINE.match(line)), default=len(lines) - 1)
+        lines = [" ".join(part.strip() for part in [_EXCEPTION_LINE.sub("", lines[start]), *lines[start + 1:]])]
     first = lines[0] if lines else type(err).__name__
     return first if len(first) <= 2000 else first[:2000] + " ..."
 

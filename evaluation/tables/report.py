@@ -131,8 +131,8 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.Dat
         unknown = [m for m in UNDISCLOSED_METRICS if (ds_title, m) in wide.columns and m in set(reported["metric"])]
         if unknown:
             notes.append(f"{ds_title}: paper {', '.join(unknown)} numbers not shown: the paper does not say how it "
-                         "computed them, and implementations differ (LOE by 2-8x between the NPE authors' code and "
-                         "other grids; BRISQUE by several points between packages).")
+                         "computed them, and implementations differ (LOE by factors up to 8 between the NPE authors' "
+                         "code and other grids; BRISQUE by several points between packages).")
         value = reported.set_index(["method", "metric"])["value"]
         shown = [dict(enhancer=f"{method} (paper)", dataset=ds_title, metric=m, value=value[(method, PAPER_METRICS[m])])
                  for method, labels in ours.items() if method in set(reported["method"])

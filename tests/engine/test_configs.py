@@ -166,6 +166,13 @@ def test_own_pairs_config_reads_a_folder_of_pairs_given_by_data_root(tmp_path):
     assert val[0]["inputs"]["low"].shape[-2:] == (130, 150)
 
 
+def test_overrides_may_unset_a_value_with_none(tmp_path):
+    from tests.engine.tiny import TINY_CONFIG
+
+    cfg = prepare_config(TINY_CONFIG, work_dir=str(tmp_path), cfg_options={"randomness.seed": None})
+    assert cfg.randomness.seed is None  # mmengine then draws a seed
+
+
 def test_no_amp_turns_cpu_bf16_off(tmp_path):
     from tests.engine.tiny import TINY_CONFIG
 

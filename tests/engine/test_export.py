@@ -61,3 +61,9 @@ def test_a_runner_checkpoint_of_any_iteration_can_be_exported(tmp_path):
     exported = load_model(tmp_path / "default.pth").state_dict()
     trained = runner.model.net.state_dict()
     assert all(torch.allclose(trained[k].float(), exported[k].float(), atol=1e-2, rtol=1e-2) for k in trained)
+
+
+def test_export_names_no_default_output_it_would_write_relative_to_the_current_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "uptflow_best.pth")])
+    assert stop.value.code == 2 and "the following arguments are required: --out" in capsys.readouterr().err

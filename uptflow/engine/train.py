@@ -113,7 +113,7 @@ def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
             raise ValueError(f"--cfg-options {key}: {config_name} has no '{top}' and mmengine's Runner takes no such "
                              "setting" + (f" (did you mean {close[0]}?)" if close else ""))
         old = _value_at(cfg_dict, key)
-        if old is _MISSING or old is None:
+        if old is _MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
             continue
         number = isinstance(old, (int, float)) and not isinstance(old, bool)
         if (number and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
