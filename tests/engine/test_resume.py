@@ -46,10 +46,14 @@ def test_resume_auto_finds_the_latest_checkpoint(tmp_path):
 
 
 def test_resume_auto_in_a_copied_work_dir_uses_the_copys_checkpoints(tmp_path):
-    _train(tiny_cfg(tmp_path / "a", max_iters=2, ckpt_interval=2))
-    shutil.copytree(tmp_path / "a", tmp_path / "b")  # last_checkpoint still names a/iter_2.pth
-    runner = build_runner(tiny_cfg(tmp_path / "b", max_iters=4, ckpt_interval=2, resume="auto"))
-    assert runner.newest_intact_checkpoint() == str(tmp_path / "b" / "iter_2.pth")
+    _train(tiny_cfg(tmp_path / "a", max_iters=4, ckpt_interval=2))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # last_checkpoint still names a/iter_4.pth
+    runner = build_runner(tiny_cfg(tmp_path / "b", max_iters=6, ckpt_interval=2, resume="auto"))
+    assert runner.newest_intact_checkpoint() == str(tmp_path / "b" / "iter_4.pth")
+    for p in (tmp_path / "b").glob("iter_*.pth"):
+        p.unlink()
+    # a copy without checkpoints starts over (resuming a's iteration 4 would stop at once, at iteration 4)
+    assert _train(tiny_cfg(tmp_path / "b", max_iters=2, ckpt_interval=2, resume="auto")).iter == 2
 
 
 def test_resume_with_another_network_names_the_checkpoint_and_a_mismatch(tmp_path):

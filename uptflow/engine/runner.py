@@ -54,6 +54,9 @@ class UPTFlowRunner(Runner):
             self._load_from = self.newest_intact_checkpoint()
             if self._load_from is not None:
                 self.logger.info(f"Auto resumed from the newest readable checkpoint {self._load_from}.")
+            else:  # mmengine would look again, and follow a copied work dir's last_checkpoint to the original
+                self.logger.info(f"no checkpoint to resume from in {self.work_dir}: training starts at iteration 0")
+                self._resume = False
         super().load_or_resume()
 
     def newest_intact_checkpoint(self) -> str | None:
