@@ -35,11 +35,15 @@ def _help_options(help_text: str) -> set[str]:
 
 
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
-def test_every_subcommand_has_help(name, capsys):
+def test_every_subcommand_has_help_ending_with_its_examples(name, capsys):
     with pytest.raises(SystemExit) as exc:
         main([name, "--help"])
     assert exc.value.code == 0
-    assert "usage: uptflow" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "usage: uptflow" in out
+    doc = importlib.import_module(SUBCOMMANDS[name][0]).__doc__
+    examples = [line.strip() for line in doc.splitlines() if line.strip().startswith("$ ")]
+    assert examples and all(e in out for e in examples)  # the module docstring's examples, unwrapped
 
 
 def test_missing_subcommand_is_a_usage_error(capsys):

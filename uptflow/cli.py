@@ -86,10 +86,14 @@ def main(argv: list[str] | None = None,
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (mod, help_, aliases) in subcommands.items():
+        module = importlib.import_module(mod)
+        # the module docstring's paragraphs after the first (examples, notes) close the help, as run_standalone's
         p = sub.add_parser(name, help=help_, aliases=list(aliases),
-                           description=help_ + (f" (also: {', '.join(aliases)}, deprecated)" if aliases else ""))
+                           description=help_ + (f" (also: {', '.join(aliases)}, deprecated)" if aliases else ""),
+                           epilog="\n\n".join((module.__doc__ or "").split("\n\n")[1:]),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(_module=mod)
-        importlib.import_module(mod).add_arguments(p)
+        module.add_arguments(p)
     args = parser.parse_args(argv)
     name = args.command
     if name not in subcommands:

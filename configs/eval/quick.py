@@ -2,8 +2,8 @@
 
 Enhancers: the classical ones, Zero-DCE and SCI (their official weights, when present), UPT-Flow with the model
 shipped in the package (trained here on synthetic low light from real photos; docs/model-card.md; not the
-authors' weights; run in bf16), and a short training of the tiny UPT-Flow config as the demonstration that
-training works.
+authors' weights; in bf16 where the CPU has bf16 instructions, else fp32), and a short training of the tiny
+UPT-Flow config as the demonstration that training works.
 Datasets: synthetic night pairs from scikit-image's photos (always); with ``data_root``: LOL and DICM samples,
 8 ExDark images (zero-shot yolov8n), 8 coco128 photos at three darkness levels (yolov8n, and a one-epoch
 fine-tune smoke run on them), a Cityscapes frame at three darkness levels segmented by ESPNet with its authors'
@@ -27,9 +27,10 @@ enhancers = [
     dict(name="clahe"),
     dict(name="zero_dce", weights="{data_root}/weights/zero_dce/Epoch99.pth", optional=True),
     dict(name="sci", weights="{data_root}/weights/sci/medium.pt", optional=True),
-    # no weights: the default model shipped in the package (uptflow/assets/uptflow_default.pth), in bf16 on the CPU
-    # (about 1.5x faster than fp32 for this model, outputs about 62 dB PSNR from fp32's: docs/speed.md)
-    dict(name="uptflow", label="uptflow", params=dict(precision="bf16")),
+    # no weights: the default model shipped in the package (uptflow/assets/uptflow_default.pth); bf16 where the CPU
+    # computes it (AVX512-BF16 / AMX: about 1.5x faster than fp32 for this model, outputs about 62 dB PSNR from fp32's,
+    # docs/speed.md), fp32 elsewhere (emulated bf16 measured 18x slower on an AVX2-only CPU)
+    dict(name="uptflow", label="uptflow", params=dict(precision="auto")),
     # a short training run of the tiny config: shows that training works (a smoke-scale model, not a result)
     dict(name="uptflow", label="uptflow_tiny_demo",
          train=dict(config="{repo}/configs/uptflow/uptflow_tiny_synthetic.py", options={"train_cfg.max_iters": 40})),

@@ -242,3 +242,28 @@ def test_networks_given_as_objects_are_cached_by_their_weights_not_confused(tmp_
     assert ca.key != cb.key
     assert np.array_equal(cb(img), UPTFlowEnhancer(model=b)(img)) and not np.array_equal(ca(img), cb(img))
     assert build_enhancer(UPTFlowEnhancer(model=a), cache_dir=tmp_path).key == ca.key
+
+
+def test_auto_precision_is_bf16_only_where_the_device_computes_it_and_emulated_bf16_warns(monkeypatch):
+    import warnings
+
+    from uptflow.utils import devices
+
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)  # an AVX2-only CPU
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = UPTFlowEnhancer(model=tiny_uptflow(), precision="auto")
+    assert plain.precision == "fp32" and "precision" not in plain.params()  # the fp32 identity, as before
+    with pytest.warns(UserWarning, match=r"no bf16 instructions .* use 'fp32' or 'auto'"):
+        UPTFlowEnhancer(model=tiny_uptflow(), precision="bf16")
+    monkeypatch.setattr(devices, "native_bf16", lambda device: True)  # AVX512-BF16 / AMX, or a GPU
+    assert UPTFlowEnhancer(model=tiny_uptflow(), precision="auto").params()["precision"] == "bf16"
+
+
+def test_native_bf16_follows_the_cpus_instructions(monkeypatch):
+    from uptflow.utils import devices
+
+    for avx512_bf16, amx, expected in ((False, False, "fp32"), (True, False, "bf16"), (False, True, "bf16")):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert devices.fast_precision("cpu") == expected

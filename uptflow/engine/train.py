@@ -3,7 +3,8 @@
 Examples:
     $ uptflow train configs/uptflow/uptflow_tiny_synthetic.py --work-dir work_dirs/tiny
     $ uptflow train configs/uptflow/uptflow_lolv2-real_50k.py --cfg-options data_root=/data/LOL-v2
-    $ uptflow train configs/uptflow/uptflow_lolv2-real_50k.py --resume            # latest checkpoint of work_dir
+    $ uptflow train configs/uptflow/uptflow_lolv2-real_50k.py --cfg-options data_root=/data/LOL-v2 --resume
+    $ uptflow train configs/uptflow/uptflow_small_my-pairs_cpu.py --cfg-options data_root=DATA  # your own pairs
     $ torchrun --nproc_per_node 2 -m uptflow train CONFIG --launcher pytorch
     $ uptflow train configs/uptflow/uptflow_tiny_synthetic.py --device cpu   # CPU even where a GPU is visible
 

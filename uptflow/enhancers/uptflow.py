@@ -10,6 +10,7 @@ results) decodes the latent mode; heat > 0 samples, with an independent sample p
 
 import math
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ class UPTFlowEnhancer(Enhancer):
             ``device``.
         precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"``: the autocast dtype of the encoder and the
             coupling sub-networks (the invertible flow stays float32); bf16 is several times faster on CPUs with
-            AVX512-BF16/AMX and on GPUs, fp16 is meant for GPUs.
+            AVX512-BF16/AMX and on GPUs, and many times slower where it is emulated (AVX2 CPUs: a warning says so),
+            fp16 is meant for GPUs. ``"auto"``: bf16 where the device computes it in hardware, else fp32 (the
+            resolved value is the enhancer's setting).
         compile: run the encoder through ``torch.compile`` (``UPTFlow.compiled``): the first image of each size
             compiles; measured slower on the 2-core CPUs of docs/speed.md, meant for GPUs and long runs of
             same-size frames. None (default): off, or the given ``model``'s own setting.
@@ -84,6 +87,14 @@ class UPTFlowEnhancer(Enhancer):
         if tile_statistics not in ("image", "tile"):
             raise ValueError(f"tile_statistics must be 'image' or 'tile', got {tile_statistics!r}")
 
+        from uptflow.utils.devices import fast_precision, native_bf16
+
+        if precision == "auto":  # resolved here, so params() and every identity record what ran
+            precision = fast_precision(self.device)
+        elif precision == "bf16" and not native_bf16(self.device):
+            warnings.warn(f"precision='bf16' on {self.device}, which has no bf16 instructions (no AVX512-BF16 or "
+                          "AMX): emulated, it is many times slower than fp32 (18x measured); use 'fp32' or 'auto'",
+                          stacklevel=2)
         if model is None:
             model = load_model(weights, device=self.device, precision=precision)
             weights = self.default_weights() if weights is None else weights

@@ -9,6 +9,12 @@ weights checksum; and the input file's checksum) in a text chunk, and an existin
 match, otherwise it is recomputed. Outputs are written atomically, and an input that fails (unreadable, missing)
 is reported while the rest go on; the exit status is 1 if any failed. Same-size images can be enhanced in batches
 (``--batch-size``, for video frames and camera folders).
+
+Examples:
+    $ uptflow enhance photos/ --work-dir out                          # the default model, fp32, heat 0
+    $ uptflow enhance 'shots/**/*.jpg' --work-dir out --precision bf16
+    $ uptflow enhance frame.png --enhancer-weights work_dirs/mine/uptflow_best.pth --work-dir out
+    $ uptflow enhance night/ --enhancer zero_dce --enhancer-weights Epoch99.pth --work-dir out
 """
 
 from __future__ import annotations
@@ -45,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weights (UPT-Flow: official layout or uptflow format; default: the packaged model)")
     parser.add_argument("--weights", dest="enhancer_weights", action=DeprecatedOption, new="--enhancer-weights")
     add_device(parser)
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=_UPTFLOW_DEFAULTS["precision"],
-                        help="UPT-Flow: encoder precision (default fp32; bf16 on CPUs with AMX/AVX512-BF16 and GPUs)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16", "auto"], default=_UPTFLOW_DEFAULTS["precision"],
+                        help="UPT-Flow: encoder precision (default fp32; bf16 only on CPUs with AMX/AVX512-BF16 and "
+                             "GPUs, emulated and much slower elsewhere; auto: bf16 where native, else fp32)")
     parser.add_argument("--compile", action="store_true",
                         help="UPT-Flow: run the encoder through torch.compile (the first image of each size compiles; "
                              "for GPUs and many same-size frames)")
