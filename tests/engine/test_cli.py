@@ -92,3 +92,21 @@ def test_train_api_returns_a_network_that_loads_and_enhances(tmp_path):
     assert weights == tmp_path / "work" / "uptflow_final.pth"
     out = load_model(weights).enhance(torch.rand(1, 3, 20, 28))
     assert out.shape == (1, 3, 20, 28) and 0 <= float(out.min()) <= float(out.max()) <= 1
+
+
+def test_an_unreadable_validation_image_stops_training_before_it_starts(tmp_path):
+    import numpy as np
+
+    from uptflow.utils.io import imwrite_rgb
+
+    rng = np.random.default_rng(0)
+    for split, kind in (("train", "low"), ("train", "high"), ("val", "low"), ("val", "high")):
+        imwrite_rgb(tmp_path / "data" / split / kind / "0.png", rng.integers(0, 256, (130, 150, 3), dtype=np.uint8))
+    bad = tmp_path / "data" / "val" / "high" / "0.png"
+    bad.write_bytes(bad.read_bytes()[:200])  # a copy cut short
+    res = uptflow("train", "configs/uptflow/uptflow_small_my-pairs_cpu.py", "--work-dir", str(tmp_path / "w"),
+                  "--cfg-options", f"data_root={tmp_path / 'data'}")
+    last = res.stderr.strip().splitlines()[-1]
+    assert res.returncode == 2 and str(bad) in last and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert "System environment" not in res.stdout + res.stderr  # mmengine's dump comes with the Runner
+    assert not list((tmp_path / "w").rglob("*.pth"))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from uptflow.models.checkpoint import check_state_dict
 from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading, safe_torch_load
 
 _CHECKPOINT = re.compile(r"^(?:iter|epoch)_(\d+)\.pth$")
@@ -36,16 +37,12 @@ class UPTFlowRunner(Runner):
         """Resume as mmengine does, once the checkpoint is known to hold this config's network (mmengine loads it
         non-strictly and fails later in the optimizer, after hundreds of size-mismatch lines)."""
         state = safe_torch_load(filename, "training checkpoint", mmengine_checkpoint_globals()).get("state_dict", {})
-        own = getattr(self.model, "module", self.model).state_dict()
-        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-        reshaped = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-        if missing or unexpected or reshaped:
-            detail = (f"{reshaped[0]} has shape {tuple(state[reshaped[0]].shape)} there, "
-                      f"{tuple(own[reshaped[0]].shape)} here" if reshaped else
-                      f"{len(missing)} keys missing, {len(unexpected)} unexpected, e.g. {(missing or unexpected)[0]}")
-            raise ValueError(f"{filename}: made by another network than this config's ({detail}); resume with the "
-                             "config and --cfg-options the run was started with, or start a fresh run in another "
-                             "--work-dir")
+        try:
+            check_state_dict(getattr(self.model, "module", self.model), state, filename)
+        except (KeyError, ValueError) as err:
+            raise ValueError(f"{err.args[0]}: made by another network than this config's; resume with the config "
+                             "and --cfg-options the run was started with, or start a fresh run in another "
+                             "--work-dir") from err
         super().resume(filename, *args, **kwargs)
 
     def load_or_resume(self) -> None:

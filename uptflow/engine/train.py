@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "runner_device", "train"]
+__all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "check_validation_set",
+           "runner_device", "train"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -213,9 +214,32 @@ def build_runner(cfg):
     from uptflow.engine.ddp import init_cpu_process_group
     from uptflow.engine.runner import UPTFlowRunner
 
+    check_validation_set(cfg)
     if cfg.get("launcher", "none") == "pytorch" and get_device() != "cuda":
         init_cpu_process_group()
     return UPTFlowRunner.from_cfg(cfg)
+
+
+def check_validation_set(cfg) -> None:
+    """Load every validation sample through its pipeline once, before training: a file that cannot be read would
+    otherwise stop the run only at its first validation, hours in. Errors name the file."""
+    import copy
+    import time
+
+    from mmengine.logging import print_log
+    from tqdm import tqdm
+
+    from uptflow.registry import DATASETS
+
+    loader = cfg.get("val_dataloader")
+    if not loader or not loader.get("dataset") or cfg.get("val_cfg") is None:
+        return
+    start = time.perf_counter()
+    dataset = DATASETS.build(copy.deepcopy(loader["dataset"]))
+    for i in tqdm(range(len(dataset)), desc="checking the validation set", unit="sample", leave=False):
+        dataset[i]
+    print_log(f"validation set: {len(dataset)} samples read in {time.perf_counter() - start:.1f} s",
+              logger="current", level=logging.INFO)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from uptflow.utils.io import atomic_path
 
 __all__ = [
     "DEFAULT_WEIGHTS", "FORMAT_NAME", "FORMAT_VERSION", "convert_official_state_dict", "is_official_state_dict",
-    "load_checkpoint", "load_model", "load_weights", "save_model", "state_sha256",
+    "check_state_dict", "load_checkpoint", "load_model", "load_weights", "save_model", "state_sha256",
 ]
 
 FORMAT_NAME = "uptflow"
@@ -152,12 +152,18 @@ def load_weights(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], source:
         source: name of where ``sd`` came from, for error messages.
         mark_actnorm_initialized: add ``initialized = True`` for every ActNorm ``sd`` lacks (official weights).
     """
-    own = model.state_dict()
     sd = dict(sd)
     if mark_actnorm_initialized:
-        for k in own:
+        for k in model.state_dict():
             if k.endswith(".initialized") and k not in sd:
                 sd[k] = torch.tensor(True)
+    check_state_dict(model, sd, source)
+    model.load_state_dict(sd, strict=True)
+
+
+def check_state_dict(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Raise a KeyError (missing / unexpected keys) or ValueError (shape) naming the key where ``sd`` misfits."""
+    own = model.state_dict()
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
     if missing or unexpected:
@@ -178,7 +184,6 @@ def load_weights(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], source:
                 hint = f" (the checkpoint was made for another window size than the model's {window})"
             raise ValueError(f"{source}: key {k!r} has shape {tuple(v.shape)} in the checkpoint but "
                              f"{tuple(own[k].shape)} in the model{hint}")
-    model.load_state_dict(sd, strict=True)
 
 
 def _default_weights() -> Path:
