@@ -8,7 +8,9 @@ schemas), so a new dataset type or task needs no change in this file. Every prob
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ _TOP: dict[str, tuple[tuple[type, ...], bool]] = {
     "datasets": ((dict,), True),
     "tasks": ((dict,), True),
     "report": ((dict,), False),
+    "custom_imports": ((dict,), False),
 }
 _ENHANCER: dict[str, tuple[tuple[type, ...], bool]] = {
     "name": ((str,), True),
@@ -136,7 +139,7 @@ def load_config(path: str | os.PathLike | None = None, data_root: str | None = N
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        cfg = Config.fromfile(str(path))
+        cfg = Config.fromfile(str(path), import_custom_modules=False)  # imported by validate_config, with hints
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
         raw = cfg.to_dict()
@@ -366,6 +369,27 @@ def _tasks(raw: dict, datasets: dict[str, dict], readers: dict[str, Any], labels
     return tasks, benchmarks
 
 
+def _import_custom_modules(spec: dict[str, Any] | None, source: str) -> None:
+    """Import the modules of ``custom_imports=dict(imports=[...])`` (a user's enhancer, dataset or task registers
+    itself on import), from the config file's folder or ``sys.path``."""
+    if spec is None:
+        return
+    _check_table(spec, {"imports": ((list, tuple, str), True), "allow_failed_imports": ((bool,), False)},
+                 "custom_imports")
+    names = [spec["imports"]] if isinstance(spec["imports"], str) else list(spec["imports"])
+    folder = Path(source).resolve().parent
+    if Path(source).is_file() and str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            if spec.get("allow_failed_imports"):
+                continue
+            raise ConfigError(f"custom_imports.imports: cannot import {name!r} ({e}); put {name}.py in "
+                              f"{folder} or on PYTHONPATH") from e
+
+
 def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
     """Check the top level, every enhancer, dataset and task; return the resolved config with readers and
     benchmarks built (nothing heavy is loaded: models are built when a unit first needs them)."""
@@ -374,6 +398,7 @@ def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:
     # names starting with "_" are the config file's own helper variables (e.g. a shared list of labels)
     raw = {k: v for k, v in raw.items() if not k.startswith("_")}
     _check_table(raw, _TOP, "")
+    _import_custom_modules(raw.get("custom_imports"), source)
     shared = shared_root()
     root = Path(os.path.expanduser(raw["data_root"])) if raw.get("data_root") else _default_data_root()
     repo = Path(__file__).resolve().parents[2]

@@ -103,6 +103,20 @@ def _dataset_mismatch(d: dict[str, Any], key: str, n: int, skipped: int) -> str:
     return f"{n} of the paper's {size} test images scored"
 
 
+def _run_with(e: dict[str, Any]) -> str:
+    """What an enhancer row ran with, for the note beside the paper's rows: weights and explicit settings."""
+    if e.get("train"):
+        weights = f"weights trained by this suite ({Path(e['train']['config']).name})"
+    elif e.get("weights"):
+        weights = f"weights {Path(e['weights']).name}"
+    elif e["name"] == "uptflow":
+        weights = "the packaged default model (trained on synthetic low light, not the authors' weights)"
+    else:
+        weights = "its default weights"
+    params = ", ".join(f"{k}={v}" for k, v in (e.get("params") or {}).items())
+    return f"{e['label']}: {weights}" + (f", {params}" if params else "")
+
+
 def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Rows of the paper's numbers where ours are on the paper's protocol (the dataset's ``paper_key``, its full
     test split undarkened, a metric the paper computes as we do), for the methods whose rows are in the table;
@@ -145,10 +159,14 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.Dat
                              f"({', '.join(dict.fromkeys(reported['metric']))}).")
             continue
         records += shown
+        with_paper = {r["enhancer"].removesuffix(" (paper)") for r in shown}
         notes.append(f"Rows marked (paper): reported numbers of {_PAPER_SOURCE[reported['table'].iloc[0]]}, "
                      f"column {key!r}, for the methods in this table; same test split ({int(g['n'].min())} images) "
                      "and metric definitions as ours for UPT-Flow's row (its test.py); the other methods' rows are as "
-                     "the paper prints them, some taken from their own papers, whose conventions can differ.")
+                     "the paper prints them, some taken from their own papers, whose conventions can differ. Our "
+                     "rows beside them ran with: " + "; ".join(_run_with(e) for e in cfg["enhancers"]
+                                                                 if PAPER_METHODS.get(e["name"]) in with_paper
+                                                                 and e["label"] in wide.index) + ".")
     if not records:
         return wide, notes
     extra = pd.DataFrame(records).pivot_table(index="enhancer", columns=["dataset", "metric"], values="value",

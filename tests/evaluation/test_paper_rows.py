@@ -44,6 +44,20 @@ def test_paper_rows_on_the_full_split_with_their_source(tmp_path):
     assert any("Table 1 of Xu et al." in n and "same test split (100 images)" in n for n in t.notes)
 
 
+def test_the_paper_note_says_which_weights_and_settings_our_rows_ran_with(tmp_path):
+    enhancers = [dict(name="identity", label="input"), dict(name="uptflow", label="uptflow", params=dict(heat=0.8)),
+                 dict(name="uptflow", label="uptflow_official", weights=str(tmp_path / "official.pth"))]
+    (tmp_path / "official.pth").write_bytes(b"")
+    cfg = validate_config(dict(suite="t", work_dir=str(tmp_path / "w"), data_root=str(tmp_path), enhancers=enhancers,
+                               datasets=dict(data=dict(root=str(tmp_path), type="paired", paper_key="LOLv2-real",
+                                                       title="LOLv2-real")),
+                               tasks=dict(enhancement=dict(paired=["data"]))))
+    t = _table(cfg, "LOLv2-real", "enhancement", ("input", "uptflow", "uptflow_official"), n=100)
+    note = next(n for n in t.notes if "Rows marked (paper)" in n)
+    assert ("uptflow: the packaged default model (trained on synthetic low light, not the authors' weights), "
+            "heat=0.8; uptflow_official: weights official.pth.") in note
+
+
 def test_paper_rows_only_for_methods_in_the_table(tmp_path):
     cfg = _lolv2(tmp_path)  # SCI and ZeroDCE++ are configured but were not run
     t = _table(cfg, "LOLv2-real", "enhancement", ("input", "clahe", "uptflow_lolv2_real"), n=100)

@@ -67,6 +67,8 @@ def _tiny_config(tmp: Path, work: str = "work", tasks: tuple[str, ...] = ("enhan
 @pytest.mark.parametrize("mutate, key", [
     (lambda c: c.update(bogus=1), "bogus: unknown key"),
     (lambda c: c.update(seed="zero"), "seed: expected int"),
+    (lambda c: c.update(custom_imports=dict(imports=["no_such_module_here"])),
+     "custom_imports.imports: cannot import 'no_such_module_here'"),
     (lambda c: c["enhancers"].append(dict(name="no_such_enhancer")), "enhancers[3].name: unknown enhancer"),
     (lambda c: c["enhancers"][1].update(weights="/nonexistent/w.pth"), "enhancers[1].weights: file not found"),
     (lambda c: c["enhancers"][2].update(colour=True), "enhancers[2].colour: unknown key"),
@@ -358,6 +360,43 @@ def test_an_enhancer_setting_it_refuses_stops_the_run_before_any_work_and_leaves
     assert res.returncode == 2 and "error: enhancers[1] (gamma): gamma must be positive" in res.stderr
     assert not list((tmp_path / "work" / "state").glob("*.json"))
     assert _run(["--config", str(path)], tmp_path).returncode == 0  # no --resume needed: nothing was done
+
+
+MY_ENHANCER = """
+import torch
+
+from uptflow.enhancers.base import Enhancer
+from uptflow.registry import ENHANCERS
+
+
+@ENHANCERS.register_module(name="my_brighten")
+class MyBrighten(Enhancer):
+    def __init__(self, device="cpu", strength=1.0):
+        super().__init__(device)
+        self.strength = strength
+
+    def params(self):
+        return {"strength": self.strength}
+
+    def enhance_tensor(self, x):
+        return (x * 2 * self.strength).clamp(0, 1)
+"""
+
+
+def test_a_users_enhancer_is_one_file_and_one_entry_and_an_edit_of_its_code_reruns_its_units(tmp_path):
+    (tmp_path / "my_enhancer.py").write_text(MY_ENHANCER)
+    cfg = _tiny_config(tmp_path, tasks=("enhancement",))
+    cfg.update(custom_imports=dict(imports=["my_enhancer"]),
+               enhancers=[dict(name="identity", label="input"), dict(name="my_brighten", label="mine")])
+    path = _write_config(tmp_path / "mine.py", cfg)
+    res = _run(["--config", str(path)], tmp_path)
+    assert res.returncode == 0 and "scored: 4, reused: 0" in res.stdout, res.stdout[-3000:] + res.stderr[-3000:]
+    first = _tables(tmp_path / "work")["enhancement_paired.csv"]
+    (tmp_path / "my_enhancer.py").write_text(MY_ENHANCER.replace("x * 2", "x * 3"))
+    res = _run(["--config", str(path), "--resume"], tmp_path)
+    # the input's units stay; the edited enhancer's are enhanced and scored again, never read from the cache
+    assert res.returncode == 0 and "enhanced: 5, cached: 5, scored: 2, reused: 2" in res.stdout, res.stdout[-3000:]
+    assert _tables(tmp_path / "work")["enhancement_paired.csv"] != first
 
 
 @pytest.mark.slow

@@ -1,8 +1,13 @@
 """The enhancer protocol shared by UPT-Flow and every baseline, and the registry-backed builder."""
 
+import functools
+import hashlib
+import importlib
+import inspect
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -12,7 +17,7 @@ from uptflow.registry import ENHANCERS, build_checked
 from uptflow.utils.devices import torch_device
 from uptflow.utils.io import file_sha256, imread_rgb, to_rgb_uint8
 
-__all__ = ["Enhancer", "build_enhancer", "list_enhancers"]
+__all__ = ["Enhancer", "build_enhancer", "code_sha256", "list_enhancers"]
 
 
 class Enhancer:
@@ -23,9 +28,14 @@ class Enhancer:
     arrays, PIL images or paths and returns uint8 HxWx3 RGB, without autograd.
     """
 
-    name: str = "enhancer"
+    name: str = "enhancer"  # the registry name when a subclass leaves it (build_enhancer)
     weights: str | os.PathLike | None = None  # the weights file, for enhancers that have one
     takes_weights: bool = True  # whether a weights file can be given at all (False: training-free methods)
+    # constructor settings params() need not list: they never change the output, or params() records their effect
+    # itself where there is one; every other setting a build gives must be a key of params()
+    params_exempt: ClassVar[tuple[str, ...]] = ()
+    # packages whose code computes the output besides the modules of the class and its bases (part of describe())
+    code_packages: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch_device(device)
@@ -45,11 +55,13 @@ class Enhancer:
         return None
 
     def describe(self) -> dict[str, Any]:
-        """What identifies the outputs: name, params (weights aside), weights file and its SHA-256."""
+        """What identifies the outputs: name, params (weights aside), weights file and its SHA-256, and the SHA-256
+        of the code that computes them (:func:`code_sha256`), so an edited enhancer never reuses older outputs."""
         w = self.weights
         return {"name": self.name, "params": {k: v for k, v in self.params().items() if k != "weights"},
                 "weights": str(w) if w is not None else None,
-                "weights_sha256": file_sha256(w) if w is not None else None}
+                "weights_sha256": file_sha256(w) if w is not None else None,
+                "code_sha256": code_sha256(type(self))}
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Enhance a batch [B,3,H,W] of float RGB in [0,1]; return the same shape and range."""
@@ -94,6 +106,41 @@ class Enhancer:
         return f"{type(self).__name__}({args})"
 
 
+@functools.cache
+def code_sha256(cls: type) -> str:
+    """SHA-256 (16 hex digits) of the source files of ``cls``'s module, its enhancer bases' modules and its
+    ``code_packages``: the code that turns an input into the output."""
+    files = {Path(inspect.getfile(c)).resolve() for c in cls.__mro__ if isinstance(c, type) and issubclass(c, Enhancer)}
+    for package in getattr(cls, "code_packages", ()):
+        files.update(Path(p).resolve() for root in importlib.import_module(package).__path__
+                     for p in Path(root).rglob("*.py"))
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _check_identity(enhancer: Enhancer, registered: str, settings: Mapping[str, Any], weights: Any) -> None:
+    """Make sure the enhancer's identity covers what it was built with, so cached images and results made with
+    other settings, weights or by another enhancer are never taken for its own."""
+    where = f"enhancer {registered!r} ({type(enhancer).__name__})"
+    if enhancer.name == Enhancer.name:
+        enhancer.name = registered
+    elif enhancer.name != registered:
+        raise ValueError(f"{where}: its name {enhancer.name!r} differs from its registry name {registered!r}; the "
+                         "enhanced-image cache and the suite's results are keyed by the name, so it must be the same")
+    ident = enhancer.describe()
+    missing = [k for k in settings if k not in ("device", "weights", *enhancer.params_exempt)
+               and k not in ident["params"]]
+    if missing:
+        raise ValueError(f"{where}: the setting(s) {missing} are not in its params(); return them from params() "
+                         "(they key its cached images and results), or list them in params_exempt if they never "
+                         "change the output")
+    if weights is not None and ident["weights_sha256"] is None:
+        raise ValueError(f"{where}: built with weights {weights} but its describe() has no weights checksum; store "
+                         "the weights file's path as self.weights")
+
+
 def list_enhancers() -> list[str]:
     """Return the names of all registered enhancers."""
     ENHANCERS.import_from_location()  # registers the built-in enhancers (see uptflow.registry)
@@ -125,6 +172,7 @@ def build_enhancer(spec: "str | Mapping[str, Any] | Enhancer", weights: str | os
         if weights is not None:
             cfg["weights"] = str(weights)
         enhancer = build_checked(ENHANCERS, cfg, spec)
+        _check_identity(enhancer, spec, params, weights)
     elif callable(spec) and hasattr(spec, "describe"):
         enhancer = spec
     else:

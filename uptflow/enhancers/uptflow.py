@@ -55,6 +55,10 @@ class UPTFlowEnhancer(Enhancer):
     """
 
     name = "uptflow"
+    # params() records seed only when sampling (heat > 0), precision when not fp32 and compile when on; the budget
+    # acts through output_variant, a given network through its weights' checksum
+    params_exempt = ("seed", "precision", "compile", "memory_budget", "model")
+    code_packages = ("uptflow.models",)
 
     @classmethod
     def default_weights(cls) -> Path:

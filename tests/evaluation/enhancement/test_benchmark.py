@@ -59,6 +59,7 @@ def test_loe_protocol_names_the_grid_used(tmp_path):
             "maximum, grid with short side 64;") in res.protocol
     assert "short side 50" not in res.protocol
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["protocol"] == res.protocol
+    assert res.protocol.endswith("; PSNR over the 1 images with a reference, LOE over the 1 without")
 
 
 def test_a_protocol_line_needs_the_settings_its_conventions_depend_on():
