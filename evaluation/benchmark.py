@@ -72,7 +72,7 @@ def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
 
         resolved = load_config(spec["config"], spec.get("cfg_options")).to_dict()
         ident["config_sha256"] = digest(resolved, 64)
-        if enhancers := pipeline_enhancers(resolved):
+        if enhancers := pipeline_enhancers(resolved, where=str(spec["config"])):
             ident["pipeline_enhancers"] = enhancers
     return ident
 
@@ -92,6 +92,7 @@ class UnitResult:
     n: int
     skipped: list[dict[str, str]] = field(default_factory=list)
     protocol: str = ""
+    pipeline: str = ""  # what the task model's own pipeline enhances with (``gamma``), "" when nothing
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,8 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
         protocols.append(res.protocol)
         skipped += [dict(enhancer=label, **b) for b in res.skipped]
         values = {r["metric"]: r["value"] for r in res.rows if not r.get("cls")}  # per-class: in the unit folder
-        rows.append(dict(enhancer=label, images=res.n, skipped=len(res.skipped), **values))
+        name = f"{label} (pipeline: {res.pipeline})" if res.pipeline else label
+        rows.append(dict(enhancer=name, images=res.n, skipped=len(res.skipped), **values))
     summary = pd.DataFrame(rows)
     if len(enhancers) > 1:
         atomic_write_text(work / "summary.csv", summary.to_csv(index=False))

@@ -11,7 +11,9 @@ Cityscapes weights, and night-street frames. Absent data is listed as skipped wi
 Measured on 2 CPU cores (nothing else running, mmcv already built): 534 s for a first run with an empty
 enhanced-image cache (stages: enhancers 43 s, of which the tiny training run most; enhance 335 s, about 105 s of it
 UPT-Flow on the three 2048x1024 Cityscapes frames; tasks 126 s; tables and report 23 s), about 2.5 minutes once
-the cache is warm. Placeholders: {data_root} (--data-root, else ../shared/data), {repo}.
+the cache is warm. On a CPU without AVX-512 (a 2-core AVX2 AMD EPYC VM, where precision 'auto' means fp32) the
+same first run took 887 s, over the 10 minutes (enhance 665 s against 335 s, tasks 171 s against 126 s).
+Placeholders: {data_root} (--data-root, else ../shared/data), {repo}.
 """
 
 suite = "quick"

@@ -155,8 +155,12 @@ class DetectionBenchmark(Benchmark):
         atomic_write_json(out_dir / "metrics.json", dict(identity=ident, protocol=record, protocol_line=protocol,
                                                          scores=scores, images=len(scored), skipped=skipped,
                                                          reader=dataset.info))
-        self._write_tables(scores, dataset, out_dir, protocol)
-        return UnitResult(self._rows(scores, dataset, len(scored)), len(scored), skipped, protocol)
+        from uptflow.plugins.transforms import enhancer_label, pipeline_label
+
+        entries = record["detector"].get("pipeline_enhancers")
+        self._write_tables(scores, dataset, out_dir, protocol, enhancer_label(record["enhancer"]["name"], entries))
+        return UnitResult(self._rows(scores, dataset, len(scored)), len(scored), skipped, protocol,
+                          pipeline_label(entries) if entries else "")
 
     def _record(self, dataset: Any, enhancer: Any, kind: str, det: Any, out_dir: Path) -> dict[str, Any]:
         import json
@@ -198,11 +202,12 @@ class DetectionBenchmark(Benchmark):
                         rows.append(dict(metric=m, cls=cls, value=to_table(m, v), n=n))
         return rows
 
-    def _write_tables(self, scores: dict, dataset: Any, out_dir: Path, protocol: str) -> None:
+    def _write_tables(self, scores: dict, dataset: Any, out_dir: Path, protocol: str, enhancer: str) -> None:
         c, v = scores["coco"], scores["voc"]
         overall = {m: to_table(m, v["mAP50"] if m == "VOC mAP50" else c[_COCO_KEYS[m]]) for m in self.metrics}
         tables = {
-            "overall": pd.DataFrame([dict(overall, images=c["n_images"], boxes=c["n_gt"], detections=c["n_dets"])]),
+            "overall": pd.DataFrame([dict(enhancer=enhancer, **overall, images=c["n_images"], boxes=c["n_gt"],
+                                          detections=c["n_dets"])]),
             "per_class": pd.DataFrame([{"class": k, "COCO AP50": to_table("COCO AP50", c["per_class_AP50"][k]),
                                         "VOC AP50": to_table("VOC AP50", v["per_class_AP50"][k])}
                                        for k in dataset.classes]),

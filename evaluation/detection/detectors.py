@@ -245,17 +245,23 @@ class MMDetDetector(Detector):
         self.config = str(config)
         self.checkpoint = str(require_file(checkpoint, "mmdet checkpoint")) if checkpoint is not None else None
         self.sha256 = file_sha256(self.checkpoint) if self.checkpoint else None
+        from uptflow.plugins.transforms import custom_imports_hint, pipeline_enhancers
+
+        # what inference_detector will run, checked before the model is built
+        self.pipeline_enhancers = pipeline_enhancers(cfg, "mmdet", where=str(config))
+        self.input_size = _mmdet_test_scale(cfg)
         with config_mistakes(config), safe_loading(self.checkpoint, "mmdet checkpoint", mmengine_checkpoint_globals()):
-            self.model = init_detector(cfg, self.checkpoint, device=device)
+            try:
+                self.model = init_detector(cfg, self.checkpoint, device=device)
+            except KeyError as err:
+                if "registry" not in str(err) or not (hint := custom_imports_hint(cfg)):
+                    raise
+                raise ValueError(f"{config}: {err.args[0].split('. ')[0]}{hint}") from err
         meta = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("metainfo")
         if self.checkpoint is None and meta and "classes" in meta:
             # without a checkpoint mmdet falls back to COCO names; the config knows the real classes
             self.model.dataset_meta = {"classes": tuple(meta["classes"])}
         self.class_names = tuple(self.model.dataset_meta["classes"])
-        self.input_size = _mmdet_test_scale(cfg)
-        from uptflow.plugins.transforms import pipeline_enhancers
-
-        self.pipeline_enhancers = pipeline_enhancers(cfg)
 
     def __call__(self, img: np.ndarray) -> Detections:
         """Run mmdet's test pipeline and model on one uint8 RGB image."""
@@ -267,15 +273,18 @@ class MMDetDetector(Detector):
                           self.class_names)
 
     def describe(self) -> dict[str, Any]:
-        """Config, checkpoint, checksum, test scale and any enhancer inside the config's own pipeline."""
+        """Config, checkpoint, checksum, test scale and any enhancer inside the pipeline inference_detector runs."""
         return {"detector": "mmdet", "config": self.config, "checkpoint": self.checkpoint,
                 "checkpoint_sha256": self.sha256, "input_size": self.input_size, "framework": "mmdet",
                 "pipeline_enhancers": self.pipeline_enhancers}
 
 
 def _mmdet_test_scale(cfg: Any) -> Any:
-    for t in cfg.get("test_pipeline", None) or cfg.test_dataloader.dataset.pipeline:
-        if t.get("type") == "Resize":
+    """The Resize scale of the pipeline ``inference_detector`` runs (the test dataloader's, as mmdet finds it)."""
+    from mmdet.utils import get_test_pipeline_cfg
+
+    for t in get_test_pipeline_cfg(cfg):
+        if str(t.get("type")).split(".")[-1] == "Resize":
             return list(t.get("scale")) if t.get("scale") is not None else None
     return None
 

@@ -195,14 +195,20 @@ class SegmentationBenchmark(Benchmark):
                                     gt_pixels=v["gt_pixels"], evaluated=v["evaluated"])
                                for c, v in scores["per_class"].items()])
             _write_df(out_dir / "per_class", pc.round(2))
+            from uptflow.plugins.transforms import enhancer_label
+
+            label = enhancer_label(result["enhancer"]["name"], seg.get("pipeline_enhancers"))
             _write_df(out_dir / "summary", pd.DataFrame([dict(
-                enhancer=result["enhancer"]["name"], model=model, protocol=protocol.name, images=labelled,
-                skipped=len(skipped), **{m: round(to_table(m, scores[m]), 2) for m in self.metrics})]))
+                enhancer=label, model=model, protocol=protocol.name, images=labelled, skipped=len(skipped),
+                **{m: round(to_table(m, scores[m]), 2) for m in self.metrics})]))
         else:
             result["note"] = "no ground truth in this split: predictions only"
         _write_df(out_dir / "per_image", pd.DataFrame(per_image))
         atomic_write_json(out_dir / "metrics.json", result)
-        return UnitResult(rows, labelled, skipped, line)
+        from uptflow.plugins.transforms import pipeline_label
+
+        entries = seg.get("pipeline_enhancers")
+        return UnitResult(rows, labelled, skipped, line, pipeline_label(entries) if entries else "")
 
 
 def _write_df(stem: Path, df: pd.DataFrame) -> None:

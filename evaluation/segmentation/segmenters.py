@@ -85,8 +85,17 @@ class MMSegSegmenter(Segmenter):
         self.device = str(device)
         # init_model reads checkpoint['meta'], which bare state dicts (ESPNet's release) lack: load the weights
         # with mmengine's loader instead, which accepts both
+        from uptflow.plugins.transforms import custom_imports_hint, pipeline_enhancers
+
+        # what inference_model will run (test_pipeline), refused when Runner.test's dataloader would run another
+        self.pipeline_enhancers = pipeline_enhancers(cfg, "mmseg", where=str(config))
         with config_mistakes(config):
-            model = init_model(cfg, None, device=self.device)
+            try:
+                model = init_model(cfg, None, device=self.device)
+            except KeyError as err:
+                if "registry" not in str(err) or not (hint := custom_imports_hint(cfg)):
+                    raise
+                raise ValueError(f"{config}: {err.args[0].split('. ')[0]}{hint}") from err
         if self.checkpoint is not None:
             with safe_loading(self.checkpoint, "segmentation checkpoint", mmengine_checkpoint_globals()):
                 load_checkpoint(model, self.checkpoint, map_location="cpu")
@@ -108,9 +117,8 @@ class MMSegSegmenter(Segmenter):
         return result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
 
     def describe(self) -> dict[str, Any]:
-        """Config, checkpoint (or random init), device and test mode."""
+        """Config, checkpoint (or random init), device, test mode and any enhancer in the test_pipeline it runs."""
         test_cfg = dict(self.cfg.model.get("test_cfg") or {})
-        from uptflow.plugins.transforms import pipeline_enhancers
         from uptflow.utils.io import file_sha256
 
         return dict(name=self.name, config=str(self.config_path), checkpoint=self.checkpoint,
@@ -118,7 +126,7 @@ class MMSegSegmenter(Segmenter):
                     random_init=self.checkpoint is None, seed=self.seed if self.checkpoint is None else None,
                     test_cfg={k: list(v) if isinstance(v, tuple) else v for k, v in test_cfg.items()},
                     model=self.cfg.model.get("type"), backbone=self.cfg.model.backbone.get("type"),
-                    num_classes=self.num_classes, pipeline_enhancers=pipeline_enhancers(self.cfg))
+                    num_classes=self.num_classes, pipeline_enhancers=self.pipeline_enhancers)
 
 
 def list_segmenters() -> list[str]:

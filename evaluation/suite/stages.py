@@ -211,10 +211,11 @@ class Suite:
         self.remove_stray_temp_files()
         t0 = time.perf_counter()
         self.write_run_info(status="running")
-        with self.stage("enhancers"):
-            self.stage_enhancers()
+        # datasets first: a broken one is reported within seconds, not after the enhancers' training runs
         with self.stage("datasets"):
             self.stage_datasets()
+        with self.stage("enhancers"):
+            self.stage_enhancers()
         with self.stage("enhance"):
             self.stage_enhance()
         with self.stage("tasks"):

@@ -176,15 +176,15 @@ def test_example_enhanced_config_pipeline_enhances_with_the_default_model_then_r
     import cv2
     from mmcv.transforms import Compose
     from mmdet.utils import register_all_modules
-    from mmengine.utils import import_modules_from_strings
 
     from uptflow.utils.mmconfig import load_config
 
     cfg = load_config("configs/detection/yolov3_d53_exdark_608_random_enhanced-online.py")
-    import_modules_from_strings(**cfg.custom_imports)
+    assert "custom_imports" not in cfg  # the uptflow scope finds the transform
     register_all_modules(init_default_scope=True)
     steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline if s["type"] != "LoadAnnotations"]
-    assert steps[1]["type"] == "EnhanceLowLight" and steps[1]["enhancer"] == dict(type="uptflow")
+    assert steps[1]["type"] == "uptflow.EnhanceLowLight" and steps[1]["enhancer"] == dict(type="uptflow")
+    assert [e["enhancer"] for e in pipeline_enhancers(cfg)] == [dict(type="uptflow")]  # the two pipelines agree
     steps[1].update(cache_dir=str(tmp_path / "cache"))
     from uptflow.data.degradation import darkness_level
     from uptflow.data.synthetic import load_skimage_photo

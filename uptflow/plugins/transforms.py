@@ -1,17 +1,22 @@
 """``EnhanceLowLight``: an mmcv/mmdet/mmseg pipeline transform that enhances ``results['img']`` (BGR uint8).
 
-Put it right after ``LoadImageFromFile`` in a train or test pipeline::
+Put it right after ``LoadImageFromFile``, in ``test_pipeline`` and in the test dataloader's pipeline alike (mmdet's
+``inference_detector`` and every ``Runner.test()`` run the dataloader's, mmseg's ``inference_model`` runs
+``test_pipeline``; mmengine resolves a base config's ``test_dataloader`` before a child's ``test_pipeline`` is
+read)::
 
-    custom_imports = dict(imports=["uptflow.plugins"], allow_failed_imports=False)
     test_pipeline = [
         dict(type="LoadImageFromFile"),
-        dict(type="EnhanceLowLight", enhancer=dict(type="uptflow", weights="weights/uptflow_lolv2_real.pth")),
+        dict(type="uptflow.EnhanceLowLight", enhancer=dict(type="uptflow", weights="weights/uptflow_lolv2_real.pth")),
         ...
     ]
+    val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+    test_dataloader = val_dataloader
 
-It is registered in uptflow's TRANSFORMS and in mmengine's root TRANSFORMS, so configs with
-``default_scope='mmdet'`` or ``'mmseg'`` find it once ``uptflow.plugins`` is imported (``custom_imports``);
-``type='uptflow.EnhanceLowLight'`` works without ``custom_imports`` (mmengine imports uptflow's registry).
+``type='uptflow.EnhanceLowLight'`` needs no ``custom_imports`` (mmengine imports uptflow's registry). The plain
+``'EnhanceLowLight'`` resolves under ``default_scope='mmdet'`` / ``'mmseg'`` once ``uptflow.plugins`` is imported
+(it is also in mmengine's root TRANSFORMS); a child config's ``custom_imports`` replaces its base's, so list the
+base's modules there too.
 """
 
 from pathlib import Path
@@ -23,7 +28,9 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from uptflow.enhancers import build_enhancer
 from uptflow.registry import TRANSFORMS
 
-__all__ = ["EnhanceLowLight", "pipeline_enhancers"]
+__all__ = ["EnhanceLowLight", "pipeline_enhancers", "pipeline_label", "enhancer_label", "custom_imports_hint"]
+
+_FRAMEWORKS = ("mmdet", "mmseg")
 
 try:
     from mmcv.transforms import BaseTransform
@@ -54,14 +61,19 @@ class EnhanceLowLight(BaseTransform):
         enhancer: enhancer name (``'clahe'``) or ``dict(type=name, weights=..., **params)``.
         cache: reuse enhanced images stored under ``cache_dir`` (keyed by enhancer and pixels).
         cache_dir: cache root (default ``~/.cache/uptflow/enhanced``).
-        device: torch device of learned enhancers.
+        device: torch device of learned enhancers; ``auto`` (default) is CUDA when a GPU is visible, else the CPU, as
+            for every command. CUDA cannot run in DataLoader workers forked after it started (mmengine's default with
+            ``num_workers > 0``): use ``device='cpu'`` or ``num_workers=0`` there.
         channel_order: order of ``results['img']``; mmdet/mmseg's LoadImageFromFile gives 'bgr'.
     """
 
     def __init__(self, enhancer: str | dict = "identity", cache: bool = True, cache_dir: str | None = None,
-                 device: str = "cpu", channel_order: str = "bgr") -> None:
+                 device: str = "auto", channel_order: str = "bgr") -> None:
+        from uptflow.cli import resolve_device
+
         if channel_order not in ("bgr", "rgb"):
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+        device = resolve_device(device, quiet=True)
         self.spec, self.cache, self.cache_dir, self.device, self.channel_order = (
             enhancer, cache, cache_dir, device, channel_order)
         self._fn: Any = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
@@ -100,10 +112,8 @@ def _weights_sha256(spec: str | dict) -> str | None:
     return file_sha256(path) if path is not None and path.is_file() else None
 
 
-def pipeline_enhancers(cfg: Any) -> list[dict[str, Any]]:
-    """The ``EnhanceLowLight`` entries of every pipeline in an mmengine config (plain dicts, with the checksum of
-    the weights each loads as ``weights_sha256``), to record in a protocol and an identity that a model's own
-    pipeline enhances its input: replacing a weights file in place is then a new identity."""
+def _entries(node: Any) -> list[dict[str, Any]]:
+    """The ``EnhanceLowLight`` steps anywhere under ``node`` (nested pipelines too), with their weights' checksum."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
@@ -118,9 +128,79 @@ def pipeline_enhancers(cfg: Any) -> list[dict[str, Any]]:
             for v in node:
                 walk(v)
 
-    walk(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg)
+    walk(node)
     unique = {repr(sorted(f.items())): f for f in found}
     return list(unique.values())
+
+
+def _dataset_pipeline(dataset: Any) -> Any:
+    """A dataset config's pipeline, through wrappers (``dataset``, first of ``datasets``) as mmdet's
+    ``get_test_pipeline_cfg`` finds it; None without one."""
+    while isinstance(dataset, dict):
+        if "pipeline" in dataset:
+            return dataset["pipeline"]
+        dataset = dataset.get("dataset") or next(iter(dataset.get("datasets") or ()), None)
+    return None
+
+
+def pipeline_enhancers(cfg: Any, framework: str | None = None, where: str | None = None) -> list[dict[str, Any]]:
+    """The ``EnhanceLowLight`` steps of the pipeline an mmdet / mmseg config runs for inference (plain dicts, with
+    the checksum of the weights each loads as ``weights_sha256``), to record in a protocol that the model's own
+    pipeline enhances its input: replacing a weights file in place is then a new identity.
+
+    mmdet's ``inference_detector`` runs the test dataloader's dataset pipeline, mmseg's ``inference_model`` runs
+    ``test_pipeline``, and both frameworks' ``Runner.test()`` the dataloader's; a config whose two disagree about
+    ``EnhanceLowLight`` is refused, so a number is never recorded under the other's enhancer.
+
+    Args:
+        cfg: an mmengine ``Config`` or its dict.
+        framework: ``mmdet`` or ``mmseg``; default the config's ``default_scope``. Neither: the steps of every
+            pipeline in the config (an identity, not a record of what runs).
+        where: the config's name in errors (default the file name of a ``Config``).
+
+    Raises:
+        ValueError: ``test_pipeline`` and ``test_dataloader``'s pipeline hold different ``EnhanceLowLight`` steps.
+    """
+    name = where or getattr(cfg, "filename", None)
+    prefix = f"{name}: " if name else ""
+    d = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
+    framework = framework or d.get("default_scope")
+    if framework not in _FRAMEWORKS:
+        return _entries(d)
+    in_test = _entries(d.get("test_pipeline"))
+    loader_pipeline = _dataset_pipeline((d.get("test_dataloader") or {}).get("dataset"))
+    in_loader = _entries(loader_pipeline)
+    if "test_pipeline" in d and loader_pipeline is not None and in_test != in_loader:
+        raise ValueError(
+            f"{prefix}test_pipeline enhances with {pipeline_label(in_test)} but test_dataloader.dataset.pipeline "
+            f"with {pipeline_label(in_loader)} (mmdet's inference_detector and Runner.test run the dataloader's, "
+            "mmseg's inference_model runs test_pipeline): put the same EnhanceLowLight step in both, e.g. "
+            "test_dataloader = dict(dataset=dict(pipeline=test_pipeline)) after test_pipeline in the config")
+    return in_loader if framework == "mmdet" else in_test
+
+
+def pipeline_label(entries: list[dict[str, Any]]) -> str:
+    """Short name of what :func:`pipeline_enhancers` found, for tables: ``gamma``, ``clahe, uptflow``, or ``none``."""
+    names = []
+    for e in entries:
+        spec = e.get("enhancer", "identity")
+        names.append(str(spec.get("type") if isinstance(spec, dict) else getattr(spec, "name", spec)))
+    return ", ".join(names) or "none"
+
+
+def enhancer_label(name: str, entries: list[dict[str, Any]] | None) -> str:
+    """A results table's enhancer column: ``name`` of the enhancer applied before the model, and what the model's own
+    pipeline enhances with, if anything (``none (pipeline: gamma)``)."""
+    return f"{name} (pipeline: {pipeline_label(entries)})" if entries else name
+
+
+def custom_imports_hint(cfg: Any) -> str:
+    """Why a type may be missing from a registry when a config sets ``custom_imports`` ("" when it sets none)."""
+    imports = (cfg.get("custom_imports") or {}).get("imports")
+    if not imports:
+        return ""
+    return (f"; this config's custom_imports imports only {list(imports)}: a child config's custom_imports replaces "
+            "its base's, so list the base's modules too, or drop it and write type='uptflow.EnhanceLowLight'")
 
 
 TRANSFORMS.register_module(name="EnhanceLowLight", module=EnhanceLowLight)

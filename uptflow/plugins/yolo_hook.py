@@ -7,9 +7,12 @@
     results = model.predict("night.jpg")                           # results[0].orig_img is the enhanced image
     detach_enhancer(model)                                         # back to plain YOLO
 
-Attaching again replaces the enhancer (it never stacks two). For training / validation on enhanced images, enhance
-the dataset once offline (evaluation.detection.train): ultralytics' trainer and validator letterbox and augment
-before any callback could see the original pixels.
+Attaching again replaces the enhancer (it never stacks two). Sources are files, folders, globs, videos, numpy arrays
+(BGR uint8) and PIL images; a torch tensor is refused (it is already float and letterboxed-size, the enhancers take
+8-bit images). ``model.val()`` and ``model.train()`` with an enhancer attached raise: ultralytics' validator and
+trainer letterbox and augment before any callback could see the original pixels, so they would score or learn from
+un-enhanced images. Enhance the dataset once offline instead (``python -m evaluation.detection.train``, or
+``evaluation.detection.export.export_dataset``; docs/detection.md), and validate / train on that copy.
 """
 
 from collections.abc import Callable
@@ -19,26 +22,63 @@ import numpy as np
 
 from uptflow.enhancers import build_enhancer
 
-__all__ = ["enhance_callback", "attach_enhancer", "detach_enhancer", "attached_enhancer"]
+__all__ = ["enhance_callback", "attach_enhancer", "detach_enhancer", "attached_enhancer", "EnhancerNotAppliedError"]
 
 _EVENT = "on_predict_batch_start"
 _ATTR = "_uptflow_enhance_callback"  # where the model remembers the callback it got from attach_enhancer
 
 
+class EnhancerNotAppliedError(RuntimeError):
+    """``val()`` / ``train()`` of a model with an enhancer attached: the hook only acts on ``predict()``."""
+
+
+def _refuse(what: str) -> None:
+    """Stop a validator or trainer: it would score or train on images the attached enhancer never sees."""
+    raise EnhancerNotAppliedError(
+        f"{what}: the enhancer attached with uptflow.plugins.attach_enhancer only acts on predict(); ultralytics' "
+        f"{what} would use un-enhanced images. Enhance the dataset offline (python -m evaluation.detection.train, "
+        "or evaluation.detection.export.export_dataset; docs/detection.md, 'Fine-tuning on enhanced images') and "
+        "run it on that copy, or "
+        "detach_enhancer(model) first")
+
+
+def _refuse_val(validator: Any) -> None:
+    """``on_val_start``: refuse ``val()`` (before any image is read)."""
+    _refuse("val()")
+
+
+def _refuse_train(trainer: Any) -> None:
+    """``on_pretrain_routine_start``: refuse ``train()`` (before the dataset is even checked)."""
+    _refuse("train()")
+
+
+# events of val() and train() that come before any image is read -> the callback refusing them
+_REFUSALS = {"on_val_start": _refuse_val, "on_pretrain_routine_start": _refuse_train}
+
+
 def enhance_callback(enhancer: Any, cache: bool = True, cache_dir: str | None = None,
-                     device: str = "cpu") -> Callable[[Any], None]:
+                     device: str = "auto") -> Callable[[Any], None]:
     """Return an ``on_predict_batch_start`` callback that enhances the predictor's batch images in place.
 
     Args:
         enhancer: enhancer name, ``dict(type=..., weights=...)`` or an Enhancer instance.
         cache: reuse enhanced images from the disk cache.
         cache_dir: cache root.
-        device: torch device of learned enhancers.
+        device: torch device of learned enhancers; ``auto`` (default) is CUDA when a GPU is visible, else the CPU,
+            as for every command.
     """
-    fn = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
+    from uptflow.cli import resolve_device
+
+    fn = build_enhancer(enhancer, device=resolve_device(device, quiet=True), cache=cache, cache_dir=cache_dir)
 
     def on_predict_batch_start(predictor: Any) -> None:
         _, im0s, _ = predictor.batch
+        if not isinstance(im0s, list) or any(not isinstance(im, np.ndarray) for im in im0s):
+            got = type(im0s[0] if isinstance(im0s, list) and im0s else im0s)
+            raise TypeError(f"predict(): the attached enhancer takes files, folders, videos, numpy arrays (BGR "
+                            f"uint8) and PIL images as the source, not {got.__module__}.{got.__name__} (a torch "
+                            "tensor is float RGB the 8-bit enhancers cannot take exactly): pass the images "
+                            "themselves, or enhance first and detach_enhancer(model)")
         for i, im in enumerate(im0s):  # ultralytics holds BGR uint8 arrays (cv2 order)
             rgb = np.ascontiguousarray(np.asarray(im)[..., ::-1])
             im0s[i] = np.ascontiguousarray(np.asarray(fn(rgb))[..., ::-1])
@@ -51,18 +91,22 @@ def detach_enhancer(model: Any) -> Any:
     """Remove the enhancer :func:`attach_enhancer` added (nothing happens if there is none); return the model."""
     cb = getattr(model, _ATTR, None)
     if cb is not None:
-        callbacks = model.callbacks.get(_EVENT, [])  # a predictor built earlier shares this dict of lists
-        if cb in callbacks:
-            callbacks.remove(cb)
+        for event, fn in ((_EVENT, cb), *_REFUSALS.items()):  # a predictor built earlier shares these lists
+            callbacks = model.callbacks.get(event, [])
+            if fn in callbacks:
+                callbacks.remove(fn)
         setattr(model, _ATTR, None)
     return model
 
 
 def attach_enhancer(model: Any, enhancer: Any, **kw: Any) -> Any:
-    """Enhance every image an ultralytics ``YOLO`` model predicts on; replaces an enhancer attached before."""
+    """Enhance every image an ultralytics ``YOLO`` model predicts on (``val()`` / ``train()`` then raise
+    :class:`EnhancerNotAppliedError`); replaces an enhancer attached before. ``kw``: :func:`enhance_callback`'s."""
     detach_enhancer(model)
     cb = enhance_callback(enhancer, **kw)
     model.add_callback(_EVENT, cb)
+    for event, fn in _REFUSALS.items():
+        model.add_callback(event, fn)
     setattr(model, _ATTR, cb)
     return model
 

@@ -71,6 +71,7 @@ def test_slide_mode_override_matches_input_size(tmp_path):
 
 @pytest.mark.mm
 def test_an_enhancer_inside_the_configs_pipeline_is_recorded_in_the_protocol(tmp_path):
+    from evaluation.benchmark import evaluate
     from evaluation.datasets import build_reader
     from evaluation.segmentation.benchmark import SegmentationBenchmark
     from tests.evaluation.segmentation.helpers import make_acdc
@@ -79,16 +80,20 @@ def test_an_enhancer_inside_the_configs_pipeline_is_recorded_in_the_protocol(tmp
     cfg.write_text(TINY_SEGFORMER.format(base=REPO / "configs/segmentation/segformer_mit-b0_cityscapes19.py")
                    + "custom_imports = dict(imports=['uptflow.plugins'], allow_failed_imports=False)\n"
                    + "test_pipeline.insert(1, dict(type='EnhanceLowLight', enhancer=dict(type='gamma'), "
-                     "cache=False))\n")
+                     "cache=False))\n"
+                   + "test_dataloader = dict(dataset=dict(pipeline=test_pipeline))\n")
     make_acdc(tmp_path / "acdc", np.random.default_rng(0), n=1)
     ds = build_reader(dict(type="acdc", root=str(tmp_path / "acdc"))).read()
+    bench = SegmentationBenchmark(segmenter=dict(type="mmseg", config=str(cfg)))
     with pytest.warns(UserWarning, match="RANDOM weights"):
-        res = SegmentationBenchmark(segmenter=dict(type="mmseg", config=str(cfg))).run(ds, None, tmp_path / "out",
-                                                                                      progress=False)
+        res = bench.run(ds, None, tmp_path / "out", progress=False)
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["enhancer"] == {"name": "none"}  # the CLI added no enhancer ...
     assert metrics["segmenter"]["pipeline_enhancers"][0]["enhancer"] == {"type": "gamma"}  # ... but the model did
     assert "the model's own pipeline enhances with {'type': 'gamma'}" in res.protocol
+    # the table the command prints says so too, not only metrics.json
+    summary, _ = evaluate(bench, ds, {"none": None}, tmp_path / "out", progress=False)
+    assert list(summary["enhancer"]) == ["none (pipeline: gamma)"]
 
 
 @pytest.mark.mm
