@@ -167,13 +167,17 @@ def test_mmseg_checkpoint_with_a_code_payload_is_refused(tmp_path, marker):
     _assert_refused(err, path)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", os.urandom(2048)],
-                         ids=["empty", "text", "random-bytes"])
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", os.urandom(2048), "npz"],
+                         ids=["empty", "text", "random-bytes", "numpy-npz-zip"])
 def test_unreadable_weights_give_one_line_naming_the_file(tmp_path, content):
     from uptflow.models.checkpoint import load_model
 
     path = tmp_path / "broken.pth"
-    path.write_bytes(content)
+    if content == "npz":  # a zip archive, but not torch's layout
+        np.savez(tmp_path / "arrays.npz", a=np.zeros(3))
+        (tmp_path / "arrays.npz").rename(path)
+    else:
+        path.write_bytes(content)
     with pytest.raises(UnsafeWeightsError, match="not a readable") as err:
         load_model(path)
     _assert_refused(err, path)
@@ -329,3 +333,36 @@ def test_images_stored_in_other_colour_modes_are_read_as_their_rgb_colours(tmp_p
     assert np.array_equal(got, expected)
     if mode != "LA":  # the colours survive (a palette read as its indices would come out grey)
         assert got[:, 40, 2].mean() > got[:, 40, 0].mean() + 100
+    from uptflow.enhancers import build_enhancer
+
+    with Image.open(path) as im:  # an opened image given to the API is read the same way as its file
+        assert np.array_equal(build_enhancer("identity")(im), got)
+
+
+@pytest.mark.parametrize("mode", ["YCbCr", "LAB", "HSV"])
+def test_pil_images_in_other_colour_spaces_are_enhanced_from_their_rgb_colours(mode):
+    from PIL import Image
+
+    from uptflow.enhancers import build_enhancer
+
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:, :24], rgb[:, 24:] = (200, 30, 30), (30, 30, 200)
+    im = Image.fromarray(rgb).convert(mode)
+    assert np.abs(build_enhancer("identity")(im).astype(int) - np.asarray(im.convert("RGB"))).max() == 0
+
+
+@pytest.mark.parametrize("values, dtype", [((0, 176), np.int32), ((0, 264), np.int32), ((0, 300), np.int64)])
+def test_integer_pixels_of_unknown_bit_depth_are_refused_not_guessed(tmp_path, values, dtype):
+    from PIL import Image
+
+    from uptflow.utils.io import imread_rgb, to_rgb_uint8
+
+    a = np.linspace(*values, 64).reshape(8, 8).astype(dtype)
+    if values[1] > 255:
+        with pytest.raises(ValueError, match="has no known bit depth; give 8-bit .* or 16-bit"):
+            to_rgb_uint8(a)
+    else:
+        assert np.array_equal(to_rgb_uint8(a)[..., 0], a.astype(np.uint8))  # an int array of 8-bit values
+    Image.fromarray(a.astype(np.int32)).save(tmp_path / "i32.tif")  # a 32-bit file: whatever its values
+    with pytest.raises(ValueError, match="i32.tif: a 32-bit integer image .* has no known bit depth"):
+        imread_rgb(tmp_path / "i32.tif")

@@ -216,3 +216,16 @@ def test_an_error_in_a_data_loader_worker_is_one_line_naming_the_file(capsys):
 
     assert run_guarded(read_all, None) == 2
     assert capsys.readouterr().err == "error: cannot read image /data/low/3.png: not an image\n"  # one line
+
+
+def test_a_warning_during_a_command_is_one_warning_line_without_library_source(tmp_path):
+    import numpy as np
+
+    from uptflow.utils.io import imwrite_rgb
+
+    img = tmp_path / "in.png"
+    imwrite_rgb(img, np.full((16, 16, 3), 20, np.uint8))
+    res = subprocess.run([sys.executable, "-m", "uptflow", "enhance", str(img), "--work-dir", str(tmp_path / "out"),
+                          "--precision", "fp16"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "warning: precision='fp16' on the CPU" in res.stderr and "UserWarning" not in res.stderr

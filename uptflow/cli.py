@@ -50,6 +50,12 @@ def _message(err: BaseException) -> str:
     return first if len(first) <= 2000 else first[:2000] + " ..."
 
 
+def _show_warning(message: Warning | str, category: type, filename: str, lineno: int, file=None,  # noqa: ANN001
+                  line: str | None = None) -> None:
+    """A warning as one ``warning:`` line, as a user of a command reads it (``UPTFLOW_DEBUG=1``: with its source)."""
+    print(f"warning: {message}", file=file or sys.stderr)
+
+
 def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
     """Run a command; a user mistake becomes one ``error:`` line on stderr and exit status 2."""
     import warnings
@@ -57,6 +63,9 @@ def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.
     # mmengine imports pkg_resources (kept by the mm extra's setuptools<81 pin), whose deprecation notice says
     # nothing a user of these commands can act on
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    previous = warnings.showwarning
+    if not os.environ.get("UPTFLOW_DEBUG"):
+        warnings.showwarning = _show_warning
     try:
         return int(run(args) or 0)
     except USER_ERRORS as err:
@@ -64,13 +73,17 @@ def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.
             raise
         print(f"error: {_message(err)}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = previous
 
 
 def run_standalone(add_arguments: Callable[[argparse.ArgumentParser], None],
                    run: Callable[[argparse.Namespace], int | None], prog: str, doc: str | None,
                    argv: list[str] | None = None) -> int:
     """Parse ``argv`` with a subcommand's options and run it: the ``main`` of ``python -m <module>``."""
-    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0],
+    # no abbreviated options anywhere: a prefix such as --out would reach a deprecated --output and warn about an
+    # option never typed, and a prefix that fits today becomes ambiguous when an option is added
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0], allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join((doc or "").split("\n\n")[1:]))
     add_arguments(parser)
@@ -82,7 +95,7 @@ def main(argv: list[str] | None = None,
          prog: str = "uptflow", description: str = "UPT-Flow low-light enhancement: enhance images, train, build mmcv.",
          ) -> int:
     """Run a CLI made of ``subcommands`` with ``argv`` (defaults to ``sys.argv[1:]``) and return the exit code."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (mod, help_, aliases) in subcommands.items():
@@ -91,7 +104,7 @@ def main(argv: list[str] | None = None,
         p = sub.add_parser(name, help=help_, aliases=list(aliases),
                            description=help_ + (f" (also: {', '.join(aliases)}, deprecated)" if aliases else ""),
                            epilog="\n\n".join((module.__doc__ or "").split("\n\n")[1:]),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
         p.set_defaults(_module=mod)
         module.add_arguments(p)
     args = parser.parse_args(argv)
@@ -159,12 +172,18 @@ def add_work_dir(p: argparse.ArgumentParser, old: tuple[str, ...] = ("--out",), 
 
 
 def work_dir(args: argparse.Namespace) -> Path:
-    """The ``--work-dir`` given (argparse cannot require an option that has deprecated spellings)."""
+    """The ``--work-dir`` given, checked to be a writable folder or creatable as one, so a command fails before any
+    work rather than at its first write (argparse cannot require an option that has deprecated spellings)."""
     if not getattr(args, "work_dir", None):
         raise ValueError("--work-dir: required (the output folder)")
     path = Path(args.work_dir).expanduser()
-    if path.exists() and not path.is_dir():
+    if os.path.lexists(path) and not path.is_dir():
         raise ValueError(f"--work-dir {path}: exists and is not a folder")
+    existing = next(p for p in (path, *path.parents) if os.path.lexists(p))
+    if not existing.is_dir():
+        raise ValueError(f"--work-dir {path}: cannot be created, {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--work-dir {path}: cannot be written, no write permission in {existing}")
     return path
 
 

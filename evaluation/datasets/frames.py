@@ -16,10 +16,9 @@ import numpy as np
 
 from evaluation.datasets.base import Dataset, DatasetReader, Sample, list_images
 from evaluation.registry import DATASETS
+from uptflow.utils.paths import VIDEO_SUFFIXES
 
-__all__ = ["Frames", "VideoDataset", "VIDEO_EXTS"]
-
-VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
+__all__ = ["Frames", "VideoDataset"]
 
 
 def _probe(path: Path) -> tuple[float, int]:
@@ -91,7 +90,7 @@ class Frames(DatasetReader):
     """
 
     type = "frames"
-    layout = "a folder of frames (natural-sorted) or a video file (" + ", ".join(VIDEO_EXTS) + ")"
+    layout = "a folder of frames (natural-sorted) or a video file (" + ", ".join(VIDEO_SUFFIXES) + ")"
 
     def __init__(self, root: str | None = None, split: str | None = None, limit: int | None = None,
                  degrade: str | dict | None = None, every: int = 1, fps: float | None = None) -> None:
@@ -116,8 +115,8 @@ class Frames(DatasetReader):
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
         part = self.root.stem if self.is_video else self.root.name
         if self.is_video:
-            if self.root.suffix.lower() not in VIDEO_EXTS:
-                raise ValueError(f"{self.root}: not a video ({', '.join(VIDEO_EXTS)}) nor a folder of frames")
+            if self.root.suffix.lower() not in VIDEO_SUFFIXES:
+                raise ValueError(f"{self.root}: not a video ({', '.join(VIDEO_SUFFIXES)}) nor a folder of frames")
             video_fps, count = _probe(self.root)
             fps = self.fps or video_fps
             indices = range(0, count, self.every)

@@ -127,6 +127,12 @@ def test_tile_statistics_is_validated_and_part_of_the_params():
         UPTFlowEnhancer(model=tiny_uptflow(), tile_statistics="global")
 
 
+@pytest.mark.parametrize("tile", ["abc", -5, "-5"])
+def test_a_tile_that_is_not_a_size_is_refused_saying_what_is(tile):
+    with pytest.raises(ValueError, match="tile must be 'auto', 0 \\(never tile\\) or a tile side in pixels, got"):
+        UPTFlowEnhancer(model=tiny_uptflow(), tile=tile)
+
+
 def test_a_batch_that_does_not_fit_runs_in_groups_with_the_same_result():
     per_image = 40 * 56 * UPTFlowEnhancer(model=tiny_uptflow()).bytes_per_pixel()
     grouped = UPTFlowEnhancer(model=tiny_uptflow(), tile="auto", memory_budget=2 * per_image)

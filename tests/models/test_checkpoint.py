@@ -102,8 +102,19 @@ def test_load_model_sets_the_inference_precision(tmp_path):
     path = save_model(tiny_uptflow(), tmp_path / "w.pth")
     assert load_model(path).precision == "fp32"
     assert load_model(path, precision="bf16").precision == "bf16"
-    with pytest.raises(ValueError, match="precision must be one of"):
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, fp16, auto, got 'fp8'"):
         load_model(path, precision="fp8")
+
+
+def test_load_model_resolves_auto_precision_and_warns_of_fp16_on_the_cpu(tmp_path, monkeypatch):
+    from uptflow.utils import devices
+
+    path = save_model(tiny_uptflow(), tmp_path / "w.pth")
+    for native, expected in ((False, "fp32"), (True, "bf16")):
+        monkeypatch.setattr(devices, "native_bf16", lambda device, v=native: v)
+        assert load_model(path, precision="auto").precision == expected
+    with pytest.warns(UserWarning, match="precision='fp16' on the CPU: .* use 'fp32' or 'auto'"):
+        assert load_model(path, precision="fp16").precision == "fp16"
 
 
 @pytest.fixture

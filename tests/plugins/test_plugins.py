@@ -82,6 +82,25 @@ def test_transform_enhances_bgr_results_img_in_place_of_the_original(tmp_path):
         EnhanceLowLight(enhancer=CountingBrighten(), cache=False)({"img": np.zeros((4, 4), np.float32)})
 
 
+def test_a_pipeline_built_again_per_image_loads_its_enhancer_once_until_the_weights_change(tmp_path):
+    import shutil
+
+    from uptflow.models.checkpoint import DEFAULT_WEIGHTS
+
+    weights = tmp_path / "w.pth"
+    shutil.copy(DEFAULT_WEIGHTS, weights)
+    spec = dict(type="uptflow", weights=str(weights))
+    first = EnhanceLowLight(enhancer=spec, cache=False, device="cpu")
+    assert EnhanceLowLight(enhancer=dict(spec), cache=False, device="cpu")._fn is first._fn
+    assert EnhanceLowLight(enhancer=dict(spec, heat=0.5), cache=False, device="cpu")._fn is not first._fn
+    from tests.models.tiny import tiny_uptflow
+    from uptflow.models.checkpoint import save_model
+
+    save_model(tiny_uptflow(), weights)  # replaced in place by another network: loaded again
+    again = EnhanceLowLight(enhancer=spec, cache=False, device="cpu")
+    assert again._fn is not first._fn and again.describe()["weights_sha256"] != first.describe()["weights_sha256"]
+
+
 def test_transform_checks_its_enhancer_when_the_pipeline_is_built(tmp_path):
     with pytest.raises(SettingsError, match="unknown enhancer 'clahee'"):
         EnhanceLowLight(enhancer="clahee")

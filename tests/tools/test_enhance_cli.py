@@ -1,5 +1,6 @@
-"""``uptflow enhance INPUT... --work-dir OUT``: files, folders and globs; resumable and never stale, atomic,
-failures reported, seeded, batched; outputs inside the inputs are never inputs."""
+"""``uptflow enhance INPUT... --work-dir OUT``: files, folders, links and globs; resumable and never stale, atomic,
+failures reported, seeded, batched; outputs, hidden files and videos are never inputs; a user's files are never
+overwritten."""
 
 import numpy as np
 import pytest
@@ -111,6 +112,8 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
     (["--heat", "nan"], "heat must be a finite number"),
     (["--tile", "8"], "overlap 32 must be smaller than the tile 8"),
     (["--work-dir", "in/a.png"], "a.png: exists and is not a folder"),
+    (["--work-dir", "in/a.png/sub"], "in/a.png is a file, not a folder"),
+    (["--enhancer-weights", "in/"], "/in is a folder, not a file"),
 ])
 def test_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(8, 8, 0))
@@ -152,3 +155,97 @@ def test_seed_makes_heat_sampling_reproducible(tmp_path, weights):
         outs[name] = imread_rgb(tmp_path / name / "a.png")
     np.testing.assert_array_equal(outs["s1"], outs["s1b"])
     assert np.abs(outs["s1"].astype(int) - outs["s2"]).max() > 0
+
+
+def _gamma(*argv: str) -> int:
+    return main(["enhance", *argv, "--enhancer", "gamma", "--device", "cpu"])
+
+
+def _pngs(folder) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png"))
+
+
+def test_linked_inputs_are_named_after_the_link(tmp_path):
+    imwrite_rgb(tmp_path / "in" / "rgb.png", _low_image(8, 8, 0))
+    imwrite_rgb(tmp_path / "mix" / "b.png", _low_image(8, 8, 1))
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "my_photo.png").symlink_to(tmp_path / "in" / "rgb.png")
+    (tmp_path / "mix" / "link.png").symlink_to(tmp_path / "in" / "rgb.png")
+    assert _gamma(str(tmp_path / "links" / "my_photo.png"), "--work-dir", str(tmp_path / "outlinks")) == 0
+    assert _pngs(tmp_path / "outlinks") == ["my_photo.png"]
+    assert _gamma(str(tmp_path / "mix" / "*.png"), "--work-dir", str(tmp_path / "outmix")) == 0
+    assert _pngs(tmp_path / "outmix") == ["b.png", "link.png"]
+
+
+def test_linked_subfolders_are_followed_once_and_a_link_cycle_ends(tmp_path):
+    imwrite_rgb(tmp_path / "in" / "rgb.png", _low_image(8, 8, 0))
+    imwrite_rgb(tmp_path / "top" / "a.png", _low_image(8, 8, 1))
+    (tmp_path / "top" / "linked").symlink_to(tmp_path / "in", target_is_directory=True)
+    (tmp_path / "top" / "loop").symlink_to(tmp_path / "top", target_is_directory=True)
+    assert _gamma(str(tmp_path / "top"), "--work-dir", str(tmp_path / "out")) == 0
+    assert _pngs(tmp_path / "out") == ["a.png", "linked/rgb.png"]
+
+
+def test_files_in_the_work_dir_that_enhance_did_not_write_are_never_overwritten(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    for name in ("rgb.png", "b.png", "sub/c.png"):
+        imwrite_rgb(src / name, _low_image(8, 8, 0))
+    assert _gamma(str(src / "b.png"), "--work-dir", str(out)) == 0  # an own output: reused or redone
+    imwrite_rgb(out / "rgb.png", _low_image(8, 8, 5))  # the user's own file
+    (out / "sub").write_bytes(b"a file where the output needs a folder")
+    mine = (out / "rgb.png").read_bytes()
+    capsys.readouterr()
+    assert _gamma(str(src), "--work-dir", str(out)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --work-dir ") and "rgb.png" in err[0] and "sub" in err[0]
+    assert "another --work-dir" in err[0] and "out/b.png" not in err[0]
+    assert (out / "rgb.png").read_bytes() == mine and _pngs(out) == ["b.png", "rgb.png"]  # nothing written
+
+
+def test_earlier_outputs_among_the_inputs_are_skipped_and_counted(tmp_path, capsys):
+    parent = tmp_path / "parent"
+    imwrite_rgb(parent / "a.png", _low_image(8, 8, 0))
+    assert _gamma(str(parent), "--work-dir", str(parent / "sub")) == 0
+    capsys.readouterr()
+    assert _gamma(str(parent), "--work-dir", str(parent / "out2")) == 0
+    captured = capsys.readouterr()
+    assert _pngs(parent / "out2") == ["a.png"]
+    assert "skipped 1 input" in captured.err and "uptflow enhance output" in captured.err
+    assert _gamma(str(parent / "sub" / "a.png"), "--work-dir", str(tmp_path / "out3")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "uptflow enhance output" in err[0]
+
+
+def test_videos_are_refused_saying_how_to_get_frames(tmp_path, capsys):
+    (tmp_path / "vid").mkdir()
+    for name in ("clip.mp4", "other.MOV"):
+        (tmp_path / "vid" / name).write_bytes(b"not decoded")
+    for given in (tmp_path / "vid" / "clip.mp4", tmp_path / "vid"):
+        assert _gamma(str(given), "--work-dir", str(tmp_path / "out")) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "video" in err[0] and "ffmpeg" in err[0] and "docs/traffic.md" in err[0]
+
+
+def test_an_empty_folder_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "emptydir").mkdir()
+    assert _gamma(str(tmp_path / "emptydir"), "--work-dir", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no images in ") and err[0].endswith("emptydir")
+
+
+def test_options_are_never_abbreviated_and_out_is_the_shared_old_spelling(tmp_path, capsys):
+    imwrite_rgb(tmp_path / "in" / "a.png", _low_image(8, 8, 0))
+    assert _gamma(str(tmp_path / "in"), "--out", str(tmp_path / "o")) == 0
+    assert "warning: --out is deprecated and will be removed; use --work-dir" in capsys.readouterr().err
+    assert _pngs(tmp_path / "o") == ["a.png"]
+    with pytest.raises(SystemExit) as exit_:
+        _gamma(str(tmp_path / "in"), "--work", str(tmp_path / "o2"))
+    assert exit_.value.code == 2 and "unrecognized arguments: --work" in capsys.readouterr().err
+
+
+def test_hidden_files_and_folders_are_not_searched(tmp_path):
+    for name in ("hid/ok.png", "hid/.thumbnails/a.png", "hid/.b.png", "hid/sub/.cache/c.png"):
+        imwrite_rgb(tmp_path / name, _low_image(8, 8, 0))
+    assert _gamma(str(tmp_path / "hid"), "--work-dir", str(tmp_path / "out")) == 0
+    assert _gamma(str(tmp_path / "hid" / "**" / "*.png"), "--work-dir", str(tmp_path / "out_glob")) == 0
+    assert _pngs(tmp_path / "out") == _pngs(tmp_path / "out_glob") == ["ok.png"]

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
 from uptflow.registry import ENHANCERS, build_checked
 from uptflow.utils.devices import torch_device
-from uptflow.utils.io import file_sha256, imread_rgb, to_rgb_uint8
+from uptflow.utils.io import file_sha256, imread_rgb, pil_to_rgb, to_rgb_uint8
 
 __all__ = ["Enhancer", "build_enhancer", "code_sha256", "list_enhancers"]
 
@@ -58,9 +58,13 @@ class Enhancer:
         """What identifies the outputs: name, params (weights aside), weights file and its SHA-256, and the SHA-256
         of the code that computes them (:func:`code_sha256`), so an edited enhancer never reuses older outputs."""
         w = self.weights
+        if w is not None and getattr(self, "_weights_checked", (None,))[0] != str(w):
+            # the checksum of the file as it was when first described (build_enhancer does so right after loading):
+            # a file replaced later must not lend its checksum to the network already in memory
+            self._weights_checked = (str(w), file_sha256(w))
         return {"name": self.name, "params": {k: v for k, v in self.params().items() if k != "weights"},
                 "weights": str(w) if w is not None else None,
-                "weights_sha256": file_sha256(w) if w is not None else None,
+                "weights_sha256": self._weights_checked[1] if w is not None else None,
                 "code_sha256": code_sha256(type(self))}
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,7 +100,7 @@ class Enhancer:
         if isinstance(img, (str, os.PathLike)):
             return imread_rgb(img)
         if isinstance(img, Image.Image):
-            return to_rgb_uint8(np.array(ImageOps.exif_transpose(img)), source="PIL image", mode=img.mode)
+            return pil_to_rgb(img)
         if isinstance(img, np.ndarray):
             return to_rgb_uint8(img)
         raise TypeError(f"expected a path, PIL image or numpy array, got {type(img).__name__}")
@@ -110,14 +114,30 @@ class Enhancer:
 def code_sha256(cls: type) -> str:
     """SHA-256 (16 hex digits) of the source files of ``cls``'s module, its enhancer bases' modules and its
     ``code_packages``: the code that turns an input into the output."""
-    files = {Path(inspect.getfile(c)).resolve() for c in cls.__mro__ if isinstance(c, type) and issubclass(c, Enhancer)}
+    sources: dict[str, bytes] = {}
+    for c in cls.__mro__:
+        if isinstance(c, type) and issubclass(c, Enhancer):
+            sources.update(_class_source(c))
     for package in getattr(cls, "code_packages", ()):
-        files.update(Path(p).resolve() for root in importlib.import_module(package).__path__
-                     for p in Path(root).rglob("*.py"))
+        for root in importlib.import_module(package).__path__:
+            sources.update((str(p.resolve()), p.read_bytes()) for p in Path(root).rglob("*.py"))
     h = hashlib.sha256()
-    for f in sorted(files):
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    for name in sorted(sources):
+        h.update(Path(name).name.encode() + b"\0" + sources[name])
     return h.hexdigest()[:16]
+
+
+def _class_source(cls: type) -> dict[str, bytes]:
+    """``{file: bytes}`` of the module defining ``cls``; for a class typed into a notebook or a REPL, whose file is
+    gone, its own source as the interpreter kept it (or, failing that, its name)."""
+    try:
+        path = Path(inspect.getfile(cls)).resolve()
+        return {str(path): path.read_bytes()}
+    except (OSError, TypeError):
+        try:
+            return {f"<{cls.__qualname__}>": inspect.getsource(cls).encode()}
+        except (OSError, TypeError):
+            return {f"<{cls.__qualname__}>": cls.__qualname__.encode()}
 
 
 def _check_identity(enhancer: Enhancer, registered: str, settings: Mapping[str, Any], weights: Any) -> None:

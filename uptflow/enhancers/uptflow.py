@@ -10,7 +10,6 @@ results) decodes the latent mode; heat > 0 samples, with an independent sample p
 
 import math
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,9 +76,11 @@ class UPTFlowEnhancer(Enhancer):
 
         # settings first: a mistake is reported before the network is loaded
         if isinstance(tile, str) and tile != "auto":
+            if not tile.strip().isdigit():
+                raise ValueError(f"tile must be 'auto', 0 (never tile) or a tile side in pixels, got {tile!r}")
             tile = int(tile)
         if isinstance(tile, int) and tile < 0:
-            raise ValueError(f"tile must be 'auto', None/0 or a positive size, got {tile}")
+            raise ValueError(f"tile must be 'auto', 0 (never tile) or a tile side in pixels, got {tile}")
         if int(overlap) < 0:
             raise ValueError(f"overlap must be >= 0, got {overlap}")
         if isinstance(tile, int) and 0 < tile <= int(overlap):
@@ -91,19 +92,13 @@ class UPTFlowEnhancer(Enhancer):
         if tile_statistics not in ("image", "tile"):
             raise ValueError(f"tile_statistics must be 'image' or 'tile', got {tile_statistics!r}")
 
-        from uptflow.utils.devices import fast_precision, native_bf16
-
-        if precision == "auto":  # resolved here, so params() and every identity record what ran
-            precision = fast_precision(self.device)
-        elif precision == "bf16" and not native_bf16(self.device):
-            warnings.warn(f"precision='bf16' on {self.device}, which has no bf16 instructions (no AVX512-BF16 or "
-                          "AMX): emulated, it is many times slower than fp32 (18x measured); use 'fp32' or 'auto'",
-                          stacklevel=2)
-        if model is None:
+        if model is None:  # load_model resolves "auto" and warns of a precision the device emulates slowly
             model = load_model(weights, device=self.device, precision=precision)
             weights = self.default_weights() if weights is None else weights
         else:
-            model.precision = precision
+            from uptflow.utils.devices import resolve_precision
+
+            model.precision = resolve_precision(precision, self.device)
         if compile is not None:
             model.compiled = compile
         self.model = model.to(self.device).eval()

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from uptflow.utils.devices import torch_device
+from uptflow.utils.devices import resolve_precision, torch_device
 from uptflow.utils.io import atomic_path
 
 __all__ = [
@@ -211,8 +211,9 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     Args:
         path: checkpoint file; None for the default model (:data:`DEFAULT_WEIGHTS`, announced once per process).
         device: where the network goes.
-        precision: "fp32", "bf16" or "fp16": how the encoder and the coupling sub-networks run (see
-            ``UPTFlow.precision``); the weights are float32 in all cases.
+        precision: "fp32", "bf16", "fp16" or "auto" (bf16 where the device computes it in hardware, else fp32):
+            how the encoder and the coupling sub-networks run (see ``UPTFlow.precision``); the weights are float32
+            in all cases. A precision the device would emulate slowly warns.
         compile: run the encoder of inference passes through ``torch.compile`` (``UPTFlow.compiled``).
         **overrides: constructor arguments that replace the checkpoint's config.
     """
@@ -230,7 +231,7 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     config = {**config, "window_size": window, **overrides}
     model = UPTFlow(**config)
     load_weights(model, sd, source=str(path), mark_actnorm_initialized=official)
-    model.precision = precision
+    model.precision = resolve_precision(precision, device)
     model.compiled = compile
     if default:
         _announce_default(Path(path), config)

@@ -19,6 +19,7 @@ read)::
 base's modules there too.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from uptflow.registry import TRANSFORMS
 __all__ = ["EnhanceLowLight", "pipeline_enhancers", "pipeline_label", "enhancer_label", "custom_imports_hint"]
 
 _FRAMEWORKS = ("mmdet", "mmseg")
+# mmdet's inference_detector and mmseg's inference_model build their pipeline again for every image: the enhancers
+# built for it are kept per spec, device, cache and weights checksum, so a network is loaded once, not per image
+_BUILT: dict[str, Any] = {}
 
 try:
     from mmcv.transforms import BaseTransform
@@ -76,7 +80,14 @@ class EnhanceLowLight(BaseTransform):
         device = resolve_device(device, quiet=True)
         self.spec, self.cache, self.cache_dir, self.device, self.channel_order = (
             enhancer, cache, cache_dir, device, channel_order)
-        self._fn: Any = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
+        if not isinstance(enhancer, (str, dict)):  # a built enhancer is the caller's own object
+            self._fn: Any = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
+            return
+        key = json.dumps([enhancer, str(device), cache, cache_dir, _weights_sha256(enhancer)], sort_keys=True,
+                         default=str)
+        if key not in _BUILT:
+            _BUILT[key] = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
+        self._fn = _BUILT[key]
 
     def describe(self) -> dict[str, Any]:
         """The enhancer's identity (name, params, weights and checksum), for protocol records."""

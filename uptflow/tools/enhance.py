@@ -1,8 +1,11 @@
 """``uptflow enhance INPUT... --work-dir OUT``: enhance images with a registered enhancer (UPT-Flow by default).
 
-Inputs are image files, folders (searched recursively) and glob patterns (expanded here too, so quoted patterns
-work: ``uptflow enhance 'shots/**/*.jpg' --work-dir out``). Outputs are PNGs named like the input, relative to the
-folder given (or to the fixed part of a glob pattern); files inside the output folder are never taken as inputs.
+Inputs are image files, folders (searched recursively, linked sub-folders too; hidden files and folders left
+out) and glob patterns (expanded here too, so quoted patterns work: ``uptflow enhance 'shots/**/*.jpg' --work-dir
+out``). Outputs are 8-bit RGB PNGs named like the input (a link: like the link, not its target), relative to the
+folder given (or to the fixed part of a glob pattern). Never inputs: files inside the output folder, earlier outputs
+of this command (PNGs carrying its metadata: counted and skipped) and videos (refused: extract frames first). Files
+in the output folder that this command did not write are never overwritten: the run is refused before any work.
 
 Resumable and never stale: every output PNG records what made it (the enhancer's identity: name, settings,
 weights checksum; and the input file's checksum) in a text chunk, and an existing output is reused only when both
@@ -27,11 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from uptflow.utils.io import IMAGE_SUFFIXES
-from uptflow.utils.paths import list_images, natural_key
+from uptflow.utils.paths import VIDEO_SUFFIXES, list_images, natural_key
+from uptflow.utils.text import listed
 
-__all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity", "remove_abandoned_outputs"]
+__all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity", "remove_abandoned_outputs",
+           "is_enhance_output"]
 
 _GLOB_CHARS = set("*?[")
+# worded for every command that lists its inputs here (uptflow enhance, uptflow predict)
+_VIDEO_HELP = ("this command reads images, not videos: extract the frames first (e.g. ffmpeg -i {video} "
+               "frames/%06d.png) and give those, or run the traffic benchmark on the video (see docs/traffic.md)")
 
 
 # defaults of the options only UPT-Flow has: another enhancer given one of them is a mistake
@@ -45,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files, folders (searched recursively) or glob patterns ('**' recurses)")
-    add_work_dir(parser, old=("-o", "--output"), what="output folder (PNG files, same relative names)")
+    add_work_dir(parser, old=("-o", "--output", "--out"), what="output folder (PNG files, same relative names)")
     parser.add_argument("--enhancer", default="uptflow", help="registered enhancer name (default: uptflow)")
     parser.add_argument("--enhancer-weights", default=None,
                         help="weights (UPT-Flow: official layout or uptflow format; default: the packaged model)")
@@ -53,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_device(parser)
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16", "auto"], default=_UPTFLOW_DEFAULTS["precision"],
                         help="UPT-Flow: encoder precision (default fp32; bf16 only on CPUs with AMX/AVX512-BF16 and "
-                             "GPUs, emulated and much slower elsewhere; auto: bf16 where native, else fp32)")
+                             "GPUs, emulated and much slower elsewhere; fp16 for GPUs, many times slower on the CPU; "
+                             "auto: bf16 where native, else fp32)")
     parser.add_argument("--compile", action="store_true",
                         help="UPT-Flow: run the encoder through torch.compile (the first image of each size compiles; "
                              "for GPUs and many same-size frames)")
@@ -96,13 +105,17 @@ def collect_inputs(inputs: list[str], exclude: str | os.PathLike | None = None
         exclude: a folder whose files are never inputs (the output folder, when it lies inside an input folder).
 
     Returns:
-        The pairs and one error message per input that matched nothing.
+        The pairs, absolute but with links kept (an output is named after the link given, not its target), and one
+        error message per input that gave no image (nothing matched, a video, only videos).
     """
     skip = Path(exclude).resolve() if exclude is not None else None
-    pairs: dict[Path, Path] = {}
+    pairs: dict[Path, tuple[Path, Path]] = {}
     errors = []
     for item in inputs:
         path = Path(item)
+        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+            errors.append(f"{item}: a video; " + _VIDEO_HELP.format(video=item))
+            continue
         if path.is_file():
             found = [(path, path.parent)]
         elif path.is_dir():
@@ -118,11 +131,46 @@ def collect_inputs(inputs: list[str], exclude: str | os.PathLike | None = None
         if found and not kept:
             errors.append(f"{item}: inside the output folder {skip}, whose files are never inputs")
         elif not kept:
-            errors.append(f"no images in {item}")
-        found = kept
-        for p, base in found:
-            pairs.setdefault(p.resolve(), base)
-    return [(p, base.resolve()) for p, base in pairs.items()], errors
+            errors.append(_no_images(item, path))
+        for p, base in kept:
+            # one output per file reached, named after the path that reached it first
+            pairs.setdefault(p.resolve(), (Path(os.path.abspath(p)), Path(os.path.abspath(base))))
+    return list(pairs.values()), errors
+
+
+def _no_images(item: str, path: Path) -> str:
+    """Why a folder or pattern gave no image, naming the videos it holds (users point this command at them)."""
+    if path.is_dir():
+        videos = list_images(path, recursive=True, suffixes=VIDEO_SUFFIXES)
+    else:
+        videos = [p for p in map(Path, glob.glob(item, recursive=True)) if p.suffix.lower() in VIDEO_SUFFIXES]
+    if not videos:
+        return f"no images in {item}"
+    return f"no images in {item}, only {len(videos)} video(s); " + _VIDEO_HELP.format(video="VIDEO")
+
+
+def is_enhance_output(path: Path) -> bool:
+    """Whether ``path`` is a PNG written by ``uptflow enhance`` (its text chunk records what made it)."""
+    from uptflow.utils.io import read_png_meta
+
+    if path.suffix.lower() != ".png":  # only PNGs carry the metadata
+        return False
+    meta = read_png_meta(path)
+    return isinstance(meta, dict) and {"enhancer", "input_sha256"} <= meta.keys()
+
+
+def _in_the_way(targets: list[Path], out_dir: Path) -> list[Path]:
+    """What writing ``targets`` would replace that ``uptflow enhance`` did not write: a file at an output's name that
+    is not an earlier output, or a file where an output needs a folder."""
+    found: dict[Path, None] = {}
+    for t in targets:
+        folders = [out_dir / q for q in reversed(t.relative_to(out_dir).parents) if q != Path(".")]
+        blocking = next((f for f in folders if os.path.lexists(f) and not f.is_dir()), None)
+        if blocking is None and os.path.lexists(t) and not (t.is_file() and is_enhance_output(t)):
+            blocking = t
+        if blocking is not None:
+            found[blocking] = None
+    return list(found)
 
 
 def output_paths(pairs: list[tuple[Path, Path]], out_dir: Path) -> list[Path]:
@@ -227,12 +275,27 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size: must be >= 1, got {args.batch_size}")
     pairs, errors = collect_inputs(args.inputs, exclude=out_dir)
+    is_output = {p: is_enhance_output(p) for p, _ in pairs}
+    earlier = [p for p, out in is_output.items() if out]
+    pairs = [(p, b) for p, b in pairs if not is_output[p]]
+    reasons = list(errors)
+    if earlier:
+        one = len(earlier) == 1
+        reasons.append(f"skipped {len(earlier)} input{'' if one else 's'} that {'is an' if one else 'are'} uptflow "
+                       f"enhance output{'' if one else 's'} ({'its' if one else 'their'} PNG metadata says so; "
+                       f"outputs are never enhanced again): {listed(earlier, 3)}")
+    if not pairs:
+        raise ValueError("; ".join(reasons))
     pairs = pairs[: args.limit]
+    targets = output_paths(pairs, out_dir)
+    foreign = _in_the_way(targets, out_dir)
+    if foreign:
+        raise ValueError(f"--work-dir {out_dir}: would overwrite {len(foreign)} file(s) that uptflow enhance did not "
+                         f"write: {listed(foreign, 5)}; give another --work-dir, or move or remove them")
     for err in errors:
         print(f"FAILED {err}", file=sys.stderr)
-    targets = output_paths(pairs, out_dir)
-    if not pairs:
-        raise ValueError("no input images (" + "; ".join(errors) + ")")
+    if earlier:
+        print(reasons[-1], file=sys.stderr)
     remove_abandoned_outputs(targets)
     enhancer = build_enhancer(args.enhancer, weights=args.enhancer_weights, device=resolve_device(args.device),
                               **_enhancer_kwargs(args))

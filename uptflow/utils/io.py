@@ -21,7 +21,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 __all__ = [
     "IMAGE_SUFFIXES", "TEMP_MARK", "is_temp_file", "remove_if_abandoned",
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-    "imread_rgb", "imwrite_rgb", "read_png_meta", "open_image", "image_size", "to_rgb_uint8", "write_with",
+    "imread_rgb", "imwrite_rgb", "read_png_meta", "open_image", "image_size", "pil_to_rgb", "to_rgb_uint8",
+    "write_with",
     "file_sha256", "hash_file",
 ]
 
@@ -136,16 +137,22 @@ _ARRAY_MODES = frozenset({"1", "L", "RGB", "RGBA", "I", "F", "I;16", "I;16B", "I
 
 def imread_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as uint8 HxWx3 RGB, honouring EXIF orientation; errors name the file and the problem."""
-    from PIL import ImageOps
-
     with open_image(path) as im:
         try:
-            im = ImageOps.exif_transpose(im)
-            if im.mode not in _ARRAY_MODES:
-                im = im.convert("RGB")  # palette, grey + alpha, CMYK, YCbCr ...: their arrays are not RGB
-            return to_rgb_uint8(np.array(im), source=str(path), mode=im.mode)
+            return pil_to_rgb(im, source=str(path))
         except (OSError, SyntaxError) as e:  # truncated or corrupt pixel data, found while decoding
             raise ValueError(f"cannot read image {path}: {e}") from None
+
+
+def pil_to_rgb(im: Any, source: str = "PIL image") -> np.ndarray:
+    """A PIL image of any mode as uint8 HxWx3 RGB, honouring EXIF orientation (palette, CMYK, YCbCr, LAB, HSV and
+    grey + alpha converted by Pillow, since their pixel arrays are not RGB)."""
+    from PIL import ImageOps
+
+    im = ImageOps.exif_transpose(im)
+    if im.mode not in _ARRAY_MODES:
+        im = im.convert("RGB")
+    return to_rgb_uint8(np.array(im), source=source, mode=im.mode)
 
 
 @contextmanager
@@ -204,10 +211,13 @@ def to_rgb_uint8(arr: np.ndarray, source: str = "array", mode: str | None = None
             raise ValueError(f"{source}: float images must be in [0, 1], got range [{a.min():.3g}, {a.max():.3g}]")
         return np.ascontiguousarray((a * 255.0).round().astype(np.uint8))
     if np.issubdtype(a.dtype, np.integer):
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError(f"{source}: integer image values out of range: [{a.min()}, {a.max()}]")
-        scale = 257.0 if a.max() > 255 else 1.0
-        return np.ascontiguousarray((a.astype(np.float64) / scale).round().clip(0, 255).astype(np.uint8))
+        # the bit depth of a 32-bit file or of a wider integer array is unknown: guessing it from the values would
+        # read one scene 256x brighter or darker depending on its brightest pixel
+        if mode == "I" or (a.size and (a.min() < 0 or a.max() > 255)):
+            raise ValueError(f"{source}: a {'32-bit integer' if mode == 'I' else str(a.dtype)} image (values "
+                             f"{a.min()}..{a.max()}) has no known bit depth; give 8-bit (uint8) or 16-bit (uint16) "
+                             "pixels")
+        return np.ascontiguousarray(a.astype(np.uint8))
     raise ValueError(f"{source}: unsupported image dtype {a.dtype}")
 
 

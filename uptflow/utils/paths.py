@@ -7,7 +7,10 @@ from pathlib import Path
 
 from uptflow.utils.io import IMAGE_SUFFIXES
 
-__all__ = ["shared_root", "cache_dir", "require_file", "natural_key", "list_images"]
+__all__ = ["shared_root", "cache_dir", "require_file", "natural_key", "list_images", "VIDEO_SUFFIXES"]
+
+# what users point image tools at by mistake; the traffic benchmark reads these (evaluation.datasets.frames)
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".mts", ".m2ts", ".3gp")
 
 
 def shared_root() -> Path | None:
@@ -31,8 +34,11 @@ def cache_dir(*parts: str) -> Path:
 
 
 def require_file(path: str | os.PathLike, what: str) -> Path:
-    """Return ``path`` if it exists, else raise FileNotFoundError saying what to put there (nothing is downloaded)."""
+    """Return ``path`` if it is a file, else raise FileNotFoundError saying what to put there (nothing is downloaded),
+    or IsADirectoryError when it is a folder."""
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise IsADirectoryError(f"{what}: {p} is a folder, not a file; give the path of the file itself")
     if not p.is_file():
         raise FileNotFoundError(
             f"{what} not found at {p}. uptflow never downloads files: place the file at that path "
@@ -50,10 +56,28 @@ def list_images(folder: str | os.PathLike, recursive: bool = False, suffixes: tu
                 ) -> list[Path]:
     """Image files in ``folder`` (and below it when ``recursive``) in natural order of their path below it.
 
-    Hidden files are never images: macOS's ``._name.jpg`` resource forks, and the temporary files of
+    Hidden files are never images, and hidden folders below ``folder`` are not searched: macOS's ``._name.jpg``
+    resource forks, thumbnail caches (``.thumbnails/``), and the temporary files of
     :func:`uptflow.utils.io.atomic_path` (``.<name>.uptflow-tmp-*``) that a killed run may leave beside its outputs.
+    Linked folders are searched under the link's name, each real folder once (so a link cycle ends).
     """
     folder = Path(folder)
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    found = [p for p in it if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")]
+    if not recursive:
+        found = [p for p in folder.iterdir() if _is_image(p, suffixes)]
+    else:
+        found, searched = [], set()
+        # pathlib's rglob does not follow linked folders; os.walk does, when told to
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            real = os.path.realpath(root)
+            if real in searched:
+                dirs.clear()
+                continue
+            searched.add(real)
+            # walked in natural order, so a folder reachable twice is listed under its first name
+            dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
+            found += [p for p in map(Path(root).joinpath, files) if _is_image(p, suffixes)]
     return sorted(found, key=lambda p: natural_key(p.relative_to(folder).as_posix()))
+
+
+def _is_image(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.suffix.lower() in suffixes and not path.name.startswith(".") and path.is_file()

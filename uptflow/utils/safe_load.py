@@ -86,7 +86,8 @@ def safe_loading(path: str | os.PathLike, what: str, allow: Iterable[Any] = ()) 
         raise _unreadable(path, what) from None
     except (EOFError, RuntimeError) as e:
         if isinstance(e, RuntimeError) and not any(s in str(e) for s in ("PytorchStreamReader", "zip archive",
-                                                                          "invalid load key", "magic number")):
+                                                                          "invalid load key", "magic number",
+                                                                          "inline_container")):
             raise
         raise _unreadable(path, what) from None
 
