@@ -358,11 +358,10 @@ def test_integer_pixels_of_unknown_bit_depth_are_refused_not_guessed(tmp_path, v
     from uptflow.utils.io import imread_rgb, to_rgb_uint8
 
     a = np.linspace(*values, 64).reshape(8, 8).astype(dtype)
-    if values[1] > 255:
-        with pytest.raises(ValueError, match="has no known bit depth; give 8-bit .* or 16-bit"):
-            to_rgb_uint8(a)
-    else:
-        assert np.array_equal(to_rgb_uint8(a)[..., 0], a.astype(np.uint8))  # an int array of 8-bit values
+    with pytest.raises(ValueError, match="has no known bit depth; give 8-bit .* or 16-bit"):
+        to_rgb_uint8(a)  # even values up to 255: a dark 16-bit frame held as int32 would read 257x too bright
+    eight_bit = np.clip(a, 0, 255)
+    assert np.array_equal(to_rgb_uint8(eight_bit.astype(np.uint16) * 257)[..., 0], eight_bit)  # uint16: exact
     Image.fromarray(a.astype(np.int32)).save(tmp_path / "i32.tif")  # a 32-bit file: whatever its values
     with pytest.raises(ValueError, match="i32.tif: a 32-bit integer image .* has no known bit depth"):
         imread_rgb(tmp_path / "i32.tif")

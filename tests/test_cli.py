@@ -226,6 +226,6 @@ def test_a_warning_during_a_command_is_one_warning_line_without_library_source(t
     img = tmp_path / "in.png"
     imwrite_rgb(img, np.full((16, 16, 3), 20, np.uint8))
     res = subprocess.run([sys.executable, "-m", "uptflow", "enhance", str(img), "--work-dir", str(tmp_path / "out"),
-                          "--precision", "fp16"], capture_output=True, text=True, timeout=600)
+                          "--precision", "fp16", "--device", "cpu"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "warning: precision='fp16' on the CPU" in res.stderr and "UserWarning" not in res.stderr

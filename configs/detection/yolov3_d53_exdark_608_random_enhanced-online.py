@@ -22,6 +22,5 @@ test_pipeline = [
     dict(type="LoadAnnotations", with_bbox=True),
     dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
 ]
-# the enhancer runs on CUDA when a GPU is visible, which DataLoader workers forked after CUDA started cannot use
-val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -171,10 +171,10 @@ class EnhancementBenchmark(Benchmark):
             counts[m] = len(vals)
             means[m] = float(vals.mean()) if len(vals) else math.nan
         protocol = self.protocol(wanted)
-        fr, nr = [m for m in wanted if m in FULL_REFERENCE], [m for m in wanted if m in NO_REFERENCE]
-        if fr and nr:  # a paired dataset with unmatched images: say which images each average is over
-            protocol += (f"; {', '.join(fr)} over the {counts[fr[0]]} images with a reference, {', '.join(nr)} over "
-                         f"the {counts[nr[0]]} without")
+        with_ref = int(per_image["paired"].astype(bool).sum())
+        if with_ref and len(per_image) > with_ref:  # a paired dataset with unmatched images: which average is over what
+            protocol += (f"; {', '.join(self.wanted(True))} over the {with_ref} images with a reference, "
+                         f"{', '.join(self.wanted(False))} over the {len(per_image) - with_ref} without")
         summary = pd.DataFrame([dict(enhancer=describe_enhancer(enhancer)["name"], images=len(scored),
                                      skipped=len(skipped), **{m: to_table(m, v) for m, v in means.items()},
                                      runtime_s=float(per_image["runtime_s"].mean()) if len(scored) else math.nan)])

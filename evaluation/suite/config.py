@@ -377,17 +377,21 @@ def _import_custom_modules(spec: dict[str, Any] | None, source: str) -> None:
     _check_table(spec, {"imports": ((list, tuple, str), True), "allow_failed_imports": ((bool,), False)},
                  "custom_imports")
     names = [spec["imports"]] if isinstance(spec["imports"], str) else list(spec["imports"])
+    bad = [n for n in names if not isinstance(n, str) or not n]
+    if bad:
+        raise ConfigError(f"custom_imports.imports: expected module names, got {bad}")
     folder = Path(source).resolve().parent
     if Path(source).is_file() and str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+        sys.path.append(str(folder))  # after the installed packages, so a file there never shadows one
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError as e:
             if spec.get("allow_failed_imports"):
                 continue
-            raise ConfigError(f"custom_imports.imports: cannot import {name!r} ({e}); put {name}.py in "
-                              f"{folder} or on PYTHONPATH") from e
+            where = (f"; put {name}.py in {folder} or on PYTHONPATH" if e.name == name
+                     else f" (while importing {name})")
+            raise ConfigError(f"custom_imports.imports: cannot import {name!r}: {e}{where}") from e
 
 
 def validate_config(raw: dict[str, Any], source: str = "<dict>") -> SuiteConfig:

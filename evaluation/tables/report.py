@@ -112,7 +112,11 @@ def _run_with(e: dict[str, Any]) -> str:
     elif e["name"] == "uptflow":
         weights = "the packaged default model (trained on synthetic low light, not the authors' weights)"
     else:
-        weights = "its default weights"
+        from uptflow.registry import ENHANCERS
+
+        cls = ENHANCERS.get(e["name"])
+        default = cls.default_weights() or getattr(cls, "expected", None)  # learned baselines: their release's file
+        weights = f"its default weights {Path(default).name}" if default else "no weights"
     params = ", ".join(f"{k}={v}" for k, v in (e.get("params") or {}).items())
     return f"{e['label']}: {weights}" + (f", {params}" if params else "")
 

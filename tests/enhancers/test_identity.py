@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from uptflow.enhancers.base import Enhancer, build_enhancer, code_sha256
+from uptflow.enhancers.base import Enhancer, build_enhancer, code_sha256, code_sources
 from uptflow.enhancers.cache import EnhancedImageCache
 from uptflow.registry import ENHANCERS
 
@@ -93,8 +93,15 @@ def test_editing_an_enhancers_code_changes_its_identity(tmp_path):
     assert mine().describe()["code_sha256"] == code_sha256(mine)
 
 
-def test_uptflows_identity_covers_the_model_package():
+def test_uptflows_identity_covers_the_model_package_and_image_decoding_named_by_module():
     from uptflow.enhancers.uptflow import UPTFlowEnhancer
 
-    assert "uptflow.models" in UPTFlowEnhancer.code_packages
-    assert code_sha256(UPTFlowEnhancer) != code_sha256(_PlainInvert)
+    sources = code_sources(UPTFlowEnhancer)
+    assert {"uptflow.enhancers.uptflow", "uptflow.enhancers.base", "uptflow.utils.io",
+            "uptflow.models/uptflow.py", "uptflow.models/flow/coupling.py"} <= set(sources)
+    assert not [k for k in sources if k.startswith("/") or "site-packages" in k]  # the same hash on every machine
+    assert "uptflow.models/uptflow.py" not in code_sources(_PlainInvert)
+
+
+def test_a_registry_name_with_its_scope_is_the_same_enhancer():
+    assert build_enhancer("uptflow.gamma").describe() == build_enhancer("gamma").describe()

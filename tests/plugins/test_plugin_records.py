@@ -112,12 +112,14 @@ def test_a_child_custom_imports_that_drops_the_bases_modules_is_explained(tmp_pa
         build_segmenter(dict(type="mmseg", config=str(child)))
 
 
-def test_plugins_default_to_the_auto_device_of_the_commands(monkeypatch):
+def test_the_yolo_plugin_defaults_to_the_auto_device_and_the_pipeline_transform_to_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # building gamma runs nothing on the device
-    assert EnhanceLowLight(enhancer="gamma", cache=False).device == "cuda"
     assert enhance_callback("gamma", cache=False).enhancer.device.type == "cuda"
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    # mm pipelines run in forked DataLoader workers, where CUDA cannot start: the CPU unless asked
     assert EnhanceLowLight(enhancer="gamma", cache=False).device == "cpu"
+    assert EnhanceLowLight(enhancer="gamma", cache=False, device="auto").device == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert EnhanceLowLight(enhancer="gamma", cache=False, device="auto").device == "cpu"
     with pytest.raises(ValueError, match="torch sees no GPU"):
         EnhanceLowLight(enhancer="gamma", cache=False, device="cuda")
 

@@ -232,8 +232,8 @@ def check_validation_set(cfg) -> None:
     from uptflow.registry import DATASETS
 
     loader = cfg.get("val_dataloader")
-    if not loader or not loader.get("dataset") or cfg.get("val_cfg") is None:
-        return
+    if not loader or not loader.get("dataset") or cfg.get("val_cfg") is None or int(os.environ.get("RANK", "0")):
+        return  # under torchrun the first process reads it for all
     start = time.perf_counter()
     dataset = DATASETS.build(copy.deepcopy(loader["dataset"]))
     for i in tqdm(range(len(dataset)), desc="checking the validation set", unit="sample", leave=False):

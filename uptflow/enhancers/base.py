@@ -17,7 +17,7 @@ from uptflow.registry import ENHANCERS, build_checked
 from uptflow.utils.devices import torch_device
 from uptflow.utils.io import file_sha256, imread_rgb, pil_to_rgb, to_rgb_uint8
 
-__all__ = ["Enhancer", "build_enhancer", "code_sha256", "list_enhancers"]
+__all__ = ["Enhancer", "build_enhancer", "code_sha256", "code_sources", "list_enhancers"]
 
 
 class Enhancer:
@@ -34,8 +34,9 @@ class Enhancer:
     # constructor settings params() need not list: they never change the output, or params() records their effect
     # itself where there is one; every other setting a build gives must be a key of params()
     params_exempt: ClassVar[tuple[str, ...]] = ()
-    # packages whose code computes the output besides the modules of the class and its bases (part of describe())
-    code_packages: ClassVar[tuple[str, ...]] = ()
+    # modules / packages whose code computes the output besides the modules of the class and its bases, added up
+    # along the bases (part of describe()); image decoding decides the pixels every enhancer sees
+    code_packages: ClassVar[tuple[str, ...]] = ("uptflow.utils.io",)
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch_device(device)
@@ -112,27 +113,37 @@ class Enhancer:
 
 @functools.cache
 def code_sha256(cls: type) -> str:
-    """SHA-256 (16 hex digits) of the source files of ``cls``'s module, its enhancer bases' modules and its
-    ``code_packages``: the code that turns an input into the output."""
+    """SHA-256 (16 hex digits) of :func:`code_sources`: the code that turns an input into the output."""
+    sources = code_sources(cls)
+    h = hashlib.sha256()
+    for name in sorted(sources):
+        h.update(name.encode() + b"\0" + sources[name])
+    return h.hexdigest()[:16]
+
+
+def code_sources(cls: type) -> dict[str, bytes]:
+    """``{module or package-relative file: source}`` of ``cls``'s module, its enhancer bases' modules and every
+    ``code_packages`` entry along its bases (named by module, not path, so the hash is the same on every machine)."""
     sources: dict[str, bytes] = {}
     for c in cls.__mro__:
         if isinstance(c, type) and issubclass(c, Enhancer):
             sources.update(_class_source(c))
-    for package in getattr(cls, "code_packages", ()):
-        for root in importlib.import_module(package).__path__:
-            sources.update((str(p.resolve()), p.read_bytes()) for p in Path(root).rglob("*.py"))
-    h = hashlib.sha256()
-    for name in sorted(sources):
-        h.update(Path(name).name.encode() + b"\0" + sources[name])
-    return h.hexdigest()[:16]
+            for name in vars(c).get("code_packages", ()):
+                module = importlib.import_module(name)
+                roots = getattr(module, "__path__", None)
+                if roots is None:  # a module
+                    sources[name] = Path(inspect.getfile(module)).read_bytes()
+                for root in roots or ():
+                    sources.update((f"{name}/{p.relative_to(root).as_posix()}", p.read_bytes())
+                                   for p in Path(root).rglob("*.py"))
+    return sources
 
 
 def _class_source(cls: type) -> dict[str, bytes]:
-    """``{file: bytes}`` of the module defining ``cls``; for a class typed into a notebook or a REPL, whose file is
-    gone, its own source as the interpreter kept it (or, failing that, its name)."""
+    """``{module: bytes}`` of the module defining ``cls``; for a class typed into a notebook or a REPL, whose file
+    is gone, its own source as the interpreter kept it (or, failing that, its name)."""
     try:
-        path = Path(inspect.getfile(cls)).resolve()
-        return {str(path): path.read_bytes()}
+        return {cls.__module__: Path(inspect.getfile(cls)).read_bytes()}
     except (OSError, TypeError):
         try:
             return {f"<{cls.__qualname__}>": inspect.getsource(cls).encode()}
@@ -144,6 +155,7 @@ def _check_identity(enhancer: Enhancer, registered: str, settings: Mapping[str, 
     """Make sure the enhancer's identity covers what it was built with, so cached images and results made with
     other settings, weights or by another enhancer are never taken for its own."""
     where = f"enhancer {registered!r} ({type(enhancer).__name__})"
+    registered = ENHANCERS.split_scope_key(registered)[1]  # "uptflow.gamma" is gamma
     if enhancer.name == Enhancer.name:
         enhancer.name = registered
     elif enhancer.name != registered:

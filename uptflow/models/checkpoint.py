@@ -181,7 +181,8 @@ def check_state_dict(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], sou
         if tuple(v.shape) != tuple(own[k].shape):
             hint = ""
             if "relative_position" in k:
-                hint = f" (the checkpoint was made for another window size than the model's {window})"
+                hint = " (the checkpoint was made for another window size than the model's" + (
+                    f" {window})" if window is not None else ")")
             raise ValueError(f"{source}: key {k!r} has shape {tuple(v.shape)} in the checkpoint but "
                              f"{tuple(own[k].shape)} in the model{hint}")
 

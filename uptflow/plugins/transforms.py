@@ -20,6 +20,7 @@ base's modules there too.
 """
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ _FRAMEWORKS = ("mmdet", "mmseg")
 # mmdet's inference_detector and mmseg's inference_model build their pipeline again for every image: the enhancers
 # built for it are kept per spec, device, cache and weights checksum, so a network is loaded once, not per image
 _BUILT: dict[str, Any] = {}
+_BUILT_MAX = 4
 
 try:
     from mmcv.transforms import BaseTransform
@@ -65,14 +67,15 @@ class EnhanceLowLight(BaseTransform):
         enhancer: enhancer name (``'clahe'``) or ``dict(type=name, weights=..., **params)``.
         cache: reuse enhanced images stored under ``cache_dir`` (keyed by enhancer and pixels).
         cache_dir: cache root (default ``~/.cache/uptflow/enhanced``).
-        device: torch device of learned enhancers; ``auto`` (default) is CUDA when a GPU is visible, else the CPU, as
-            for every command. CUDA cannot run in DataLoader workers forked after it started (mmengine's default with
-            ``num_workers > 0``): use ``device='cpu'`` or ``num_workers=0`` there.
+        device: torch device of learned enhancers (default ``cpu``): the transform usually runs in DataLoader
+            workers forked from the main process (mmengine's default with ``num_workers > 0``), where CUDA cannot
+            run once the parent started it. ``auto`` (CUDA when a GPU is visible) suits pipelines run in the main
+            process: ``inference_detector`` / ``inference_model``, or ``num_workers=0``.
         channel_order: order of ``results['img']``; mmdet/mmseg's LoadImageFromFile gives 'bgr'.
     """
 
     def __init__(self, enhancer: str | dict = "identity", cache: bool = True, cache_dir: str | None = None,
-                 device: str = "auto", channel_order: str = "bgr") -> None:
+                 device: str = "cpu", channel_order: str = "bgr") -> None:
         from uptflow.cli import resolve_device
 
         if channel_order not in ("bgr", "rgb"):
@@ -80,13 +83,14 @@ class EnhanceLowLight(BaseTransform):
         device = resolve_device(device, quiet=True)
         self.spec, self.cache, self.cache_dir, self.device, self.channel_order = (
             enhancer, cache, cache_dir, device, channel_order)
-        if not isinstance(enhancer, (str, dict)):  # a built enhancer is the caller's own object
+        key = _memo_key(enhancer, device, cache, cache_dir)
+        if key is None:
             self._fn: Any = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
             return
-        key = json.dumps([enhancer, str(device), cache, cache_dir, _weights_sha256(enhancer)], sort_keys=True,
-                         default=str)
         if key not in _BUILT:
             _BUILT[key] = build_enhancer(enhancer, device=device, cache=cache, cache_dir=cache_dir)
+            while len(_BUILT) > _BUILT_MAX:  # the oldest network goes (dicts keep insertion order)
+                _BUILT.pop(next(iter(_BUILT)))
         self._fn = _BUILT[key]
 
     def describe(self) -> dict[str, Any]:
@@ -109,6 +113,18 @@ class EnhanceLowLight(BaseTransform):
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(enhancer={self.spec!r}, cache={self.cache}, "
                 f"channel_order={self.channel_order!r})")
+
+
+def _memo_key(spec: Any, device: Any, cache: bool, cache_dir: str | None) -> str | None:
+    """What an enhancer built for a pipeline is kept under; None when the spec is not made of plain values only
+    (a built enhancer, a network object: their str shows no weights), so it is never shared."""
+    if not isinstance(spec, (str, dict)):
+        return None
+    try:
+        return json.dumps([spec, str(device), cache, cache_dir, os.environ.get("UPTFLOW_CACHE"),
+                           _weights_sha256(spec)], sort_keys=True)
+    except TypeError:
+        return None
 
 
 def _weights_sha256(spec: str | dict) -> str | None:

@@ -211,13 +211,11 @@ def to_rgb_uint8(arr: np.ndarray, source: str = "array", mode: str | None = None
             raise ValueError(f"{source}: float images must be in [0, 1], got range [{a.min():.3g}, {a.max():.3g}]")
         return np.ascontiguousarray((a * 255.0).round().astype(np.uint8))
     if np.issubdtype(a.dtype, np.integer):
-        # the bit depth of a 32-bit file or of a wider integer array is unknown: guessing it from the values would
-        # read one scene 256x brighter or darker depending on its brightest pixel
-        if mode == "I" or (a.size and (a.min() < 0 or a.max() > 255)):
-            raise ValueError(f"{source}: a {'32-bit integer' if mode == 'I' else str(a.dtype)} image (values "
-                             f"{a.min()}..{a.max()}) has no known bit depth; give 8-bit (uint8) or 16-bit (uint16) "
-                             "pixels")
-        return np.ascontiguousarray(a.astype(np.uint8))
+        # the bit depth of a 32-bit file or of another integer type is unknown: guessing it from the values would
+        # read one scene 257x brighter or darker depending on its brightest pixel
+        raise ValueError(f"{source}: a {'32-bit integer' if mode == 'I' else str(a.dtype)} image (values "
+                         f"{a.min() if a.size else 0}..{a.max() if a.size else 0}) has no known bit depth; give 8-bit "
+                         "(uint8) or 16-bit (uint16) pixels")
     raise ValueError(f"{source}: unsupported image dtype {a.dtype}")
 
 

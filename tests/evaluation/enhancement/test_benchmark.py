@@ -60,6 +60,9 @@ def test_loe_protocol_names_the_grid_used(tmp_path):
     assert "short side 50" not in res.protocol
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["protocol"] == res.protocol
     assert res.protocol.endswith("; PSNR over the 1 images with a reference, LOE over the 1 without")
+    paired_only = _paired(make_pair_dirs(tmp_path / "paired", n=2))  # NIQE asked for among the paired metrics
+    res = EnhancementBenchmark(metrics=["PSNR", "NIQE"]).run(paired_only, None, tmp_path / "out2", progress=False)
+    assert "over the" not in res.protocol and {r["metric"]: r["n"] for r in res.rows} == {"PSNR": 2, "NIQE": 2}
 
 
 def test_a_protocol_line_needs_the_settings_its_conventions_depend_on():
