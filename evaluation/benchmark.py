@@ -94,6 +94,11 @@ class UnitResult:
     protocol: str = ""
     pipeline: str = ""  # what the task model's own pipeline enhances with (``gamma``), "" when nothing
 
+    def row_label(self, enhancer: str) -> str:
+        """The enhancer's row name in tables: its label, and what the model's own pipeline enhances with, if
+        anything (``none (pipeline: gamma)``), so no row passes for images the model saw un-enhanced."""
+        return f"{enhancer} (pipeline: {self.pipeline})" if self.pipeline else enhancer
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -253,8 +258,7 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
         protocols.append(res.protocol)
         skipped += [dict(enhancer=label, **b) for b in res.skipped]
         values = {r["metric"]: r["value"] for r in res.rows if not r.get("cls")}  # per-class: in the unit folder
-        name = f"{label} (pipeline: {res.pipeline})" if res.pipeline else label
-        rows.append(dict(enhancer=name, images=res.n, skipped=len(res.skipped), **values))
+        rows.append(dict(enhancer=res.row_label(label), images=res.n, skipped=len(res.skipped), **values))
     summary = pd.DataFrame(rows)
     if len(enhancers) > 1:
         atomic_write_text(work / "summary.csv", summary.to_csv(index=False))

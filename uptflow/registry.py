@@ -18,6 +18,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import DefaultScope, Registry
+from mmengine.registry import root as mmengine_root
 from mmengine.registry.build_functions import build_from_cfg, build_model_from_cfg
 
 
@@ -98,6 +99,15 @@ HOOKS = Registry("hook", build_func=_BUILD, parent=MMENGINE_HOOKS, scope="uptflo
 OPTIM_WRAPPERS = Registry(
     "optim_wrapper", build_func=_BUILD, parent=MMENGINE_OPTIM_WRAPPERS, scope="uptflow", locations=["uptflow.engine"]
 )
+# Empty children of the other roots the Runner builds from: under the training configs' default_scope='uptflow'
+# mmengine looks in each root for a child of that scope and, finding none, logs a warning that "may cause
+# unexpected failure", one per registry (six or seven in every `uptflow train`); with a child it builds the
+# parent's types.
+_RUNNER_SCOPES = tuple(Registry(root.name, parent=root, scope="uptflow") for root in (
+    mmengine_root.DATA_SAMPLERS, mmengine_root.EVALUATOR, mmengine_root.LOG_PROCESSORS, mmengine_root.LOOPS,
+    mmengine_root.MODEL_WRAPPERS, mmengine_root.OPTIM_WRAPPER_CONSTRUCTORS, mmengine_root.OPTIMIZERS,
+    mmengine_root.PARAM_SCHEDULERS, mmengine_root.VISBACKENDS, mmengine_root.VISUALIZERS,
+    mmengine_root.WEIGHT_INITIALIZERS))
 
 
 class SettingsError(KeyError):

@@ -11,8 +11,10 @@ Cityscapes weights, and night-street frames. Absent data is listed as skipped wi
 Measured on 2 CPU cores (nothing else running, mmcv already built): 534 s for a first run with an empty
 enhanced-image cache (stages: enhancers 43 s, of which the tiny training run most; enhance 335 s, about 105 s of it
 UPT-Flow on the three 2048x1024 Cityscapes frames; tasks 126 s; tables and report 23 s), about 2.5 minutes once
-the cache is warm. On a CPU without AVX-512 (a 2-core AVX2 AMD EPYC VM, where precision 'auto' means fp32) the
-same first run took 887 s, over the 10 minutes (enhance 665 s against 335 s, tasks 171 s against 126 s).
+the cache is warm. On 2 cores of an AMD EPYC with AVX512-BF16 but no AMX (precision 'auto' is bf16 there) the
+same first run took 551 s (enhancers 30 s, enhance 365 s, tasks 141 s, tables 15 s; 9 min 17 s with start-up,
+5.1 GB peak RSS). On a CPU without AVX-512 (a 2-core AVX2 AMD EPYC VM, where precision 'auto' means fp32) it took
+887 s, over the 10 minutes (enhance 665 s against 335 s, tasks 171 s against 126 s).
 Placeholders: {data_root} (--data-root, else ../shared/data), {repo}.
 """
 

@@ -461,9 +461,10 @@ class Suite:
         d, reader = self.cfg["datasets"][unit.dataset], self.cfg.readers[unit.dataset]
         degrade = reader.degrade
         level = degrade.get("level") if isinstance(degrade, dict) else ("random" if degrade else "")
-        return [row(unit.enhancer.label, d["title"], unit.task, r["metric"], r["value"], cls=r.get("cls", ""),
-                    level=level, split=self._split_label(unit.dataset), protocol=result.protocol,
-                    n=r.get("n", result.n), skipped=len(result.skipped), unit=unit.id) for r in result.rows]
+        label = result.row_label(unit.enhancer.label)
+        return [row(label, d["title"], unit.task, r["metric"], r["value"], cls=r.get("cls", ""), level=level,
+                    split=self._split_label(unit.dataset), protocol=result.protocol, n=r.get("n", result.n),
+                    skipped=len(result.skipped), unit=unit.id) for r in result.rows]
 
     def stage_tasks(self) -> None:
         """Score this shard's units that are not done yet; a failing unit is reported and the rest go on."""

@@ -203,7 +203,11 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
     """All tables for the merged result rows ``df`` of a suite config (empty groups produce no table)."""
     if df.empty:
         return []
-    enhancers = [e["label"] for e in cfg["enhancers"]]
+    # rows of a model whose own pipeline enhances are labelled "<label> (pipeline: ...)" (UnitResult.row_label):
+    # they follow their label's row
+    found = sorted(set(df["enhancer"]))
+    enhancers = [v for e in cfg["enhancers"]
+                 for v in (e["label"], *(f for f in found if f.startswith(f"{e['label']} (pipeline: ")))]
     titles = {name: d["title"] for name, d in cfg["datasets"].items()}
     order = {"dataset": list(titles.values()), "metric": list(CATALOGUE)}
     levels = {d["title"]: (d["series"], d["degrade"]["level"]) for d in cfg["datasets"].values() if d.get("series")}

@@ -65,6 +65,23 @@ def test_weights_without_a_checksum_in_the_identity_are_refused(tmp_path):
         build_enhancer("test_plain_brighten", weights=tmp_path / "gain.pth")
 
 
+def test_weights_replaced_after_loading_keep_the_checksum_of_the_file_that_was_read(tmp_path):
+    from uptflow.enhancers.learned import DCENet, ZeroDCE
+    from uptflow.enhancers.uptflow import UPTFlowEnhancer
+    from uptflow.models.checkpoint import DEFAULT_WEIGHTS
+    from uptflow.utils.io import file_sha256
+
+    zero = tmp_path / "zero.pth"
+    torch.save(DCENet().state_dict(), zero)  # random weights in the official layout
+    up = tmp_path / "up.pth"
+    up.write_bytes(DEFAULT_WEIGHTS.read_bytes())
+    read = {zero: file_sha256(zero), up: file_sha256(up)}
+    built = [ZeroDCE(weights=zero), UPTFlowEnhancer(weights=up)]  # directly, not through build_enhancer
+    for path in read:
+        path.write_bytes(b"another file")
+    assert [e.describe()["weights_sha256"] for e in built] == list(read.values())
+
+
 def test_every_registered_enhancer_is_named_as_registered():
     ENHANCERS.import_from_location()
     wrong = {name: cls.name for name, cls in ENHANCERS.module_dict.items()

@@ -68,6 +68,16 @@ def test_paper_rows_only_for_methods_in_the_table(tmp_path):
     assert "LOLv2-real: paper rows not shown: none of the enhancers in this table is in the paper." in none.notes
 
 
+def test_rows_of_a_model_that_enhances_in_its_own_pipeline_follow_their_enhancers_config_order(tmp_path):
+    cfg = _cfg(tmp_path, dict(type="exdark", title="ExDark"),
+               dict(detection=dict(dataset="data", detector=dict(type="yolov8", weights="yolov8n.yaml"))))
+    labels = ("input (pipeline: gamma)", "clahe", "uptflow_lolv2_real (pipeline: gamma)", "sci (pipeline: gamma)")
+    t = _table(cfg, "ExDark", "detection", labels, n=8, metrics=("COCO AP",))
+    assert list(t.frame.index) == ["input (pipeline: gamma)", "clahe", "sci (pipeline: gamma)",
+                                   "uptflow_lolv2_real (pipeline: gamma)"]
+    assert list(t.long["enhancer"].drop_duplicates()) == list(t.frame.index)
+
+
 @pytest.mark.parametrize("settings, n, why", [
     (dict(limit=1), 1, "limited to 1 of 100 images"),
     ({}, 1, "1 of the paper's 100 test images scored"),  # an incomplete copy of the test set

@@ -136,6 +136,18 @@ def test_ultralytics_hook_refuses_tensor_sources_it_cannot_enhance_exactly():
         model.predict(torch.rand(1, 3, 64, 64), imgsz=64, device="cpu", verbose=False)
 
 
+def test_ultralytics_train_is_refused_before_anything_is_written_and_restored_on_detach(tmp_path):
+    model = attach_enhancer(_yolo("yolov8n.yaml"), "gamma", cache=False)
+    attach_enhancer(model, "clahe", cache=False)  # replacing the enhancer keeps the refusal
+    methods = ("train", "val", "tune", "benchmark")
+    for method in methods:  # multi-GPU training never reaches a trainer either
+        with pytest.raises(EnhancerNotAppliedError, match=rf"{method}\(\): the enhancer attached .* only acts on pre"):
+            getattr(model, method)(data=str(tmp_path / "missing.yaml"), device="0,1", project=str(tmp_path / "runs"))
+    assert not (tmp_path / "runs").exists()
+    detach_enhancer(model)
+    assert all(getattr(model, m).__func__ is getattr(type(model), m) for m in methods)
+
+
 @pytest.mark.realdata
 def test_ultralytics_val_and_train_refuse_while_an_enhancer_is_attached(shared, tmp_path):
     import shutil
@@ -156,7 +168,7 @@ def test_ultralytics_val_and_train_refuse_while_an_enhancer_is_attached(shared, 
         model.val(**settings)
     with pytest.raises(EnhancerNotAppliedError, match=r"train\(\): .* only acts on predict\(\)"):
         model.train(**settings, epochs=1, project=str(tmp_path / "runs"), name="t")
-    assert not list((tmp_path / "runs").rglob("*.pt"))  # refused before any training
+    assert not (tmp_path / "runs").exists()  # refused before ultralytics wrote anything
     assert detach_enhancer(model).val(**settings).box.map50 > 0  # plain YOLO validates again
 
 

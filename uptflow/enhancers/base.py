@@ -59,14 +59,19 @@ class Enhancer:
         """What identifies the outputs: name, params (weights aside), weights file and its SHA-256, and the SHA-256
         of the code that computes them (:func:`code_sha256`), so an edited enhancer never reuses older outputs."""
         w = self.weights
-        if w is not None and getattr(self, "_weights_checked", (None,))[0] != str(w):
-            # the checksum of the file as it was when first described (build_enhancer does so right after loading):
-            # a file replaced later must not lend its checksum to the network already in memory
-            self._weights_checked = (str(w), file_sha256(w))
         return {"name": self.name, "params": {k: v for k, v in self.params().items() if k != "weights"},
-                "weights": str(w) if w is not None else None,
-                "weights_sha256": self._weights_checked[1] if w is not None else None,
+                "weights": str(w) if w is not None else None, "weights_sha256": self.weights_sha256(),
                 "code_sha256": code_sha256(type(self))}
+
+    def weights_sha256(self) -> str | None:
+        """SHA-256 of ``self.weights`` as it was when first asked; loaders ask right after reading the file (and
+        build_enhancer does), so a file replaced later never lends its checksum to the network already in memory."""
+        w = self.weights
+        if w is None:
+            return None
+        if getattr(self, "_weights_checked", (None,))[0] != str(w):
+            self._weights_checked = (str(w), file_sha256(w))
+        return self._weights_checked[1]
 
     def enhance_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Enhance a batch [B,3,H,W] of float RGB in [0,1]; return the same shape and range."""

@@ -354,6 +354,7 @@ class _TorchEnhancer(Enhancer):
         super().__init__(device)
         net = self.build_net()
         self.weights = _load_state_dict(net, weights, self.what, self.expected)
+        self.weights_sha256()
         self.net = net.to(self.device).eval().requires_grad_(False)
 
     def build_net(self) -> nn.Module:

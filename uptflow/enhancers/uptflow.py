@@ -103,6 +103,7 @@ class UPTFlowEnhancer(Enhancer):
             model.compiled = compile
         self.model = model.to(self.device).eval()
         self.weights = None if weights is None else str(weights)
+        self.weights_sha256()
         self.tile = tile or None
         self.overlap = int(overlap)
         self.blend = blend

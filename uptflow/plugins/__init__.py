@@ -2,7 +2,7 @@
 
 * ``EnhanceLowLight``: mmcv/mmdet/mmseg pipeline transform (registered on import; see ``transforms``);
 * ``attach_enhancer`` / ``detach_enhancer`` / ``attached_enhancer`` / ``enhance_callback``: ultralytics prediction
-  hook (``val()`` / ``train()`` raise ``EnhancerNotAppliedError`` while it is attached).
+  hook (``val()``, ``train()``, ``tune()`` and ``benchmark()`` raise ``EnhancerNotAppliedError`` while it is attached).
 
 Both build their enhancer on ``device='auto'`` unless told otherwise: CUDA when a GPU is visible, as every command.
 

@@ -9,10 +9,11 @@
 
 Attaching again replaces the enhancer (it never stacks two). Sources are files, folders, globs, videos, numpy arrays
 (BGR uint8) and PIL images; a torch tensor is refused (it is already float and letterboxed-size, the enhancers take
-8-bit images). ``model.val()`` and ``model.train()`` with an enhancer attached raise: ultralytics' validator and
-trainer letterbox and augment before any callback could see the original pixels, so they would score or learn from
-un-enhanced images. Enhance the dataset once offline instead (``python -m evaluation.detection.train``, or
-``evaluation.detection.export.export_dataset``; docs/detection.md), and validate / train on that copy.
+8-bit images). ``model.val()``, ``train()``, ``tune()`` and ``benchmark()`` with an enhancer attached raise:
+ultralytics' validator and trainer letterbox and augment before any callback could see the original pixels, so they
+would score or learn from un-enhanced images. Enhance the dataset once offline instead (``python -m
+evaluation.detection.train``, or ``evaluation.detection.export.export_dataset``; docs/detection.md), and validate /
+train on that copy.
 """
 
 from collections.abc import Callable
@@ -29,31 +30,28 @@ _ATTR = "_uptflow_enhance_callback"  # where the model remembers the callback it
 
 
 class EnhancerNotAppliedError(RuntimeError):
-    """``val()`` / ``train()`` of a model with an enhancer attached: the hook only acts on ``predict()``."""
+    """``val()`` / ``train()`` / ``tune()`` / ``benchmark()`` with an enhancer attached: the hook only acts on
+    ``predict()``."""
 
 
-def _refuse(what: str) -> None:
-    """Stop a validator or trainer: it would score or train on images the attached enhancer never sees."""
-    raise EnhancerNotAppliedError(
-        f"{what}: the enhancer attached with uptflow.plugins.attach_enhancer only acts on predict(); ultralytics' "
-        f"{what} would use un-enhanced images. Enhance the dataset offline (python -m evaluation.detection.train, "
-        "or evaluation.detection.export.export_dataset; docs/detection.md, 'Fine-tuning on enhanced images') and "
-        "run it on that copy, or "
-        "detach_enhancer(model) first")
+def _refusing(method: str) -> Callable[..., Any]:
+    """What ``model.val`` / ``train`` / ``tune`` / ``benchmark`` become while an enhancer is attached: they raise
+    before ultralytics builds a validator or trainer, so nothing is written (no run folder) and multi-GPU training,
+    whose workers rebuild the model without the hook, is refused too."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise EnhancerNotAppliedError(
+            f"{method}(): the enhancer attached with uptflow.plugins.attach_enhancer only acts on predict(); "
+            f"ultralytics' {method}() would use un-enhanced images. Enhance the dataset offline (python -m "
+            "evaluation.detection.train, or evaluation.detection.export.export_dataset; docs/detection.md, "
+            "'Fine-tuning on enhanced images') and run it on that copy, or detach_enhancer(model) first")
+
+    return refuse
 
 
-def _refuse_val(validator: Any) -> None:
-    """``on_val_start``: refuse ``val()`` (before any image is read)."""
-    _refuse("val()")
-
-
-def _refuse_train(trainer: Any) -> None:
-    """``on_pretrain_routine_start``: refuse ``train()`` (before the dataset is even checked)."""
-    _refuse("train()")
-
-
-# events of val() and train() that come before any image is read -> the callback refusing them
-_REFUSALS = {"on_val_start": _refuse_val, "on_pretrain_routine_start": _refuse_train}
+# the model methods shadowed on the instance while an enhancer is attached: each builds its own validator or
+# trainer (tune() and benchmark() too), which never sees the hook
+_REFUSED = ("val", "train", "tune", "benchmark")
 
 
 def enhance_callback(enhancer: Any, cache: bool = True, cache_dir: str | None = None,
@@ -91,22 +89,24 @@ def detach_enhancer(model: Any) -> Any:
     """Remove the enhancer :func:`attach_enhancer` added (nothing happens if there is none); return the model."""
     cb = getattr(model, _ATTR, None)
     if cb is not None:
-        for event, fn in ((_EVENT, cb), *_REFUSALS.items()):  # a predictor built earlier shares these lists
-            callbacks = model.callbacks.get(event, [])
-            if fn in callbacks:
-                callbacks.remove(fn)
+        callbacks = model.callbacks.get(_EVENT, [])  # a predictor built earlier shares this list
+        if cb in callbacks:
+            callbacks.remove(cb)
+        for method in _REFUSED:
+            vars(model).pop(method, None)  # the class's own method again
         setattr(model, _ATTR, None)
     return model
 
 
 def attach_enhancer(model: Any, enhancer: Any, **kw: Any) -> Any:
-    """Enhance every image an ultralytics ``YOLO`` model predicts on (``val()`` / ``train()`` then raise
-    :class:`EnhancerNotAppliedError`); replaces an enhancer attached before. ``kw``: :func:`enhance_callback`'s."""
+    """Enhance every image an ultralytics ``YOLO`` model predicts on (``val()``, ``train()``, ``tune()`` and
+    ``benchmark()`` then raise :class:`EnhancerNotAppliedError`); replaces an enhancer attached before. ``kw``:
+    :func:`enhance_callback`'s."""
     detach_enhancer(model)
     cb = enhance_callback(enhancer, **kw)
     model.add_callback(_EVENT, cb)
-    for event, fn in _REFUSALS.items():
-        model.add_callback(event, fn)
+    for method in _REFUSED:
+        setattr(model, method, _refusing(method))
     setattr(model, _ATTR, cb)
     return model
 
