@@ -231,10 +231,12 @@ class DatasetReader:
 
     Args:
         root: dataset folder (or file, for videos).
-        split: which split to read (reader-specific; None for the reader's default). Folder readers without splits
-            (``paired``, ``unpaired``, ``frames``) read the whole folder and record ``split`` as the name of the
-            split the folder holds (e.g. LOL-v2's ``Test`` folder as ``split='test'``): it appears in the protocol
-            lines and decides whether the paper's rows apply.
+        split: which split to read (reader-specific; None for the reader's default). The image folder readers
+            (``paired``, ``unpaired``) read ``root/<split>`` when ``root`` has a sub-folder of that name (any case:
+            LOL-v2's ``Real_captured`` with ``split='test'`` reads ``Test/``, never ``Train/`` with it), else the
+            whole of ``root``, recording ``split`` as the name of the split the folder holds (``Real_captured/Test``
+            itself with ``split='test'``); it appears in the protocol lines and decides whether the paper's rows
+            apply.
         limit: keep only the first ``limit`` samples (smoke runs; part of the identity).
         degrade: darken every input on load: ``"synthetic"`` (random realistic low light per image) or
             ``dict(level=L)`` (a fixed darkness level), see ``evaluation.datasets.degrade``.
@@ -260,6 +262,16 @@ class DatasetReader:
     def settings(self) -> dict[str, Any]:
         """The settings that define the data (part of every unit's identity)."""
         return dict(split=self.split, limit=self.limit, degrade=self.degrade)
+
+    def split_folder(self) -> Path:
+        """The folder an image folder reader reads: ``root``'s sub-folder named like ``split`` (any case) where there
+        is one, so a root holding several splits is not read whole under one split's name; else ``root``."""
+        root = Path(self.root or ".")
+        if self.split and root.is_dir():
+            named = [d for d in root.iterdir() if d.is_dir() and d.name.lower() == str(self.split).lower()]
+            if len(named) == 1:
+                return named[0]
+        return root
 
     def present(self) -> bool:
         """Whether the data is there."""

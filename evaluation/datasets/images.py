@@ -60,7 +60,8 @@ def _pair_folder(group: str, low_dir: Path, gt_dir: Path, allow_unmatched: bool)
             (missing_gt, "low-light image(s) without ground truth", gt_dir),
             (missing_low, "ground truth(s) without low-light image", low_dir)) if names]
         raise UnmatchedError(f"paired data {low_dir.parent}: {'; '.join(unmatched)}. Pairs are matched by file stem; "
-                             "set allow_unmatched to score the unmatched ones as unpaired.")
+                             "set allow_unmatched=True (--allow-unmatched on the command line) to score the unmatched "
+                             "ones as unpaired.")
     return [Sample(f"{group}/{stem}", lows[stem], group, reference=gts.get(stem))
             for stem in sorted(lows, key=natural_key)]
 
@@ -126,7 +127,7 @@ class PairedImages(DatasetReader):
         return {**super().settings(), "allow_unmatched": self.allow_unmatched}
 
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
-        samples = read_paired(self.root, self.allow_unmatched)
+        samples = read_paired(self.split_folder(), self.allow_unmatched)
         return samples, {"unmatched": [s.name for s in samples if s.reference is None]}
 
 
@@ -138,7 +139,7 @@ class UnpairedImages(DatasetReader):
     layout = "<root>/**/*.{png,jpg,jpeg,bmp,tif,webp} (no ground truth)"
 
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
-        return read_unpaired(self.root), {}
+        return read_unpaired(self.split_folder()), {}
 
 
 @DATASETS.register_module(name="synthetic")

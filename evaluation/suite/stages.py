@@ -520,7 +520,7 @@ class Suite:
         if df.empty:
             self.log("tables: no current results; the tables and report are left as they are")
             return 0
-        tables = build_tables(df, self.cfg)
+        tables = build_tables(df, self.cfg, {e.label: e.record() for e in self.enhancers})
         _replace_tables(write_tables(tables, self.work_dir / "tables"), self.work_dir / "tables")
         for t in tables:
             self.log(f"table {t.name}: {len(t.frame)} rows -> {self.work_dir / 'tables' / t.name}.{{csv,md,tex}}")

@@ -17,6 +17,7 @@ enhancer x dataset x metric (x class), plain ``pd.read_csv(path)``), ``<name>.md
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +104,10 @@ def _dataset_mismatch(d: dict[str, Any], key: str, n: int, skipped: int) -> str:
     return f"{n} of the paper's {size} test images scored"
 
 
-def _run_with(e: dict[str, Any]) -> str:
-    """What an enhancer row ran with, for the note beside the paper's rows: weights and explicit settings."""
+def _run_with(e: dict[str, Any], identity: Mapping[str, Any] | None = None) -> str:
+    """What an enhancer row ran with: its weights (with their checksum where ``identity``, the enhancer's
+    ``describe()``, is known) and its explicit settings as the enhancer resolved them (``precision=auto`` ->
+    ``bf16``)."""
     if e.get("train"):
         weights = f"weights trained by this suite ({Path(e['train']['config']).name})"
     elif e.get("weights"):
@@ -117,8 +120,19 @@ def _run_with(e: dict[str, Any]) -> str:
         cls = ENHANCERS.get(e["name"])
         default = cls.default_weights() or getattr(cls, "expected", None)  # learned baselines: their release's file
         weights = f"its default weights {Path(default).name}" if default else "no weights"
-    params = ", ".join(f"{k}={v}" for k, v in (e.get("params") or {}).items())
+    sha = (identity or {}).get("weights_sha256")
+    if sha and "no weights" not in weights:
+        weights += f", SHA-256 {sha[:12]}"
+    resolved = (identity or {}).get("params") or {}
+    params = ", ".join(f"{k}={resolved.get(k, v)}" for k, v in (e.get("params") or {}).items())
     return f"{e['label']}: {weights}" + (f", {params}" if params else "")
+
+
+def _ran_with_note(cfg: Any, labels: set[str], identities: Mapping[str, Mapping[str, Any]]) -> str:
+    """The note naming what every enhancer row of a table ran with, so no number is read without its weights."""
+    ran = [_run_with(e, identities.get(e["label"])) for e in cfg["enhancers"]
+           if e["label"] in labels or any(lab.startswith(f"{e['label']} (pipeline: ") for lab in labels)]
+    return "Our rows ran with: " + "; ".join(ran) + "."
 
 
 def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -163,14 +177,10 @@ def _paper_rows(wide: pd.DataFrame, cfg: Any, sub: pd.DataFrame) -> tuple[pd.Dat
                              f"({', '.join(dict.fromkeys(reported['metric']))}).")
             continue
         records += shown
-        with_paper = {r["enhancer"].removesuffix(" (paper)") for r in shown}
         notes.append(f"Rows marked (paper): reported numbers of {_PAPER_SOURCE[reported['table'].iloc[0]]}, "
                      f"column {key!r}, for the methods in this table; same test split ({int(g['n'].min())} images) "
                      "and metric definitions as ours for UPT-Flow's row (its test.py); the other methods' rows are as "
-                     "the paper prints them, some taken from their own papers, whose conventions can differ. Our "
-                     "rows beside them ran with: " + "; ".join(_run_with(e) for e in cfg["enhancers"]
-                                                                 if PAPER_METHODS.get(e["name"]) in with_paper
-                                                                 and e["label"] in wide.index) + ".")
+                     "the paper prints them, some taken from their own papers, whose conventions can differ.")
     if not records:
         return wide, notes
     extra = pd.DataFrame(records).pivot_table(index="enhancer", columns=["dataset", "metric"], values="value",
@@ -199,8 +209,11 @@ def _skipped_note(sub: pd.DataFrame) -> list[str]:
     return [f"Images that could not be read and were left out: {', '.join(bad)}."] if bad else []
 
 
-def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
-    """All tables for the merged result rows ``df`` of a suite config (empty groups produce no table)."""
+def build_tables(df: pd.DataFrame, cfg: Any,
+                 identities: Mapping[str, Mapping[str, Any]] | None = None) -> list[Table]:
+    """All tables for the merged result rows ``df`` of a suite config (empty groups produce no table); ``identities``
+    (enhancer label -> ``describe()``) adds the weights' checksums and resolved settings to the notes."""
+    identities = identities or {}
     if df.empty:
         return []
     # rows of a model whose own pipeline enhances are labelled "<label> (pipeline: ...)" (UnitResult.row_label):
@@ -220,7 +233,8 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
             if overall.empty:
                 continue
             wide = _pivot(overall, ["dataset", "metric"], enhancers, order)
-            notes = _skipped_note(sub)
+            ran_with = _ran_with_note(cfg, set(overall["enhancer"]), identities)
+            notes = [ran_with, *_skipped_note(sub)]
             if spec.paper:
                 wide, paper_notes = _paper_rows(wide, cfg, overall)
                 notes += paper_notes
@@ -236,8 +250,8 @@ def build_tables(df: pd.DataFrame, cfg: Any) -> list[Table]:
             for (ds, metric), per in per_class.groupby(["dataset", "metric"], sort=False):
                 slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ds}_{metric}").strip("_").lower()
                 tables.append(Table(f"{spec.name}_per_class_{slug}", f"{ds}: per-class {metric}",
-                                    _pivot(per, ["cls"], enhancers, {}), _protocol_line(per), per_class=True,
-                                    long=_tidy(per, enhancers, order)))
+                                    _pivot(per, ["cls"], enhancers, {}), _protocol_line(per), [ran_with],
+                                    per_class=True, long=_tidy(per, enhancers, order)))
     return tables
 
 

@@ -107,8 +107,17 @@ def test_unpaired_dataset_has_no_ground_truth(tmp_path):
 
 
 def test_missing_data_root_error_shows_the_expected_tree(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"(?s)not found: .*nowhere.*Real_captured/\{Train,Test\}/Low"):
+    with pytest.raises(FileNotFoundError, match=r"not found: .*nowhere.*Real_captured/\{Train,Test\}/Low") as err:
         DATASETS.build(dict(type="LOLv2Dataset", data_root=str(tmp_path / "nowhere"), pipeline=PIPE))
+    assert "\n" not in str(err.value)  # commands print an error's first line only
+
+
+def test_a_missing_pair_folder_error_shows_the_datasets_own_folders_in_one_line(tmp_path):
+    (tmp_path / "val" / "low").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"normal-light folder not found: .*val/high\. .* Expected layout: "
+                                                r"data_root/val/low/<name>\.png; data_root/val/high/<name>\.png$"):
+        DATASETS.build(dict(type="PairedImageDataset", data_root=str(tmp_path), low_dir="val/low",
+                            gt_dir="val/high", pipeline=PIPE))
 
 
 def test_missing_smid_test_list_is_explained(tmp_path):

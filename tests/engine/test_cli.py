@@ -58,10 +58,29 @@ def test_missing_dataset_fails_with_the_option_to_set(tmp_path):
     assert not (tmp_path / "w").exists()
 
 
+def test_a_config_variable_the_runner_never_reads_is_refused(tmp_path):
+    from uptflow.engine.train import prepare_config
+
+    config = tmp_path / "with_unused.py"
+    config.write_text(f"_base_ = [{str(TINY_CONFIG)!r}]\nnotes = dict(author='me')\n")
+    with pytest.raises(ValueError, match="notes.author: in a variable of with_unused.py, .* changes nothing; the "
+                                         "Runner does not read it"):
+        prepare_config(config, work_dir=str(tmp_path / "w"), cfg_options={"notes.author": "you"})
+
+
 @pytest.mark.parametrize("option, message", [
-    ("train_cfg.max_iter=2", "uptflow_tiny_synthetic.py: .*unexpected keyword argument 'max_iter'"),
-    ("model.network.foo=3", "uptflow_tiny_synthetic.py: .*unexpected keyword argument 'foo'"),
-    ("max_iters=2", "max_iters: a variable of .* set train_cfg.max_iters instead"),
+    # a new setting its entry's class does not take: refused before the Runner starts, with the closest name
+    ("train_cfg.max_iter=2", r"train_cfg.max_iter: IterBasedTrainLoop takes no setting 'max_iter' \(did you mean "
+                             r"max_iters\?\)$"),
+    ("model.network.foo=3", "model.network.foo: UPTFlow takes no setting 'foo' .it takes: K, encoder_dim"),
+    ("train_dataloader.dataset.pipeline.0.crop_sz=8", "PairedRandomCrop takes no setting 'crop_sz' .did you mean "
+                                                      "crop_size"),
+    ("max_iters=2", "max_iters: in a variable of .* changes nothing; set train_cfg.max_iters instead"),
+    # a dotted key into a variable (a pipeline) points at the copy the Runner reads, in --cfg-options spelling
+    ("train_pipeline.0.crop_size=8", "train_pipeline.0.crop_size: in a variable of .* changes nothing; set "
+                                     r"train_dataloader\.dataset\.pipeline\.0\.crop_size instead"),
+    ("crop_size=8", r"set train_dataloader\.dataset\.pipeline\.0\.crop_size instead"),
+    ("train_photos=(camera,)", "train_photos: in a variable of .* set train_dataloader.dataset.photos instead"),
     ("train_cfg.max_iters=0", "train_cfg.max_iters: expected a whole number >= 1, got 0"),
     ("train_cfg.max_iters=2.5", "train_cfg.max_iters: expected a whole number >= 1, got 2.5"),
     ("optim_wraper.optimizer.lr=0.5", "optim_wraper.optimizer.lr: .* has no 'optim_wraper' .*did you mean "

@@ -27,6 +27,12 @@ def _table(cfg: SuiteConfig, title: str, task: str, labels: tuple[str, ...], n: 
     return build_tables(pd.DataFrame(rows, columns=ROW_COLUMNS).fillna(""), cfg)[0]
 
 
+def _paper_notes(t: Table) -> list[str]:
+    """The notes about paper rows (every table also names what its rows ran with)."""
+    assert t.notes[0].startswith("Our rows ran with: ")
+    return t.notes[1:]
+
+
 def _lolv2(tmp: Path, **settings: object) -> SuiteConfig:
     return _cfg(tmp, dict(type="paired", paper_key="LOLv2-real", title="LOLv2-real", **settings),
                 dict(enhancement=dict(paired=["data"])))
@@ -53,9 +59,18 @@ def test_the_paper_note_says_which_weights_and_settings_our_rows_ran_with(tmp_pa
                                                        title="LOLv2-real")),
                                tasks=dict(enhancement=dict(paired=["data"]))))
     t = _table(cfg, "LOLv2-real", "enhancement", ("input", "uptflow", "uptflow_official"), n=100)
-    note = next(n for n in t.notes if "Rows marked (paper)" in n)
-    assert ("uptflow: the packaged default model (trained on synthetic low light, not the authors' weights), "
-            "heat=0.8; uptflow_official: weights official.pth.") in note
+    assert ("Our rows ran with: input: no weights; uptflow: the packaged default model (trained on synthetic low "
+            "light, not the authors' weights), heat=0.8; uptflow_official: weights official.pth.") in t.notes
+    assert any("Rows marked (paper)" in n for n in t.notes)
+    # with the identities of the enhancers that ran: the weights' checksums and the settings as resolved
+    rows = [row(label, "LOLv2-real", "enhancement", "PSNR", 1.0, split="test", protocol="p", n=100)
+            for label in ("uptflow", "uptflow_official")]
+    identities = {"uptflow": dict(params=dict(heat=0.8), weights_sha256="0123456789abcdef"),
+                  "uptflow_official": dict(params={}, weights_sha256="fedcba9876543210")}
+    built = build_tables(pd.DataFrame(rows, columns=ROW_COLUMNS).fillna(""), cfg, identities)[0]
+    assert ("Our rows ran with: uptflow: the packaged default model (trained on synthetic low light, not the "
+            "authors' weights), SHA-256 0123456789ab, heat=0.8; uptflow_official: weights official.pth, SHA-256 "
+            "fedcba987654.") in built.notes
 
 
 def test_paper_rows_only_for_methods_in_the_table(tmp_path):
@@ -86,15 +101,15 @@ def test_rows_of_a_model_that_enhances_in_its_own_pipeline_follow_their_enhancer
 def test_paper_rows_are_withheld_for_a_limited_split(tmp_path, settings, n, why):
     t = _table(_lolv2(tmp_path, **settings), "LOLv2-real", "enhancement", ("input", "sci", "uptflow_lolv2_real"), n)
     assert list(t.frame.index) == ["input", "sci", "uptflow_lolv2_real"]
-    assert t.notes == [f"LOLv2-real: paper rows not shown: {why}."]
+    assert _paper_notes(t) == [f"LOLv2-real: paper rows not shown: {why}."]
 
 
 def test_paper_note_only_when_a_paper_row_is_shown(tmp_path):
     t = _table(_lolv2(tmp_path), "LOLv2-real", "enhancement", ("input", "uptflow_lolv2_real"), n=100,
                metrics=("PSNR-GTmean", "SSIM-G11"))
     assert list(t.frame.index) == ["input", "uptflow_lolv2_real"]
-    assert t.notes == ["LOLv2-real: paper rows not shown: none of this table's metrics is the paper's "
-                       "(PSNR, SSIM, LPIPS)."]
+    assert _paper_notes(t) == ["LOLv2-real: paper rows not shown: none of this table's metrics is the paper's "
+                               "(PSNR, SSIM, LPIPS)."]
 
 
 def test_ntm_paper_rows_are_withheld_for_a_limited_part(tmp_path):
@@ -102,7 +117,7 @@ def test_ntm_paper_rows_are_withheld_for_a_limited_part(tmp_path):
     labels, metrics = ("input", "zero_dce_pp", "uptflow_lolv2_real"), ("LOE", "NIQE", "BRISQUE")
     cut = _table(_ntm(tmp_path, task, limit=40), "NTM part 1", "traffic", labels, n=40, metrics=metrics)
     assert list(cut.frame.index) == list(labels)
-    assert cut.notes == ["NTM part 1: paper rows not shown: limited to 40 images."]
+    assert _paper_notes(cut) == ["NTM part 1: paper rows not shown: limited to 40 images."]
 
 
 @pytest.mark.parametrize("task", ["traffic", "enhancement"])
@@ -113,5 +128,5 @@ def test_paper_no_reference_numbers_are_withheld_as_their_implementation_is_unkn
     t = _table(_ntm(tmp_path, {task: tasks[task]}), "NTM part 1", task, labels, n=40,
                metrics=("LOE", "NIQE", "BRISQUE"))
     assert list(t.frame.index) == list(labels)
-    assert len(t.notes) == 1 and t.notes[0].startswith(
+    assert len(_paper_notes(t)) == 1 and _paper_notes(t)[0].startswith(
         "NTM part 1: paper LOE, NIQE, BRISQUE numbers not shown: the paper does not say how it computed them")

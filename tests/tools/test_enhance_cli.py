@@ -56,6 +56,16 @@ def test_outputs_are_recomputed_when_the_enhancer_weights_or_input_change(tmp_pa
     assert rc == 2 and "broken.pth: not a readable UPT-Flow weights" in capsys.readouterr().err
 
 
+def test_no_progress_leaves_only_the_summary(tmp_path, capsys):
+    imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 32, 1))
+    args = ["enhance", str(tmp_path / "in"), "--enhancer", "gamma", "--work-dir"]
+    assert main([*args, str(tmp_path / "quiet"), "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "enhance (gamma)" not in err and out.startswith("1 enhanced")
+    assert main([*args, str(tmp_path / "bar")]) == 0
+    assert "enhance (gamma)" in capsys.readouterr().err  # the bar, by default
+
+
 def test_an_output_folder_inside_the_input_folder_is_never_an_input(tmp_path, capsys):
     src = tmp_path / "photos"
     imwrite_rgb(src / "a.png", _low_image(16, 16, 0))

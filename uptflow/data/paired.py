@@ -38,6 +38,7 @@ Any paired folder (``PairedImageDataset``) or a folder of low-light images alone
 e.g. DICM / MEF / NPE) works the same way.
 """
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -63,12 +64,16 @@ SDSD_TEST_SCENES = {
                 "pair66", "pair75", "pair76"),
 }
 
+def _layout(tree: str) -> str:
+    """`` Expected layout: a; b`` on one line (commands print the first line of an error), "" without a tree."""
+    return f" Expected layout: {'; '.join(line.strip() for line in tree.splitlines())}" if tree else ""
+
+
 def _require_dir(path: Path, what: str, tree: str = "") -> Path:
     """Return ``path`` if it is a folder, else raise naming it and the tree that was expected."""
     if not path.is_dir():
-        hint = f"\nExpected layout:\n{tree}" if tree else ""
         raise FileNotFoundError(f"{what} folder not found: {path}. Set data_root in the config (or pass "
-                                f"--cfg-options <dataloader>.dataset.data_root=PATH).{hint}")
+                                f"--cfg-options <dataloader>.dataset.data_root=PATH).{_layout(tree)}")
     return path
 
 
@@ -163,13 +168,15 @@ class _FolderDataset(BaseDataset):
 
     def _root(self) -> Path:
         if not self.data_root:
-            raise ValueError(f"{type(self).__name__}: data_root is empty; set it in the config.\n"
-                             f"Expected layout:\n{self.TREE}")
+            raise ValueError(f"{type(self).__name__}: data_root is empty; set it in the config.{_layout(self.TREE)}")
         return _require_dir(Path(self.data_root), f"{type(self).__name__} data_root", self.TREE)
 
     def _pairs(self, low_dir: Path, gt_dir: Path, low_prefix: str = "", gt_prefix: str = "") -> list[dict]:
-        _require_dir(low_dir, "low-light", self.TREE)
-        _require_dir(gt_dir, "normal-light", self.TREE)
+        # the generic tree with this dataset's own folders in it
+        tree = self.TREE.replace("<low_dir>", os.path.relpath(low_dir, self.data_root)).replace(
+            "<gt_dir>", os.path.relpath(gt_dir, self.data_root))
+        _require_dir(low_dir, "low-light", tree)
+        _require_dir(gt_dir, "normal-light", tree)
         return [dict(low_path=str(lp), gt_path=str(gp), name=key)
                 for key, lp, gp in match_pairs(low_dir, gt_dir, low_prefix, gt_prefix)]
 

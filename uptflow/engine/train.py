@@ -14,7 +14,7 @@ Priority of settings: command line > config file; the work dir defaults to ``wor
 import argparse
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ def _datasets(node, path: str = ""):
             yield from _datasets(v, f"{path}.{k}" if path else k)
     elif isinstance(node, (list, tuple)):
         for i, v in enumerate(node):
-            yield from _datasets(v, f"{path}[{i}]")
+            yield from _datasets(v, f"{path}.{i}")  # as --cfg-options writes list items
 
 
 def check_data_roots(cfg) -> None:
@@ -65,22 +65,49 @@ def check_data_roots(cfg) -> None:
                     f"data_root in the config.")
 
 
-def _nested_use(node: Any, key: str, where: str = "") -> str | None:
-    """The dotted path of the first key named ``key`` below the top level of a config dict (None: none)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            path = f"{where}.{k}" if where else str(k)
-            if where and k == key:
-                return path
-            found = _nested_use(v, key, path)
-            if found is not None:
-                return found
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            found = _nested_use(v, key, f"{where}[{i}]")
-            if found is not None:
-                return found
+def _nested_use(node: Any, match: Callable[[Any, Any], bool], where: str = "") -> str | None:
+    """The ``--cfg-options`` path (list items by index) of the first entry ``(key, value)`` below the top level of a
+    config dict for which ``match(key, value)`` holds (None: none)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, (list, tuple)) else ()
+    for k, v in items:
+        path = f"{where}.{k}" if where else str(k)
+        if where and match(k, v):
+            return path
+        found = _nested_use(v, match, path)
+        if found is not None:
+            return found
     return None
+
+
+def _variable_override(cfg_dict: dict, key: str, runner_keys: set[str]) -> str | None:
+    """Why ``--cfg-options key`` would change nothing, when ``key`` lies in a top-level variable of the config file
+    (``crop_size``, ``train_pipeline.1.crop_size``): mmengine copied the variable's value where it was used when
+    the file was read, and the Runner reads only its own settings. None: ``key`` is not in such a variable."""
+    top, _, rest = key.partition(".")
+    if top in runner_keys or top not in cfg_dict or top in _READ_AT_TOP_LEVEL:
+        return None
+    used = {k: v for k, v in cfg_dict.items() if k in runner_keys}
+    value = cfg_dict[top]
+    if isinstance(value, (dict, list, tuple)):  # a structure (a pipeline): where an equal one is
+        where = _nested_use(used, lambda k, v: v == value)
+        where = f"{where}.{rest}" if where and rest else where
+    else:  # a scalar: a setting of that name
+        where = None if rest else _nested_use(used, lambda k, v: k == top)
+    return f"set {where} instead" if where else "the Runner does not read it"
+
+
+# top-level keys of the training configs that are neither Runner settings nor plain variables: prepare_config reads
+# them (data_root also reaches every dataset using it), and mmengine's Config.fromfile acts on custom_imports
+_READ_AT_TOP_LEVEL = ("data_root", "amp", "custom_imports")
+
+
+def _runner_keys() -> set[str]:
+    """The settings mmengine's Runner takes from a config (every other top-level key is a variable of the file)."""
+    import inspect
+
+    from mmengine.runner import Runner
+
+    return set(inspect.signature(Runner.__init__).parameters)
 
 
 _MISSING = object()
@@ -98,22 +125,77 @@ def _value_at(node: Any, key: str) -> Any:
     return node
 
 
-def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
-    """Refuse ``--cfg-options`` a run would ignore or fail on later: a top-level key that neither the config nor
-    mmengine's Runner knows (a typo), and a value of another kind than the one it replaces (text for a number or
-    a flag)."""
-    import difflib
+def _accepted_keys(cls: type) -> set[str] | None:
+    """The settings ``cls(**settings)`` takes, following ``**kwargs`` into the bases' ``__init__`` (None: any)."""
     import inspect
 
-    from mmengine.runner import Runner
+    keys: set[str] = set()
+    for base in cls.__mro__:
+        if "__init__" not in vars(base):
+            continue
+        params = inspect.signature(vars(base)["__init__"]).parameters.values()
+        keys |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return keys - {"self"}
+    return None
 
-    known = set(cfg_dict) | set(inspect.signature(Runner.__init__).parameters) | {"data_root"}
+
+def _new_typed_key(cfg_dict: dict, key: str) -> tuple[str, str] | None:
+    """``(type name, setting)`` when ``--cfg-options key`` adds a setting the config does not have directly inside
+    an entry with a ``type`` (``model.network.foo``, ``train_cfg.max_iter``), else None."""
+    node: Any = cfg_dict
+    for part in key.split("."):
+        if isinstance(node, dict):
+            if part not in node:
+                return (node["type"], part) if isinstance(node.get("type"), str) else None
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return None
+
+
+def _check_typed_key(cfg_dict: dict, key: str) -> None:
+    """Refuse a setting that the class of its entry does not take, before the Runner prints its environment and
+    config and fails building it; only for the registries whose builders pass every setting to the class (uptflow's
+    networks, datasets, transforms, hooks and metrics, mmengine's loops), so no setting a builder consumes itself is
+    refused."""
+    import difflib
+
+    from mmengine.registry import LOOPS, DefaultScope
+
+    from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
+
+    found = _new_typed_key(cfg_dict, key)
+    if found is None:
+        return
+    name, setting = found
+    with DefaultScope.overwrite_default_scope("uptflow"):
+        classes = [c for reg in (MODELS, DATASETS, TRANSFORMS, HOOKS, METRICS, LOOPS) if (c := reg.get(name))]
+    accepted = [_accepted_keys(c) for c in classes if isinstance(c, type)]
+    if not accepted or any(a is None or setting in a for a in accepted):
+        return
+    known = sorted(set().union(*accepted))
+    close = difflib.get_close_matches(setting, known, n=1)
+    raise ValueError(f"--cfg-options {key}: {name} takes no setting '{setting}'"
+                     + (f" (did you mean {close[0]}?)" if close else f" (it takes: {', '.join(known)})"))
+
+
+def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
+    """Refuse ``--cfg-options`` a run would ignore or fail on later: a top-level key that neither the config nor
+    mmengine's Runner knows (a typo), a new setting its entry's class does not take, and a value of another kind
+    than the one it replaces (text for a number or a flag)."""
+    import difflib
+
+    known = set(cfg_dict) | _runner_keys() | {"data_root"}
     for key, value in options.items():
         top = key.split(".")[0]
         if top not in known:
             close = difflib.get_close_matches(top, sorted(known), n=1)
             raise ValueError(f"--cfg-options {key}: {config_name} has no '{top}' and mmengine's Runner takes no such "
                              "setting" + (f" (did you mean {close[0]}?)" if close else ""))
+        _check_typed_key(cfg_dict, key)
         old = _value_at(cfg_dict, key)
         if old is _MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
             continue
@@ -160,12 +242,12 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
                 for _, ds in _datasets(cfg.get(where), where):
                     if ds.get("data_root") == cfg.get("data_root"):
                         ds["data_root"] = root
+        runner_keys = _runner_keys()
         for key in cfg_options:
-            top_level = "." not in key and key != "data_root" and key in cfg
-            used_in = _nested_use(cfg.to_dict(), key) if top_level else None
-            if used_in is not None:
-                raise ValueError(f"--cfg-options {key}: a variable of {path.name}, already used when the file was "
-                                 f"read, so setting it changes nothing; set {used_in} instead")
+            why = _variable_override(cfg.to_dict(), key, runner_keys)
+            if why is not None:
+                raise ValueError(f"--cfg-options {key}: in a variable of {path.name}, already used when the file was "
+                                 f"read, so setting it changes nothing; {why}")
         cfg.merge_from_dict(cfg_options)
     for key in ("model", "train_dataloader", "train_cfg", "optim_wrapper"):
         if key not in cfg:

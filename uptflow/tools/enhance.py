@@ -67,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="UPT-Flow: run the encoder through torch.compile (the first image of each size compiles; "
                              "for GPUs and many same-size frames)")
     parser.add_argument("--batch-size", type=int, default=1, help="enhance up to N same-size images at once")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--tile", default=_UPTFLOW_DEFAULTS["tile"],
                         help="UPT-Flow tiling: auto (whole image when it fits in memory), 0 (never) or a tile side")
     parser.add_argument("--overlap", type=int, default=_UPTFLOW_DEFAULTS["overlap"],
@@ -312,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             todo.append((path, target, ident))
     done = 0
-    with tqdm(total=len(todo), desc=f"enhance ({args.enhancer})", unit="img") as bar:
+    with tqdm(total=len(todo), desc=f"enhance ({args.enhancer})", unit="img", disable=args.no_progress) as bar:
         for batch in _batches(todo, args.batch_size):
             try:
                 images = [imread_rgb(p) for p, _, _ in batch]

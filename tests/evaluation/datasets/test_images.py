@@ -19,6 +19,19 @@ def test_readers_understand_lol_v1_lol_v2_and_unpaired_layouts(tmp_path):
     assert groups == {"our485/low", "our485/high", "eval15/low", "eval15/high"}
 
 
+@pytest.mark.parametrize("kind", ["paired", "unpaired"])
+def test_a_split_names_the_sub_folder_read_and_never_mixes_in_the_others(tmp_path, kind):
+    make_pair_dirs(tmp_path / "LOLv2" / "Train", "Low", "Normal", n=3)
+    make_pair_dirs(tmp_path / "LOLv2" / "Test", "Low", "Normal", n=1)
+    test = build_reader(dict(type=kind, root=str(tmp_path / "LOLv2"), split="test")).read()
+    assert {s.path.parent.parent.name for s in test.samples} == {"Test"}
+    assert len(test.samples) == (1 if kind == "paired" else 2)
+    inside = build_reader(dict(type=kind, root=str(tmp_path / "LOLv2" / "Test"), split="test")).read()
+    assert [s.path for s in inside.samples] == [s.path for s in test.samples]  # a split folder itself, labelled
+    whole = build_reader(dict(type=kind, root=str(tmp_path / "LOLv2"))).read()
+    assert len(whole.samples) == 4 * len(test.samples)
+
+
 def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
     root = tmp_path / "LOL-v2" / "Real_captured" / "Test"
     make_pair_dirs(root, "Low", "Normal", n=2)
