@@ -61,10 +61,16 @@ def test_missing_dataset_fails_with_the_option_to_set(tmp_path):
 def test_a_config_variable_the_runner_never_reads_is_refused(tmp_path):
     from uptflow.engine.train import prepare_config
 
+    # what mmengine's Runner reads besides its constructor's settings is no variable
+    prepare_config(TINY_CONFIG, work_dir=str(tmp_path / "w"), cfg_options={"compile": False})
+    # a hook's priority is taken out by the Runner, and a class switched in the same command takes its own settings
+    prepare_config(TINY_CONFIG, work_dir=str(tmp_path / "w"), cfg_options={
+        "default_hooks.logger.priority": "LOW", "custom_hooks.0.type": "EMAHook", "custom_hooks.0.momentum": 0.001})
+
     config = tmp_path / "with_unused.py"
     config.write_text(f"_base_ = [{str(TINY_CONFIG)!r}]\nnotes = dict(author='me')\n")
-    with pytest.raises(ValueError, match="notes.author: in a variable of with_unused.py, .* changes nothing; the "
-                                         "Runner does not read it"):
+    with pytest.raises(ValueError, match="notes.author: in a variable of with_unused.py, .* changes nothing; set the "
+                                         "settings the file computed from 'notes' instead"):
         prepare_config(config, work_dir=str(tmp_path / "w"), cfg_options={"notes.author": "you"})
 
 

@@ -38,7 +38,6 @@ Any paired folder (``PairedImageDataset``) or a folder of low-light images alone
 e.g. DICM / MEF / NPE) works the same way.
 """
 
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -172,9 +171,14 @@ class _FolderDataset(BaseDataset):
         return _require_dir(Path(self.data_root), f"{type(self).__name__} data_root", self.TREE)
 
     def _pairs(self, low_dir: Path, gt_dir: Path, low_prefix: str = "", gt_prefix: str = "") -> list[dict]:
+        def under_root(folder: Path) -> str:  # data_root/<folder> where it is inside data_root, else its path
+            root = Path(self.data_root)
+            inside = bool(self.data_root) and folder.is_relative_to(root)
+            return f"data_root/{folder.relative_to(root).as_posix()}" if inside else folder.as_posix()
+
         # the generic tree with this dataset's own folders in it
-        tree = self.TREE.replace("<low_dir>", os.path.relpath(low_dir, self.data_root)).replace(
-            "<gt_dir>", os.path.relpath(gt_dir, self.data_root))
+        tree = self.TREE.replace("data_root/<low_dir>", under_root(low_dir)).replace(
+            "data_root/<gt_dir>", under_root(gt_dir))
         _require_dir(low_dir, "low-light", tree)
         _require_dir(gt_dir, "normal-light", tree)
         return [dict(low_path=str(lp), gt_path=str(gp), name=key)

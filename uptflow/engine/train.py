@@ -65,18 +65,15 @@ def check_data_roots(cfg) -> None:
                     f"data_root in the config.")
 
 
-def _nested_use(node: Any, match: Callable[[Any, Any], bool], where: str = "") -> str | None:
-    """The ``--cfg-options`` path (list items by index) of the first entry ``(key, value)`` below the top level of a
-    config dict for which ``match(key, value)`` holds (None: none)."""
+def _nested_uses(node: Any, match: Callable[[Any, Any], bool], where: str = "") -> list[str]:
+    """The ``--cfg-options`` paths (list items by index) of the entries ``(key, value)`` below the top level of a
+    config dict for which ``match(key, value)`` holds (not looking inside a match)."""
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, (list, tuple)) else ()
+    found: list[str] = []
     for k, v in items:
         path = f"{where}.{k}" if where else str(k)
-        if where and match(k, v):
-            return path
-        found = _nested_use(v, match, path)
-        if found is not None:
-            return found
-    return None
+        found += [path] if where and match(k, v) else _nested_uses(v, match, path)
+    return found
 
 
 def _variable_override(cfg_dict: dict, key: str, runner_keys: set[str]) -> str | None:
@@ -88,17 +85,23 @@ def _variable_override(cfg_dict: dict, key: str, runner_keys: set[str]) -> str |
         return None
     used = {k: v for k, v in cfg_dict.items() if k in runner_keys}
     value = cfg_dict[top]
-    if isinstance(value, (dict, list, tuple)):  # a structure (a pipeline): where an equal one is
-        where = _nested_use(used, lambda k, v: v == value)
-        where = f"{where}.{rest}" if where and rest else where
-    else:  # a scalar: a setting of that name
-        where = None if rest else _nested_use(used, lambda k, v: k == top)
-    return f"set {where} instead" if where else "the Runner does not read it"
+    if isinstance(value, (dict, list, tuple)):  # a structure (a pipeline): where equal ones are
+        found = [f"{w}.{rest}" if rest else w for w in _nested_uses(used, lambda k, v: v == value)]
+    else:  # a scalar: the settings of that name and value
+        found = [] if rest else _nested_uses(used, lambda k, v: k == top and v == value)
+    if not found:
+        return f"set the settings the file computed from '{top}' instead (none of the Runner's is named so)"
+    return f"set {' / '.join(found)} instead (and any other setting the file computed from '{top}')"
 
 
 # top-level keys of the training configs that are neither Runner settings nor plain variables: prepare_config reads
 # them (data_root also reaches every dataset using it), and mmengine's Config.fromfile acts on custom_imports
 _READ_AT_TOP_LEVEL = ("data_root", "amp", "custom_imports")
+
+
+# what mmengine's Runner reads from its config besides its constructor's settings (runner.py, self.cfg.get)
+_RUNNER_CFG_READS = ("model_wrapper_cfg", "find_unused_parameters", "sync_bn", "compile", "activation_checkpointing",
+                     "efficient_conv_bn_eval")
 
 
 def _runner_keys() -> set[str]:
@@ -107,7 +110,7 @@ def _runner_keys() -> set[str]:
 
     from mmengine.runner import Runner
 
-    return set(inspect.signature(Runner.__init__).parameters)
+    return set(inspect.signature(Runner.__init__).parameters) | set(_RUNNER_CFG_READS)
 
 
 _MISSING = object()
@@ -140,23 +143,22 @@ def _accepted_keys(cls: type) -> set[str] | None:
     return None
 
 
-def _new_typed_key(cfg_dict: dict, key: str) -> tuple[str, str] | None:
-    """``(type name, setting)`` when ``--cfg-options key`` adds a setting the config does not have directly inside
-    an entry with a ``type`` (``model.network.foo``, ``train_cfg.max_iter``), else None."""
-    node: Any = cfg_dict
-    for part in key.split("."):
-        if isinstance(node, dict):
-            if part not in node:
-                return (node["type"], part) if isinstance(node.get("type"), str) else None
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
+def _new_typed_key(cfg_dict: dict, key: str) -> tuple[str, str, str] | None:
+    """``(entry path, type name, setting)`` when ``--cfg-options key`` adds a setting the config does not have
+    directly inside an entry with a ``type`` (``model.network.foo``, ``train_cfg.max_iter``), else None."""
+    parts = key.split(".")
+    for i in range(1, len(parts)):
+        entry = _value_at(cfg_dict, ".".join(parts[:i]))
+        if isinstance(entry, dict) and parts[i] not in entry:
+            return (".".join(parts[:i]), entry["type"], parts[i]) if isinstance(entry.get("type"), str) else None
     return None
 
 
-def _check_typed_key(cfg_dict: dict, key: str) -> None:
+# settings a builder takes out of an entry before building its class (mmengine's Runner.register_hook: priority)
+_BUILDER_KEYS = ("priority",)
+
+
+def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
     """Refuse a setting that the class of its entry does not take, before the Runner prints its environment and
     config and fails building it; only for the registries whose builders pass every setting to the class (uptflow's
     networks, datasets, transforms, hooks and metrics, mmengine's loops), so no setting a builder consumes itself is
@@ -168,9 +170,11 @@ def _check_typed_key(cfg_dict: dict, key: str) -> None:
     from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 
     found = _new_typed_key(cfg_dict, key)
-    if found is None:
+    if found is None or f"{found[0]}.type" in options:  # a class switched in the same command: its own settings
         return
-    name, setting = found
+    _, name, setting = found
+    if setting in _BUILDER_KEYS:
+        return
     with DefaultScope.overwrite_default_scope("uptflow"):
         classes = [c for reg in (MODELS, DATASETS, TRANSFORMS, HOOKS, METRICS, LOOPS) if (c := reg.get(name))]
     accepted = [_accepted_keys(c) for c in classes if isinstance(c, type)]
@@ -195,7 +199,7 @@ def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
             close = difflib.get_close_matches(top, sorted(known), n=1)
             raise ValueError(f"--cfg-options {key}: {config_name} has no '{top}' and mmengine's Runner takes no such "
                              "setting" + (f" (did you mean {close[0]}?)" if close else ""))
-        _check_typed_key(cfg_dict, key)
+        _check_typed_key(cfg_dict, key, options)
         old = _value_at(cfg_dict, key)
         if old is _MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
             continue
