@@ -42,6 +42,20 @@ def test_unit_scores_saves_images_and_resumes_only_for_the_same_identity(tmp_pat
     assert next(r for r in other.rows if r["metric"] == "PSNR")["value"] != psnr_row["value"]
 
 
+def test_images_read_back_from_the_cache_have_no_runtime(tmp_path):
+    ds = _paired(make_pair_dirs(tmp_path / "data"))
+    bench = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=[])
+    bench.run(ds, build_enhancer("gamma", cache_dir=tmp_path / "cache"), tmp_path / "first", progress=False)
+    assert pd.read_csv(tmp_path / "first" / "per_image.csv")["runtime_s"].notna().all()  # enhanced here
+    assert "read back" not in (tmp_path / "first" / "summary.md").read_text()
+    res = bench.run(ds, build_enhancer("gamma", cache_dir=tmp_path / "cache"), tmp_path / "again", progress=False)
+    assert pd.read_csv(tmp_path / "again" / "per_image.csv")["runtime_s"].isna().all()  # a PNG read is no runtime
+    assert np.isnan(pd.read_csv(tmp_path / "again" / "summary.csv")["runtime_s"][0])
+    assert ("runtime_s: over the 0 images enhanced in this run; 2 were read back from the enhanced-image cache"
+            in (tmp_path / "again" / "summary.md").read_text())
+    assert "runtime" not in res.protocol  # the scores' protocol is the same either way
+
+
 def test_an_unreadable_image_is_skipped_and_counted_not_fatal(tmp_path):
     root = make_pair_dirs(tmp_path / "data", n=2)
     ds = _paired(root)
