@@ -85,6 +85,12 @@ class ReadyEnhancer:
         return dict(label=self.label, **self.cache.describe(), cache=str(self.cache.dir), selected=self.selected)
 
 
+def _unit_key(unit_id: Any) -> tuple[str, ...] | None:
+    """``(task, dataset, enhancer label)`` of a unit id ``score/<task>/<dataset>/<label>/<digest>`` (None: not one)."""
+    parts = str(unit_id).split("/")
+    return tuple(parts[1:4]) if len(parts) == 5 else None
+
+
 @dataclass
 class Unit:
     """One scoring unit: a task's benchmark run by one enhancer on one dataset."""
@@ -523,7 +529,7 @@ class Suite:
         # a row this run could not check (kept unverified) may be another build's: its enhancer's identity now is
         # not necessarily the one that made it, so those enhancers get no checksum in the notes
         current = {u.id for u in self.units()}
-        unchecked = {str(u).split("/")[3] for u in df.loc[~df["unit"].isin(current), "unit"] if str(u).count("/") == 4}
+        unchecked = {key[2] for u in df.loc[~df["unit"].isin(current), "unit"] if (key := _unit_key(u))}
         tables = build_tables(df, self.cfg, {e.label: e.record() for e in self.enhancers if e.label not in unchecked})
         _replace_tables(write_tables(tables, self.work_dir / "tables"), self.work_dir / "tables")
         for t in tables:
@@ -558,8 +564,7 @@ class Suite:
         current = {u.id for u in self.units()}
         checked = {(u.task, u.dataset, u.enhancer.label) for u in self.units()}
         configured = self._combinations(self.cfg["tasks"])
-        # unit ids are score/<task>/<dataset>/<label>/<digest>
-        key = df["unit"].map(lambda u: tuple(str(u).split("/")[1:4]) if str(u).count("/") == 4 else None)
+        key = df["unit"].map(_unit_key)
         known = df["unit"].isin(current)
         stale = ~known & key.map(lambda k: k in checked or k not in configured)
         unverified = ~known & ~stale

@@ -128,10 +128,15 @@ def _run_with(e: dict[str, Any], identity: Mapping[str, Any] | None = None) -> s
     return f"{e['label']}: {weights}" + (f", {params}" if params else "")
 
 
+def _rows_of(label: str, labels: set[str]) -> list[str]:
+    """The row labels among ``labels`` that belong to enhancer ``label``: itself, and its rows from a model whose own
+    pipeline enhances, labelled ``<label> (pipeline: ...)`` (``UnitResult.row_label``)."""
+    return sorted(lab for lab in labels if lab == label or lab.startswith(f"{label} (pipeline: "))
+
+
 def _ran_with_note(cfg: Any, labels: set[str], identities: Mapping[str, Mapping[str, Any]]) -> str:
     """The note naming what every enhancer row of a table ran with, so no number is read without its weights."""
-    ran = [_run_with(e, identities.get(e["label"])) for e in cfg["enhancers"]
-           if e["label"] in labels or any(lab.startswith(f"{e['label']} (pipeline: ") for lab in labels)]
+    ran = [_run_with(e, identities.get(e["label"])) for e in cfg["enhancers"] if _rows_of(e["label"], labels)]
     return "Our rows ran with: " + "; ".join(ran) + "."
 
 
@@ -216,11 +221,10 @@ def build_tables(df: pd.DataFrame, cfg: Any,
     identities = identities or {}
     if df.empty:
         return []
-    # rows of a model whose own pipeline enhances are labelled "<label> (pipeline: ...)" (UnitResult.row_label):
-    # they follow their label's row
-    found = sorted(set(df["enhancer"]))
-    enhancers = [v for e in cfg["enhancers"]
-                 for v in (e["label"], *(f for f in found if f.startswith(f"{e['label']} (pipeline: ")))]
+    found = set(df["enhancer"])
+    # an enhancer's rows follow its place in the config, its pipeline-labelled ones right after it
+    enhancers = [e["label"] for e in cfg["enhancers"]]
+    enhancers = [v for label in enhancers for v in dict.fromkeys([label, *_rows_of(label, found)])]
     titles = {name: d["title"] for name, d in cfg["datasets"].items()}
     order = {"dataset": list(titles.values()), "metric": list(CATALOGUE)}
     levels = {d["title"]: (d["series"], d["degrade"]["level"]) for d in cfg["datasets"].values() if d.get("series")}
