@@ -365,3 +365,15 @@ def test_integer_pixels_of_unknown_bit_depth_are_refused_not_guessed(tmp_path, v
     Image.fromarray(a.astype(np.int32)).save(tmp_path / "i32.tif")  # a 32-bit file: whatever its values
     with pytest.raises(ValueError, match="i32.tif: a 32-bit integer image .* has no known bit depth"):
         imread_rgb(tmp_path / "i32.tif")
+
+
+def test_a_failure_line_names_the_error_class_without_its_module_path(tmp_path, capsys):
+    from evaluation.suite.config import validate_config
+    from evaluation.suite.stages import Suite
+    from tests.evaluation.test_run_all import _tiny_config
+    from uptflow.registry import SettingsError
+
+    suite = Suite(validate_config(_tiny_config(tmp_path, tasks=("enhancement",))), resume=False, progress=False)
+    suite.fail("dataset/frames", SettingsError("frames.fps: must be > 0\n(a second line)"))
+    assert suite.failures == [dict(unit="dataset/frames", error="SettingsError: frames.fps: must be > 0")]
+    assert capsys.readouterr().out.strip().endswith("FAILED dataset/frames: SettingsError: frames.fps: must be > 0")

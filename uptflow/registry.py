@@ -5,10 +5,11 @@ in ``locations`` below (so building ``dict(type=...)`` imports it lazily). :func
 registry with the settings checked against the constructor first, so a misspelt key fails naming the key.
 """
 
+import difflib
 import inspect
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -142,6 +143,12 @@ def _accepts(value: Any, hint: Any) -> bool:
     return isinstance(value, cls)
 
 
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name ``word`` was most likely a misspelling of, or None."""
+    found = difflib.get_close_matches(word, sorted(known), n=1)
+    return found[0] if found else None
+
+
 def _hint_text(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
@@ -165,7 +172,9 @@ def check_settings(cls: type, settings: Mapping[str, Any], where: str) -> None:
     known = [k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for key, value in settings.items():
         if key not in known:
-            raise SettingsError(f"{where}.{key}: unknown setting of {cls.__name__} (known: {', '.join(known)})")
+            guess = closest(key, known)
+            raise SettingsError(f"{where}.{key}: unknown setting of {cls.__name__} ("
+                                + (f"did you mean {guess}? " if guess else "") + f"known: {', '.join(known)})")
         hint = hints.get(key, inspect.Parameter.empty)
         if not _accepts(value, hint):
             raise SettingsError(f"{where}.{key}: expected {_hint_text(hint)}, got {type(value).__name__} ({value!r})")
@@ -174,8 +183,10 @@ def check_settings(cls: type, settings: Mapping[str, Any], where: str) -> None:
         raise SettingsError(f"{where}.{missing[0]}: required setting of {cls.__name__} is missing")
 
 
-def build_checked(registry: Registry, cfg: Mapping[str, Any], where: str) -> Any:
+def build_checked(registry: Registry, cfg: Mapping[str, Any], where: str, type_key: str | None = None) -> Any:
     """Build ``cfg`` (``dict(type=name, **settings)``) from ``registry`` after :func:`check_settings`.
+
+    ``type_key`` is what messages call the type (default ``<where>.type``; empty: the name alone says it).
 
     Raises:
         SettingsError: unknown type (listing the registered ones), unknown setting or wrong type, naming the key.
@@ -185,7 +196,10 @@ def build_checked(registry: Registry, cfg: Mapping[str, Any], where: str) -> Any
     name = cfg.pop("type", None)
     cls = registry.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise SettingsError(f"{where}.type: unknown {registry.name} {name!r} "
-                            f"(registered: {', '.join(sorted(registry.module_dict))})")
+        key = f"{where}.type" if type_key is None else type_key
+        registered = sorted(registry.module_dict)
+        guess = closest(name, registered) if isinstance(name, str) else None
+        raise SettingsError((f"{key}: " if key else "") + f"unknown {registry.name} {name!r} ("
+                            + (f"did you mean {guess}? " if guess else "") + f"registered: {', '.join(registered)})")
     check_settings(cls, cfg, where)
     return cls(**cfg)

@@ -174,7 +174,7 @@ def _limited(datasets: Any, limit: int) -> Any:
 
 def _enhancers(raw: list, subs: dict[str, str]) -> list[dict[str, Any]]:
     from uptflow.enhancers import list_enhancers
-    from uptflow.registry import ENHANCERS, SettingsError, check_settings
+    from uptflow.registry import ENHANCERS, SettingsError, check_settings, closest
 
     registered = set(list_enhancers())
     labels: set[str] = set()
@@ -185,8 +185,10 @@ def _enhancers(raw: list, subs: dict[str, str]) -> list[dict[str, Any]]:
             raise ConfigError(f"{where}: expected dict, got {type(e).__name__}")
         _check_table(e, _ENHANCER, where)
         if e["name"] not in registered:
-            raise ConfigError(f"{where}.name: unknown enhancer {e['name']!r} "
-                              f"(registered: {', '.join(sorted(registered))})")
+            guess = closest(e["name"], registered) if isinstance(e["name"], str) else None
+            raise ConfigError(f"{where}.name: unknown enhancer {e['name']!r} ("
+                              + (f"did you mean {guess}? " if guess else "")
+                              + f"registered: {', '.join(sorted(registered))})")
         e = {"label": e["name"], "weights": None, "params": {}, "train": None, "optional": False, **e}
         if e["label"] in labels:
             raise ConfigError(f"{where}.label: duplicate enhancer label {e['label']!r}")

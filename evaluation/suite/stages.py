@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -161,7 +160,9 @@ class Suite:
 
     def fail(self, unit: str, err: BaseException) -> None:
         """Record and print a failed image or unit; the suite goes on."""
-        tb = "".join(traceback.format_exception_only(type(err), err)).strip().splitlines()[-1]
+        # the class's bare name, not its module path: the message itself names the file or key
+        lines = str(err).strip().splitlines()
+        tb = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
         self.failures.append(dict(unit=unit, error=tb))
         self.log(f"FAILED {unit}: {tb}")
 

@@ -15,6 +15,7 @@ from uptflow.plugins import (
     EnhanceLowLight,
     EnhancerNotAppliedError,
     attach_enhancer,
+    attached_enhancer,
     detach_enhancer,
     enhance_callback,
     pipeline_enhancers,
@@ -146,6 +147,23 @@ def test_ultralytics_train_is_refused_before_anything_is_written_and_restored_on
     assert not (tmp_path / "runs").exists()
     detach_enhancer(model)
     assert all(getattr(model, m).__func__ is getattr(type(model), m) for m in methods)
+
+
+def test_an_ultralytics_model_with_an_enhancer_attached_pickles_and_its_copy_still_enhances(tmp_path):
+    import pickle
+
+    from uptflow.enhancers import build_enhancer
+
+    model = attach_enhancer(_yolo("yolov8n.yaml"), dict(type="gamma", gamma=3.0), cache_dir=str(tmp_path / "c"))
+    copy = pickle.loads(pickle.dumps(model))
+    assert attached_enhancer(copy).describe() == attached_enhancer(model).describe()
+    with pytest.raises(EnhancerNotAppliedError, match=r"val\(\): "):
+        copy.val()
+    dark = np.full((64, 64, 3), 20, np.uint8)
+    result = copy.predict(dark, imgsz=64, device="cpu", verbose=False)[0]
+    assert np.array_equal(result.orig_img, build_enhancer("gamma", gamma=3.0)(dark[..., ::-1])[..., ::-1])
+    detach_enhancer(copy)
+    assert attached_enhancer(copy) is None and copy.callbacks is not model.callbacks
 
 
 @pytest.mark.realdata

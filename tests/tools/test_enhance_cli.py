@@ -113,7 +113,7 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--enhancer", "uptflw"], "unknown enhancer 'uptflw'"),
+    (["--enhancer", "uptflw"], "error: unknown enhancer 'uptflw' (did you mean uptflow? registered: "),
     (["--enhancer-weights", "/nowhere/w.pth"], "/nowhere/w.pth"),
     (["--tile", "big"], "--tile: expected auto, 0 or a tile side"),
     (["--device", "cuda"], "torch sees no GPU"),

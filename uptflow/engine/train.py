@@ -163,11 +163,9 @@ def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
     config and fails building it; only for the registries whose builders pass every setting to the class (uptflow's
     networks, datasets, transforms, hooks and metrics, mmengine's loops), so no setting a builder consumes itself is
     refused."""
-    import difflib
-
     from mmengine.registry import LOOPS, DefaultScope
 
-    from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
+    from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS, closest
 
     found = _new_typed_key(cfg_dict, key)
     if found is None or f"{found[0]}.type" in options:  # a class switched in the same command: its own settings
@@ -181,24 +179,24 @@ def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
     if not accepted or any(a is None or setting in a for a in accepted):
         return
     known = sorted(set().union(*accepted))
-    close = difflib.get_close_matches(setting, known, n=1)
+    guess = closest(setting, known)
     raise ValueError(f"--cfg-options {key}: {name} takes no setting '{setting}'"
-                     + (f" (did you mean {close[0]}?)" if close else f" (it takes: {', '.join(known)})"))
+                     + (f" (did you mean {guess}?)" if guess else f" (it takes: {', '.join(known)})"))
 
 
 def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
     """Refuse ``--cfg-options`` a run would ignore or fail on later: a top-level key that neither the config nor
     mmengine's Runner knows (a typo), a new setting its entry's class does not take, and a value of another kind
     than the one it replaces (text for a number or a flag)."""
-    import difflib
+    from uptflow.registry import closest
 
     known = set(cfg_dict) | _runner_keys() | {"data_root"}
     for key, value in options.items():
         top = key.split(".")[0]
         if top not in known:
-            close = difflib.get_close_matches(top, sorted(known), n=1)
+            guess = closest(top, known)
             raise ValueError(f"--cfg-options {key}: {config_name} has no '{top}' and mmengine's Runner takes no such "
-                             "setting" + (f" (did you mean {close[0]}?)" if close else ""))
+                             "setting" + (f" (did you mean {guess}?)" if guess else ""))
         _check_typed_key(cfg_dict, key, options)
         old = _value_at(cfg_dict, key)
         if old is _MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)

@@ -208,7 +208,7 @@ def build_enhancer(spec: "str | Mapping[str, Any] | Enhancer", weights: str | os
         cfg: dict[str, Any] = dict(type=spec, device=device, **params)
         if weights is not None:
             cfg["weights"] = str(weights)
-        enhancer = build_checked(ENHANCERS, cfg, spec)
+        enhancer = build_checked(ENHANCERS, cfg, spec, type_key="")
         _check_identity(enhancer, spec, params, weights)
     elif callable(spec) and hasattr(spec, "describe"):
         enhancer = spec

@@ -16,14 +16,14 @@ evaluation.detection.train``, or ``evaluation.detection.export.export_dataset``;
 train on that copy.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from uptflow.enhancers import build_enhancer
 
-__all__ = ["enhance_callback", "attach_enhancer", "detach_enhancer", "attached_enhancer", "EnhancerNotAppliedError"]
+__all__ = ["EnhanceCallback", "enhance_callback", "attach_enhancer", "detach_enhancer", "attached_enhancer",
+           "EnhancerNotAppliedError"]
 
 _EVENT = "on_predict_batch_start"
 _ATTR = "_uptflow_enhance_callback"  # where the model remembers the callback it got from attach_enhancer
@@ -34,19 +34,21 @@ class EnhancerNotAppliedError(RuntimeError):
     ``predict()``."""
 
 
-def _refusing(method: str) -> Callable[..., Any]:
+class _Refusal:
     """What ``model.val`` / ``train`` / ``tune`` / ``benchmark`` become while an enhancer is attached: they raise
     before ultralytics builds a validator or trainer, so nothing is written (no run folder) and multi-GPU training,
-    whose workers rebuild the model without the hook, is refused too."""
+    whose workers rebuild the model without the hook, is refused too. A class, not a closure, so that the model
+    still pickles."""
 
-    def refuse(*args: Any, **kwargs: Any) -> None:
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
         raise EnhancerNotAppliedError(
-            f"{method}(): the enhancer attached with uptflow.plugins.attach_enhancer only acts on predict(); "
-            f"ultralytics' {method}() would use un-enhanced images. Enhance the dataset offline (python -m "
+            f"{self.method}(): the enhancer attached with uptflow.plugins.attach_enhancer only acts on predict(); "
+            f"ultralytics' {self.method}() would use un-enhanced images. Enhance the dataset offline (python -m "
             "evaluation.detection.train, or evaluation.detection.export.export_dataset; docs/detection.md, "
             "'Fine-tuning on enhanced images') and run it on that copy, or detach_enhancer(model) first")
-
-    return refuse
 
 
 # the model methods shadowed on the instance while an enhancer is attached: each builds its own validator or
@@ -54,8 +56,28 @@ def _refusing(method: str) -> Callable[..., Any]:
 _REFUSED = ("val", "train", "tune", "benchmark")
 
 
+class EnhanceCallback:
+    """An ``on_predict_batch_start`` callback that enhances the predictor's batch images in place (a class, not a
+    closure, so that a model with it attached still pickles, e.g. into worker processes)."""
+
+    def __init__(self, enhancer: Any) -> None:
+        self.enhancer = enhancer
+
+    def __call__(self, predictor: Any) -> None:
+        _, im0s, _ = predictor.batch
+        if not isinstance(im0s, list) or any(not isinstance(im, np.ndarray) for im in im0s):
+            got = type(im0s[0] if isinstance(im0s, list) and im0s else im0s)
+            raise TypeError(f"predict(): the attached enhancer takes files, folders, videos, numpy arrays (BGR "
+                            f"uint8) and PIL images as the source, not {got.__module__}.{got.__name__} (a torch "
+                            "tensor is float RGB the 8-bit enhancers cannot take exactly): pass the images "
+                            "themselves, or enhance first and detach_enhancer(model)")
+        for i, im in enumerate(im0s):  # ultralytics holds BGR uint8 arrays (cv2 order)
+            rgb = np.ascontiguousarray(np.asarray(im)[..., ::-1])
+            im0s[i] = np.ascontiguousarray(np.asarray(self.enhancer(rgb))[..., ::-1])
+
+
 def enhance_callback(enhancer: Any, cache: bool = True, cache_dir: str | None = None,
-                     device: str = "auto") -> Callable[[Any], None]:
+                     device: str = "auto") -> EnhanceCallback:
     """Return an ``on_predict_batch_start`` callback that enhances the predictor's batch images in place.
 
     Args:
@@ -67,22 +89,8 @@ def enhance_callback(enhancer: Any, cache: bool = True, cache_dir: str | None = 
     """
     from uptflow.cli import resolve_device
 
-    fn = build_enhancer(enhancer, device=resolve_device(device, quiet=True), cache=cache, cache_dir=cache_dir)
-
-    def on_predict_batch_start(predictor: Any) -> None:
-        _, im0s, _ = predictor.batch
-        if not isinstance(im0s, list) or any(not isinstance(im, np.ndarray) for im in im0s):
-            got = type(im0s[0] if isinstance(im0s, list) and im0s else im0s)
-            raise TypeError(f"predict(): the attached enhancer takes files, folders, videos, numpy arrays (BGR "
-                            f"uint8) and PIL images as the source, not {got.__module__}.{got.__name__} (a torch "
-                            "tensor is float RGB the 8-bit enhancers cannot take exactly): pass the images "
-                            "themselves, or enhance first and detach_enhancer(model)")
-        for i, im in enumerate(im0s):  # ultralytics holds BGR uint8 arrays (cv2 order)
-            rgb = np.ascontiguousarray(np.asarray(im)[..., ::-1])
-            im0s[i] = np.ascontiguousarray(np.asarray(fn(rgb))[..., ::-1])
-
-    on_predict_batch_start.enhancer = fn  # type: ignore[attr-defined]
-    return on_predict_batch_start
+    return EnhanceCallback(build_enhancer(enhancer, device=resolve_device(device, quiet=True), cache=cache,
+                                          cache_dir=cache_dir))
 
 
 def detach_enhancer(model: Any) -> Any:
@@ -106,7 +114,7 @@ def attach_enhancer(model: Any, enhancer: Any, **kw: Any) -> Any:
     cb = enhance_callback(enhancer, **kw)
     model.add_callback(_EVENT, cb)
     for method in _REFUSED:
-        setattr(model, method, _refusing(method))
+        setattr(model, method, _Refusal(method))
     setattr(model, _ATTR, cb)
     return model
 
