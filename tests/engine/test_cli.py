@@ -81,6 +81,10 @@ def test_a_config_variable_the_runner_never_reads_is_refused(tmp_path):
     ("model.network.foo=3", "model.network.foo: UPTFlow takes no setting 'foo' .it takes: K, encoder_dim"),
     ("train_dataloader.dataset.pipeline.0.crop_sz=8", "PairedRandomCrop takes no setting 'crop_sz' .did you mean "
                                                       "crop_size"),
+    ("optim_wrapper.optimizer.weight_decy=0.1", "Adam takes no setting 'weight_decy' .did you mean weight_decay"),
+    ("optim_wrapper.max_consecutive_nonfinit=2", "SafeOptimWrapper takes no setting 'max_consecutive_nonfinit' "
+                                                 ".did you mean max_consecutive_nonfinite"),
+    ("param_scheduler.1.milestone=[5]", "MultiStepLR takes no setting 'milestone' .did you mean milestones"),
     ("max_iters=2", "max_iters: in a variable of .* changes nothing; set train_cfg.max_iters instead"),
     # a dotted key into a variable (a pipeline) points at the copy the Runner reads, in --cfg-options spelling
     ("train_pipeline.0.crop_size=8", "train_pipeline.0.crop_size: in a variable of .* changes nothing; set "

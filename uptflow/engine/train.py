@@ -154,18 +154,20 @@ def _new_typed_key(cfg_dict: dict, key: str) -> tuple[str, str, str] | None:
     return None
 
 
-# settings a builder takes out of an entry before building its class (mmengine's Runner.register_hook: priority)
-_BUILDER_KEYS = ("priority",)
+# settings a builder takes out of an entry before building its class: mmengine's Runner.register_hook (priority),
+# build_scheduler_from_cfg (convert_to_iter_based, epoch_length), the optimizer wrapper constructor (constructor,
+# paramwise_cfg) and every builder (_scope_)
+_BUILDER_KEYS = ("priority", "convert_to_iter_based", "epoch_length", "constructor", "paramwise_cfg", "_scope_")
 
 
 def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
     """Refuse a setting that the class of its entry does not take, before the Runner prints its environment and
-    config and fails building it; only for the registries whose builders pass every setting to the class (uptflow's
-    networks, datasets, transforms, hooks and metrics, mmengine's loops), so no setting a builder consumes itself is
-    refused."""
-    from mmengine.registry import LOOPS, DefaultScope
+    config and fails building it; only for the registries whose builders pass every setting to the class but those
+    in ``_BUILDER_KEYS`` (uptflow's networks, datasets, transforms, hooks, metrics and optimizer wrappers, mmengine's
+    loops, optimizers and parameter schedulers), so no setting a builder consumes itself is refused."""
+    from mmengine.registry import LOOPS, OPTIMIZERS, PARAM_SCHEDULERS, DefaultScope
 
-    from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS, closest
+    from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS, TRANSFORMS, closest
 
     found = _new_typed_key(cfg_dict, key)
     if found is None or f"{found[0]}.type" in options:  # a class switched in the same command: its own settings
@@ -174,7 +176,8 @@ def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
     if setting in _BUILDER_KEYS:
         return
     with DefaultScope.overwrite_default_scope("uptflow"):
-        classes = [c for reg in (MODELS, DATASETS, TRANSFORMS, HOOKS, METRICS, LOOPS) if (c := reg.get(name))]
+        registries = (MODELS, DATASETS, TRANSFORMS, HOOKS, METRICS, OPTIM_WRAPPERS, LOOPS, OPTIMIZERS, PARAM_SCHEDULERS)
+        classes = [c for reg in registries if (c := reg.get(name))]
     accepted = [_accepted_keys(c) for c in classes if isinstance(c, type)]
     if not accepted or any(a is None or setting in a for a in accepted):
         return
