@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         raise ValueError("--dataset: required (paired or unpaired)")
     device = resolve_device(args.device)
+    enhancers = build_enhancers(args, device)  # a misspelt enhancer is refused before the data is read
     settings = dict(root=args.data, limit=args.limit)
     if args.dataset == "paired":
         settings["allow_unmatched"] = args.allow_unmatched
@@ -74,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
     bench = EnhancementBenchmark(metrics=_csv(args.metrics), nr_metrics=_csv(args.nr_metrics),
                                  loe_short_side=args.loe_short_side, lpips_backbone=args.lpips_backbone,
                                  lpips_linear=args.lpips_linear, device=device)
-    enhancers = build_enhancers(args, device)
     summary, skipped = evaluate(bench, dataset, enhancers, out, progress=not args.no_progress)
     print(summary.round(4).to_markdown(index=False))
     if args.figure_images > 0:

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = work_dir(args)
     device = resolve_device(args.device)
+    enhancers = build_enhancers(args, device)  # a misspelt enhancer is refused before the data is read
     dataset = build_reader(dict(type=args.dataset, root=args.data, split=args.split, limit=args.limit,
                                 degrade=degrade_spec(args)), "--data").read(seed=args.seed)
     segmenter = dict(type=args.segmenter, config=args.config, checkpoint=args.checkpoint, mode=args.mode,
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint is None:
         print("WARNING: no --checkpoint: the segmenter has RANDOM weights; its scores only test the pipeline",
               file=sys.stderr)
-    summary, skipped = evaluate(bench, dataset, build_enhancers(args, device), out, progress=not args.no_progress)
+    summary, skipped = evaluate(bench, dataset, enhancers, out, progress=not args.no_progress)
     print(summary.round(2).to_markdown(index=False))
     return report_skipped(skipped, f"written to {out} (per-class IoU: per_class.md, maps: pred/)")
 

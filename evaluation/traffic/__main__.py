@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = work_dir(args)
     device = resolve_device(args.device)
+    enhancers = build_enhancers(args, device)  # a misspelt enhancer is refused before the data is read
     readers = [build_reader(dict(type="frames", root=d, every=args.every, limit=args.limit, fps=args.fps), "--data")
                for d in args.data]
     datasets = [r.read() for r in readers]
@@ -80,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
         metrics += ["COCO AP", "COCO AP50", "COCO AP75"]
     bench = TrafficBenchmark(detector=detector, metrics=metrics, conf=args.count_conf, flow_side=args.flow_side,
                              coco_annotations=args.coco_ann, save_frames=args.save_frames, device=device)
-    enhancers = build_enhancers(args, device)
     summaries, skipped = [], []
     for part, ds in zip(parts, datasets, strict=True):
         summary, bad = evaluate(bench, ds, enhancers, out / part, progress=not args.no_progress)

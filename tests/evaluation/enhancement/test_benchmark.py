@@ -129,9 +129,11 @@ def test_command_old_spellings_still_work_with_a_warning(tmp_path, capsys):
     (["--enhancer", "gamma", "--enhancer", "zero_dce", "--enhancer-weights", "/nonexistent/w.pth"],
      "/nonexistent/w.pth"),
     (["--enhancer", "gamma", "--device", "cuda:0"], "torch sees no GPU"),
+    (["--enhancer", "gama"], "unknown enhancer 'gama' (did you mean gamma?"),
 ])
 def test_command_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
-    make_pair_dirs(tmp_path / "data", n=1)
+    # the options are checked before the data is read: its low-light image without a reference never stops the run
+    make_pair_dirs(tmp_path / "data", n=1, extra_low=("unmatched",))
     rc = main(["--data", str(tmp_path / "data"), "--dataset", "paired", "--work-dir", str(tmp_path / "o"), *argv])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and message in err[-1] and err[-1].startswith("error: ")
