@@ -251,14 +251,16 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
 
     work = Path(work_dir)
     rows, protocols = [], []
-    skipped = [dict(enhancer="(reading)", **b) for b in dataset.info.get("skipped", ())]
+    unread = [dict(enhancer="(reading)", **b) for b in dataset.info.get("skipped", ())]
+    skipped = list(unread)
     for label, enh in enhancers.items():
         out = work if len(enhancers) == 1 else work / label
         res = benchmark.run(dataset, enh, out, progress=progress)
         protocols.append(res.protocol)
         skipped += [dict(enhancer=label, **b) for b in res.skipped]
         values = {r["metric"]: r["value"] for r in res.rows if not r.get("cls")}  # per-class: in the unit folder
-        rows.append(dict(enhancer=res.row_label(label), images=res.n, skipped=len(res.skipped), **values))
+        rows.append(dict(enhancer=res.row_label(label), images=res.n, skipped=len(unread) + len(res.skipped),
+                         **values))
     summary = pd.DataFrame(rows)
     if len(enhancers) > 1:
         atomic_write_text(work / "summary.csv", summary.to_csv(index=False))

@@ -218,6 +218,18 @@ def test_an_error_in_a_data_loader_worker_is_one_line_naming_the_file(capsys):
     assert capsys.readouterr().err == "error: cannot read image /data/low/3.png: not an image\n"  # one line
 
 
+def test_ctrl_c_during_a_command_is_one_line_and_exit_status_130(capsys, monkeypatch):
+    from uptflow.cli import run_guarded
+
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.delenv("UPTFLOW_DEBUG", raising=False)
+    assert run_guarded(interrupted, None) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted") and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_a_warning_during_a_command_is_one_warning_line_without_library_source(tmp_path):
     import numpy as np
 

@@ -57,7 +57,8 @@ def _show_warning(message: Warning | str, category: type, filename: str, lineno:
 
 
 def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
-    """Run a command; a user mistake becomes one ``error:`` line on stderr and exit status 2."""
+    """Run a command; a user mistake becomes one ``error:`` line on stderr and exit status 2, Ctrl-C one line and
+    status 130."""
     import warnings
 
     # mmengine imports pkg_resources (kept by the mm extra's setuptools<81 pin), whose deprecation notice says
@@ -73,6 +74,11 @@ def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.
             raise
         print(f"error: {_message(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if os.environ.get("UPTFLOW_DEBUG"):
+            raise
+        print("interrupted (files are written atomically: what was finished is kept)", file=sys.stderr)
+        return 130  # the shell's status for a command stopped by SIGINT
     finally:
         warnings.showwarning = previous
 

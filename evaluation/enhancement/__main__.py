@@ -14,6 +14,8 @@ metrics, summary, metrics.json) goes to ``WORK_DIR/<label>/``; ``WORK_DIR/summar
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 from evaluation.cli import add_enhancers
 from uptflow.cli import DeprecatedOption, add_device, add_limit, add_work_dir, run_standalone
@@ -61,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from evaluation.enhancement.benchmark import EnhancementBenchmark
     from evaluation.tables.html import image_grid
     from uptflow.cli import resolve_device, work_dir
-    from uptflow.utils.io import imread_rgb
 
     out = work_dir(args)
     if args.dataset is None:
@@ -78,19 +79,34 @@ def run(args: argparse.Namespace) -> int:
     summary, skipped = evaluate(bench, dataset, enhancers, out, progress=not args.no_progress)
     print(summary.round(4).to_markdown(index=False))
     if args.figure_images > 0:
-        samples = []
-        for s, low in dataset.images():
-            if len(samples) >= args.figure_images:
-                break
-            if isinstance(low, Exception):
-                continue
-            outputs = {lab: imread_rgb((out if len(enhancers) == 1 else out / lab) / "images" / f"{s.name}.png")
-                       for lab, enh in enhancers.items() if enh is not None}
-            samples.append(dict(name=s.name, input=low, gt=imread_rgb(s.reference) if s.reference else None,
-                                outputs=outputs))
+        samples = _figure_samples(dataset, enhancers, out, args.figure_images, {b["file"] for b in skipped})
         if samples and samples[0]["outputs"]:
             image_grid(dict(dataset=str(args.data), samples=samples), out / "comparison.png")
     return report_skipped(skipped, f"written to {out}")
+
+
+def _figure_samples(dataset: Any, enhancers: dict[str, Any], out: Path, count: int,
+                    skipped: set[str]) -> list[dict[str, Any]]:
+    """The first ``count`` images every enhancer scored, with their outputs and reference (when readable), for
+    comparison.png; images the benchmark left out (unreadable, size mismatch) are passed over, not re-read."""
+    from uptflow.utils.io import imread_rgb
+
+    samples = []
+    for s, low in dataset.images():
+        if len(samples) >= count:
+            break
+        if isinstance(low, Exception) or s.name in skipped:
+            continue
+        folders = {lab: out if len(enhancers) == 1 else out / lab for lab, enh in enhancers.items() if enh is not None}
+        paths = {lab: folder / "images" / f"{s.name}.png" for lab, folder in folders.items()}
+        if not all(p.is_file() for p in paths.values()):
+            continue
+        try:
+            gt = imread_rgb(s.reference) if s.reference else None
+        except (OSError, ValueError):
+            continue
+        samples.append(dict(name=s.name, input=low, gt=gt, outputs={lab: imread_rgb(p) for lab, p in paths.items()}))
+    return samples
 
 
 def main(argv: list[str] | None = None) -> int:

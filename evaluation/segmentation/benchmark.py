@@ -181,7 +181,7 @@ class SegmentationBenchmark(Benchmark):
         line = f"{model}{inside}; {protocol.name}: {protocol.description}{degr}; " + self.metric_conventions()
         result: dict[str, Any] = dict(identity=ident, protocol=protocol.to_dict(), protocol_line=line, segmenter=seg,
                                       enhancer=describe_enhancer(enhancer), images=len(names) - len(skipped),
-                                      labelled=labelled, skipped=skipped)
+                                      labelled=labelled, skipped=skipped, reader=dataset.info)
         rows: list[dict[str, Any]] = []
         if labelled:
             scores = scores_from_confusion(total, protocol)
@@ -199,7 +199,8 @@ class SegmentationBenchmark(Benchmark):
 
             label = enhancer_label(result["enhancer"]["name"], seg.get("pipeline_enhancers"))
             _write_df(out_dir / "summary", pd.DataFrame([dict(
-                enhancer=label, model=model, protocol=protocol.name, images=labelled, skipped=len(skipped),
+                enhancer=label, model=model, protocol=protocol.name, images=labelled,
+                skipped=len(skipped) + len(dataset.info.get("skipped", ())),  # those the reader left out too
                 **{m: round(to_table(m, scores[m]), 2) for m in self.metrics})]))
         else:
             result["note"] = "no ground truth in this split: predictions only"

@@ -125,6 +125,8 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
             full, zoom = axes[2 * r, c], axes[2 * r + 1, c]
             full.axis("off")
             zoom.axis("off")
+            if r == 0:  # titled even when the first sample lacks this column's image (an unmatched input)
+                full.set_title(labels[c], fontsize=9)
             if img is None:
                 continue
             step = max(1, int(np.ceil(max(img.shape[:2]) / max_side)))
@@ -132,8 +134,6 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
             full.add_patch(Rectangle((left / step, top / step), (right - left) / step, (bottom - top) / step,
                                      fill=False, edgecolor="yellow", linewidth=0.8))
             zoom.imshow(img[top:bottom, left:right], interpolation="nearest")
-            if r == 0:
-                full.set_title(labels[c], fontsize=9)
         axes[2 * r, 0].text(-0.05, 0.5, s["name"], transform=axes[2 * r, 0].transAxes, rotation=90, va="center",
                             ha="right", fontsize=7)
         axes[2 * r + 1, 0].text(-0.05, 0.5, "zoom", transform=axes[2 * r + 1, 0].transAxes, rotation=90,

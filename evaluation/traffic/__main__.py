@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         metrics += ["COCO AP", "COCO AP50", "COCO AP75"]
     bench = TrafficBenchmark(detector=detector, metrics=metrics, conf=args.count_conf, flow_side=args.flow_side,
                              coco_annotations=args.coco_ann, save_frames=args.save_frames, device=device)
+    for ds in datasets:  # every part, before the first one's frames are enhanced
+        bench.check_annotated(ds)
     summaries, skipped = [], []
     for part, ds in zip(parts, datasets, strict=True):
         summary, bad = evaluate(bench, ds, enhancers, out / part, progress=not args.no_progress)

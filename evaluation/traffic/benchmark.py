@@ -98,6 +98,7 @@ class TrafficBenchmark(Benchmark):
         self.detector_spec = dict(detector) if detector is not None else None
         self.conf, self.flow_side, self.save_frames = conf, flow_side, save_frames
         self.coco_annotations = coco_annotations
+        self._coco_gt = read_coco_annotations(coco_annotations) if coco_annotations else None
         self._detector: Any = None
         self._nr: Any = None
 
@@ -122,6 +123,16 @@ class TrafficBenchmark(Benchmark):
             self._detector = build_detector({"device": self.device, **self.detector_spec}, "detector")
         return self._detector
 
+    def check_annotated(self, dataset: Any) -> None:
+        """Refuse a part none of whose frames the COCO annotations list (when COCO mAP is to be scored)."""
+        if self._coco_gt is None or self.detector_spec is None:
+            return
+        names = [s.name.rsplit("/", 1)[-1] for s in dataset.samples]
+        if not _annotated(self._coco_gt, names):
+            raise ValueError(f"coco_annotations: {self.coco_annotations} lists none of the {len(names)} frames of "
+                             f"{dataset.root} (e.g. {names[0] if names else '-'}) among its images[].file_name; "
+                             "give it with the part it annotates")
+
     def _no_reference(self, inp: np.ndarray, out: np.ndarray) -> dict[str, float]:
         from uptflow.metrics.brisque import brisque, load_brisque_model
         from uptflow.metrics.loe import loe
@@ -142,15 +153,23 @@ class TrafficBenchmark(Benchmark):
     def run(self, dataset: Any, enhancer: Any, out_dir: Path, progress: bool = True) -> UnitResult:
         out_dir = Path(out_dir)
         ident = unit_identity(self, dataset, enhancer)
+        self.check_annotated(dataset)
         plog = ProgressLog(out_dir, ident)
         det = self.detector
         meter = FlickerMeter(flow_side=self.flow_side)
         done = [s for s in dataset.samples if s.name in plog.done and "skipped" not in plog.done[s.name]]
+        size = None  # (height, width) of the part's frames: the flicker meter compares frames of one size
         if done:  # resumed: the flicker meter continues from the last finished frame
             last = done[-1]
             inp = dataset.load(last)
             meter.update(inp, enhancer(inp) if enhancer is not None else inp)
+            size = inp.shape[:2]
         for s, inp in self.pending(dataset, plog, enhancer, progress):
+            size = size or inp.shape[:2]
+            if inp.shape[:2] != size:
+                plog.add(s.name, {"skipped": f"{s.path}: frame is {inp.shape[1]}x{inp.shape[0]}, the part's earlier "
+                                             f"frames {size[1]}x{size[0]} (one video: frames of one size)"})
+                continue
             out = enhancer(inp) if enhancer is not None else inp
             if self.save_frames:
                 imwrite_rgb(out_dir / "frames" / f"{s.name}.png", np.asarray(out))
@@ -221,32 +240,45 @@ class TrafficBenchmark(Benchmark):
         atomic_write_json(out_dir / "predictions.json", results)
         atomic_write_json(out_dir / "frames.json", dict(images=images, categories=[
             dict(id=i + 1, name=c) for i, c in enumerate(classes)]))
-        if self.coco_annotations is None:
+        if self._coco_gt is None:
             return {}
-        return {"coco": _coco_map(self.coco_annotations, images, classes, results)}
+        return {"coco": _coco_map(self._coco_gt, images, classes, results)}
 
 
-def _coco_map(ann_file: str, images: list[dict], classes: list[str], results: list[dict]) -> dict[str, Any] | None:
-    """COCO AP / AP50 / AP75 (fractions) of the frame detections on the annotated frames of ``ann_file``; None (with
-    a warning) when none of this part's frames is annotated there."""
+def read_coco_annotations(path: str) -> dict[str, Any]:
+    """The COCO json of the frames, checked before any frame is enhanced; a mistake raises naming the file and key."""
     import json
 
-    from evaluation.detection.scoring import coco_scores
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"coco_annotations: {p}: file not found")
+    try:
+        gt = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"coco_annotations: {p}: not a JSON file ({e})") from None
+    for key, fields in (("images", ("id", "file_name")), ("categories", ("id", "name")),
+                        ("annotations", ("image_id", "category_id", "bbox"))):
+        items = gt.get(key) if isinstance(gt, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) and all(f in i for f in fields) for i in items):
+            raise ValueError(f"coco_annotations: {p}: '{key}' must be a list of objects with {', '.join(fields)}")
+    return gt
 
-    gt = json.loads(Path(ann_file).read_text(encoding="utf-8"))
+
+def _annotated(gt: dict[str, Any], file_names: list[str]) -> dict[str, int]:
+    """``{frame file name: COCO image id}`` for the frames ``gt`` lists (by file name, else by stem)."""
     by_name = {Path(im["file_name"]).name: im["id"] for im in gt["images"]}
     by_stem = {Path(n).stem: i for n, i in by_name.items()}
-    frame_to_gt = {}
-    for im in images:
-        gid = by_name.get(im["file_name"], by_stem.get(Path(im["file_name"]).stem))
-        if gid is not None:
-            frame_to_gt[im["id"]] = gid
-    if not frame_to_gt:
-        import warnings
+    found = {n: by_name.get(n, by_stem.get(Path(n).stem)) for n in file_names}
+    return {n: i for n, i in found.items() if i is not None}
 
-        warnings.warn(f"{ann_file}: none of the {len(images)} frames (e.g. {images[0]['file_name']}) is among its "
-                      "images[].file_name; no COCO scores for this part", stacklevel=2)
-        return None
+
+def _coco_map(gt: dict[str, Any], images: list[dict], classes: list[str], results: list[dict]) -> dict[str, Any]:
+    """COCO AP / AP50 / AP75 (fractions) of the frame detections on the frames of ``images`` that ``gt`` (a
+    checked COCO json, see ``read_coco_annotations``) annotates."""
+    from evaluation.detection.scoring import coco_scores
+
+    ids = _annotated(gt, [im["file_name"] for im in images])
+    frame_to_gt = {im["id"]: ids[im["file_name"]] for im in images if im["file_name"] in ids}
     cats = {c["name"].lower(): c["id"] for c in gt["categories"]}
     mapped = [dict(r, image_id=frame_to_gt[r["image_id"]], category_id=cats[classes[r["category_id"] - 1].lower()])
               for r in results if r["image_id"] in frame_to_gt and classes[r["category_id"] - 1].lower() in cats]

@@ -52,6 +52,9 @@ def test_clahe_changes_only_lightness_and_validates_params(dark):
     assert np.abs(g.astype(int) - g[..., :1]).max() <= 2
     with pytest.raises(ValueError, match="clip_limit"):
         build_enhancer("clahe", clip_limit=-1)
+    with pytest.raises(ValueError, match="1 <= tile_grid <= 256, got 2.0, 100000"):
+        build_enhancer("clahe", tile_grid=100000)  # refused before OpenCV tries to allocate it
+    assert build_enhancer("clahe", tile_grid=256)(dark[:16, :16]).shape == (16, 16, 3)  # more tiles than pixels
 
 
 def test_enhance_tensor_matches_uint8_path(dark):

@@ -31,9 +31,9 @@ def test_every_setting_of_a_benchmark_is_part_of_its_units_identity(name):
 def test_settings_files_are_identified_by_content_not_path(tmp_path):
     a, b, c = tmp_path / "a.json", tmp_path / "b" / "a.json", tmp_path / "c.json"
     b.parent.mkdir()
-    a.write_text("[1]")
-    b.write_text("[1]")
-    c.write_text("[2]")
+    a.write_text('{"images": [], "categories": [], "annotations": []}')
+    b.write_text('{"images": [], "categories": [], "annotations": []}')
+    c.write_text('{"images": [], "categories": [{"id": 1, "name": "car"}], "annotations": []}')
     assert file_identity(a) == file_identity(b) != file_identity(c)
     traffic = BENCHMARKS.get("traffic")
     assert traffic(coco_annotations=str(a)).settings() != traffic(coco_annotations=str(c)).settings()

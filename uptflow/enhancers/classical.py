@@ -79,6 +79,9 @@ class HistEq(_Uint8Enhancer):
         return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
+MAX_TILE_GRID = 256
+
+
 @ENHANCERS.register_module(name="clahe")
 class CLAHE(_Uint8Enhancer):
     """Contrast-limited adaptive histogram equalisation of the CIELAB L channel (OpenCV)."""
@@ -88,8 +91,10 @@ class CLAHE(_Uint8Enhancer):
     def __init__(self, clip_limit: float = 2.0, tile_grid: int = 8, device: str | torch.device = "cpu",
                  weights: str | None = None) -> None:
         super().__init__(device, weights)
-        if clip_limit <= 0 or tile_grid < 1:
-            raise ValueError(f"clahe needs clip_limit > 0 and tile_grid >= 1, got {clip_limit}, {tile_grid}")
+        # OpenCV pads the image up to whole tiles, so a grid of thousands allocates gigabytes before it fails
+        if clip_limit <= 0 or not 1 <= tile_grid <= MAX_TILE_GRID:
+            raise ValueError(f"clahe needs clip_limit > 0 and 1 <= tile_grid <= {MAX_TILE_GRID}, "
+                             f"got {clip_limit}, {tile_grid}")
         self.clip_limit, self.tile_grid = float(clip_limit), int(tile_grid)
         self._clahe = cv2.createCLAHE(clipLimit=self.clip_limit, tileGridSize=(self.tile_grid, self.tile_grid))
 

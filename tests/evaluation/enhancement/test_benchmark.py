@@ -12,7 +12,7 @@ from evaluation.enhancement.benchmark import EnhancementBenchmark
 from tests.evaluation.datasets.image_trees import make_pair_dirs
 from uptflow.enhancers import build_enhancer
 from uptflow.metrics import psnr
-from uptflow.utils.io import imread_rgb
+from uptflow.utils.io import imread_rgb, imwrite_rgb
 
 
 def _paired(root, **kw):
@@ -107,6 +107,21 @@ def test_command_runs_several_enhancers_and_writes_a_comparison(tmp_path, capsys
     assert list(summary["enhancer"]) == ["none", "soft", "histeq"]
     assert (tmp_path / "out" / "soft" / "images" / "data" / "0.png").is_file()
     assert (tmp_path / "out" / "comparison.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("spoil", ["size", "unreadable"])
+def test_command_leaves_a_skipped_pair_out_of_the_figure_and_reports_it(tmp_path, capsys, spoil):
+    root = make_pair_dirs(tmp_path / "data", n=2)
+    if spoil == "size":
+        imwrite_rgb(root / "high" / "0.png", np.zeros((8, 8, 3), np.uint8))
+    else:
+        (root / "high" / "0.png").write_bytes(b"\x89PNG broken")
+    rc = main(["--data", str(root), "--dataset", "paired", "--enhancer", "gamma", "--metrics", "PSNR",
+               "--work-dir", str(tmp_path / "out"), "--figure-images", "2", "--no-cache", "--device", "cpu",
+               "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "SKIPPED data/0 (gamma)" in captured.err and "written to" in captured.out
+    assert (tmp_path / "out" / "comparison.png").stat().st_size > 1000  # drawn from the pair that was scored
 
 
 def test_command_old_spellings_still_work_with_a_warning(tmp_path, capsys):

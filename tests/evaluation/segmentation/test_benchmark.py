@@ -110,3 +110,6 @@ def test_an_image_with_a_missing_label_is_left_out_and_reported(tmp_path):
     with pytest.warns(UserWarning, match="label file not found"):
         ds = build_reader(dict(type="acdc", root=str(tmp_path / "acdc"))).read()
     assert len(ds) == 2 and "000001" in ds.info["skipped"][0]["file"]
+    _bench().run(ds, None, tmp_path / "out", progress=False)
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["reader"]["skipped"] == ds.info["skipped"]
+    assert pd.read_csv(tmp_path / "out" / "summary.csv")["skipped"].tolist() == [1]  # left out while reading

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from evaluation.datasets import build_reader
-from evaluation.traffic.benchmark import TrafficBenchmark, _coco_map
+from evaluation.traffic.benchmark import TrafficBenchmark, _coco_map, read_coco_annotations
 from evaluation.traffic.stability import FlickerMeter
 from uptflow.enhancers.base import Enhancer
 
@@ -123,15 +123,40 @@ def test_coco_map_is_100_for_detections_equal_to_the_annotations(tmp_path):
                             dict(id=2, image_id=2, category_id=3, bbox=[44, 90, 50, 40], area=2000, iscrowd=0)])
     path = tmp_path / "ann.json"
     path.write_text(json.dumps(ann))
+    gt = read_coco_annotations(str(path))
     images = [dict(id=1, file_name="clip_000000"), dict(id=2, file_name="clip_000004")]  # matched by stem
     classes = ["person", "bicycle", "car"]
     dets = [dict(image_id=1, category_id=3, score=0.9, bbox=[20, 90, 50, 40]),
             dict(image_id=2, category_id=3, score=0.8, bbox=[44, 90, 50, 40])]
-    assert _coco_map(str(path), images, classes, dets)["AP"] == pytest.approx(1.0)
+    assert _coco_map(gt, images, classes, dets)["AP"] == pytest.approx(1.0)
     shifted = [dict(d, bbox=[d["bbox"][0] + 40, *d["bbox"][1:]]) for d in dets]
-    assert _coco_map(str(path), images, classes, shifted)["AP50"] == pytest.approx(0.0)
-    with pytest.warns(UserWarning, match="file_name"):
-        assert _coco_map(str(path), [dict(id=1, file_name="other")], classes, dets[:1]) is None
+    assert _coco_map(gt, images, classes, shifted)["AP50"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "file not found"),
+    ("{not json", "not a JSON file"),
+    (json.dumps(dict(images=[dict(id=1, file_name="f0.png")], annotations=[])), "'categories' must be a list"),
+    (json.dumps(dict(images=[dict(id=1)], categories=[], annotations=[])), "'images' must be a list of objects with "
+                                                                           "id, file_name"),
+])
+def test_a_bad_coco_annotation_file_is_refused_before_any_frame_is_enhanced(tmp_path, content, message):
+    path = tmp_path / "ann.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ValueError, match=f"coco_annotations: {path}: {message}"):
+        TrafficBenchmark(detector=dict(type="yolov8", checkpoint="yolov8n.yaml"), coco_annotations=str(path))
+
+
+def test_a_part_none_of_whose_frames_is_annotated_stops_before_its_frames_are_enhanced(tmp_path):
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps(dict(images=[dict(id=1, file_name="other_000000.png")], categories=[],
+                                   annotations=[])))
+    ds = _frames(_write_video(tmp_path / "part1.avi", n=2))
+    bench = TrafficBenchmark(detector=dict(type="yolov8", checkpoint="yolov8n.yaml"), coco_annotations=str(ann))
+    with pytest.raises(ValueError, match=r"ann.json lists none of the 2 frames of .*part1.avi \(e.g. part1_000000\)"):
+        bench.run(ds, None, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()  # nothing half-written
 
 
 def test_traffic_unit_on_a_synthesized_video_writes_tables_and_resumes_exactly(tmp_path):
@@ -230,3 +255,14 @@ def test_traffic_counts_with_an_mmdet_detector_given_by_config(tmp_path):
     assert res.n == 2 and np.isfinite(values["vehicles_per_frame"]) and np.isfinite(values["persons_per_frame"])
     record = json.loads((tmp_path / "u" / "metrics.json").read_text())
     assert "mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py" in json.dumps(record)
+
+
+def test_a_frame_of_another_size_in_a_folder_is_skipped_naming_its_file(tmp_path):
+    (tmp_path / "cam").mkdir()
+    for t in range(4):
+        cv2.imwrite(str(tmp_path / "cam" / f"f{t}.png"), _frame(t)[: H // 2 if t == 2 else H])
+    ds = _frames(tmp_path / "cam")
+    res = TrafficBenchmark(detector=None, metrics=["flicker_ratio"]).run(ds, None, tmp_path / "out", progress=False)
+    assert res.n == 3 and [b["file"] for b in res.skipped] == ["cam/f2"]
+    assert f"{tmp_path / 'cam' / 'f2.png'}: frame is {W}x{H // 2}, the part's earlier frames {W}x{H}" \
+        in res.skipped[0]["reason"]
