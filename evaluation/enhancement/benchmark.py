@@ -180,8 +180,13 @@ class EnhancementBenchmark(Benchmark):
                          f"{', '.join(self.wanted(False))} over the {len(per_image) - with_ref} without")
         times = per_image["runtime_s"].astype(float).dropna()
         read_back = len(per_image) - len(times)
-        runtime_note = (f"\nruntime_s: over the {len(times)} images enhanced in this run; {read_back} were read back "
-                        "from the enhanced-image cache (no enhancement time)\n") if read_back else ""
+        runtime_note = ""
+        if read_back and len(times):
+            runtime_note = (f"\nruntime_s: over the {len(times)} images enhanced in this run; {read_back} were read "
+                            "back from the enhanced-image cache (no enhancement time)\n")
+        elif read_back:
+            runtime_note = (f"\nruntime_s: none: all {read_back} images were read back from the enhanced-image cache "
+                            "(the suite enhances each image once, before scoring); benchmarks/ times the enhancers\n")
         summary = pd.DataFrame([dict(enhancer=describe_enhancer(enhancer)["name"], images=len(scored),
                                      skipped=len(skipped), **{m: to_table(m, v) for m, v in means.items()},
                                      runtime_s=float(times.mean()) if len(times) else math.nan)])

@@ -58,6 +58,9 @@ def test_test_pipeline_and_test_loader_that_enhance_differently_are_refused(fram
     with pytest.raises(ValueError, match=r"^child\.py: test_pipeline enhances with gamma but test_dataloader\.dataset"
                                          r"\.pipeline with none .*test_dataloader = dict\(dataset=dict\(pipeline="):
         pipeline_enhancers(cfg, framework, where="child.py")
+    once, twice = _pipeline(_step("clahe")), _pipeline(_step("clahe"), _step("clahe"))
+    with pytest.raises(ValueError, match="test_pipeline enhances with clahe, clahe but test_dataloader"):
+        pipeline_enhancers(dict(test_pipeline=twice, test_dataloader=dict(dataset=dict(pipeline=once))), framework)
 
 
 @pytest.mark.mm

@@ -140,7 +140,8 @@ def _weights_sha256(spec: str | dict) -> str | None:
 
 
 def _entries(node: Any) -> list[dict[str, Any]]:
-    """The ``EnhanceLowLight`` steps anywhere under ``node`` (nested pipelines too), with their weights' checksum."""
+    """The ``EnhanceLowLight`` steps anywhere under ``node`` (nested pipelines too) in order, repeats kept, with
+    their weights' checksum."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
@@ -156,8 +157,7 @@ def _entries(node: Any) -> list[dict[str, Any]]:
                 walk(v)
 
     walk(node)
-    unique = {repr(sorted(f.items())): f for f in found}
-    return list(unique.values())
+    return found
 
 
 def _dataset_pipeline(dataset: Any) -> Any:
@@ -192,8 +192,8 @@ def pipeline_enhancers(cfg: Any, framework: str | None = None, where: str | None
     prefix = f"{name}: " if name else ""
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
     framework = framework or d.get("default_scope")
-    if framework not in _FRAMEWORKS:
-        return _entries(d)
+    if framework not in _FRAMEWORKS:  # the same step in several pipelines (test_pipeline and its loader) counts once
+        return list({repr(sorted(f.items())): f for f in _entries(d)}.values())
     in_test = _entries(d.get("test_pipeline"))
     loader_pipeline = _dataset_pipeline((d.get("test_dataloader") or {}).get("dataset"))
     in_loader = _entries(loader_pipeline)
