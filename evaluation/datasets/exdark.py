@@ -268,6 +268,9 @@ class ExDark(DatasetReader):
 
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
         samples, stats = read_exdark(self.root, self.classlist)
+        if self.split == "all":  # zero-shot scoring of every image needs no split list
+            stats["split"] = dict(subset="all", description="every image; no split applied")
+            return samples, stats
         sp = make_split(samples, self.split_kind, self.split_seed if self.split_seed is not None else seed,
                         meta_key="exdark_split", source=stats["classlist"])
         names = set(sp.names(self.split))

@@ -60,8 +60,8 @@ def _pair_folder(group: str, low_dir: Path, gt_dir: Path, allow_unmatched: bool)
             (missing_gt, "low-light image(s) without ground truth", gt_dir),
             (missing_low, "ground truth(s) without low-light image", low_dir)) if names]
         raise UnmatchedError(f"paired data {low_dir.parent}: {'; '.join(unmatched)}. Pairs are matched by file stem; "
-                             "set allow_unmatched=True (--allow-unmatched on the command line) to score the unmatched "
-                             "ones as unpaired.")
+                             "to score the unmatched ones as unpaired, set allow_unmatched=True in the dataset's "
+                             "config (enhance-bench: --allow-unmatched).")
     return [Sample(f"{group}/{stem}", lows[stem], group, reference=gts.get(stem))
             for stem in sorted(lows, key=natural_key)]
 

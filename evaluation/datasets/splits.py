@@ -53,7 +53,8 @@ def official_split(samples: Sequence[Sample], meta_key: str, source: str | None)
     """Train/val/test from each sample's ``meta[meta_key]`` (samples without it stay unassigned)."""
     if source is None:
         raise FileNotFoundError("the official split needs the dataset's split list (ExDark: imageclasslist.txt in "
-                                "the root, its Groundtruth/ folder or its parent; or pass classlist=PATH)")
+                                "the root, its Groundtruth/ folder or its parent; or give it: --classlist PATH on the "
+                                "command line, classlist=PATH in a suite config)")
     subsets: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     unassigned = []
     for s in samples:

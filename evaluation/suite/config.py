@@ -108,6 +108,11 @@ def _fill(value: Any, subs: dict[str, str]) -> Any:
     return value
 
 
+def _shown(path: str) -> str:
+    """``path`` for an error message; a relative one with the folder it was resolved from (the current one)."""
+    return path if Path(path).is_absolute() else f"{path} (relative to {Path.cwd()})"
+
+
 def _default_data_root() -> Path:
     from uptflow.utils.paths import shared_root
 
@@ -205,9 +210,9 @@ def _enhancers(raw: list, subs: dict[str, str]) -> list[dict[str, Any]]:
             e["train"] = {"options": {}, **e["train"]}
             e["train"]["config"] = _fill(e["train"]["config"], subs)
             if not Path(e["train"]["config"]).is_file():
-                raise ConfigError(f"{where}.train.config: file not found: {e['train']['config']}")
+                raise ConfigError(f"{where}.train.config: file not found: {_shown(e['train']['config'])}")
         if e["weights"] is not None and not e["optional"] and not Path(e["weights"]).is_file():
-            raise ConfigError(f"{where}.weights: file not found: {e['weights']} (put the weights there, or set "
+            raise ConfigError(f"{where}.weights: file not found: {_shown(e['weights'])} (put the weights there, or set "
                               "optional=True to skip this enhancer when they are absent)")
         out.append(e)
     if not out:

@@ -71,6 +71,8 @@ def _tiny_config(tmp: Path, work: str = "work", tasks: tuple[str, ...] = ("enhan
      "custom_imports.imports: cannot import 'no_such_module_here'"),
     (lambda c: c["enhancers"].append(dict(name="no_such_enhancer")), "enhancers[3].name: unknown enhancer"),
     (lambda c: c["enhancers"][1].update(weights="/nonexistent/w.pth"), "enhancers[1].weights: file not found"),
+    (lambda c: c["enhancers"][1].update(weights="nowhere/w.pth"),
+     f"enhancers[1].weights: file not found: nowhere/w.pth (relative to {os.getcwd()})"),
     (lambda c: c["enhancers"][2].update(colour=True), "enhancers[2].colour: unknown key"),
     (lambda c: c["datasets"]["synthetic"].update(num_images="4"), "datasets.synthetic.num_images: expected int"),
     (lambda c: c["datasets"]["frames"].update(type="video"), "datasets.frames.type: unknown dataset type"),

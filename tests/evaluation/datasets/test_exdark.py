@@ -92,6 +92,14 @@ def test_reader_selects_the_official_subset_and_loads_stored_pixels(tmp_path):
         assert im.getexif()[0x0112] == 6
 
 
+def test_every_image_is_read_without_a_class_list_and_a_split_needs_one(tmp_path):
+    flat_dataset(tmp_path)
+    (tmp_path / "imageclasslist.txt").unlink()
+    assert len(build_reader(dict(type="exdark", root=str(tmp_path), split="all")).read()) == 3  # zero-shot
+    with pytest.raises(FileNotFoundError, match="--classlist PATH on the command line, classlist=PATH in a suite"):
+        build_reader(dict(type="exdark", root=str(tmp_path), split="test")).read()
+
+
 @pytest.mark.realdata
 def test_shared_exdark_sample_reads_with_official_metadata(shared):
     samples, stats = read_exdark(shared / "data" / "exdark")
