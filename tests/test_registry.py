@@ -26,6 +26,7 @@ def test_types_of_the_parent_registries_still_resolve():
     ("gama", "unknown enhancer 'gama' (did you mean gamma? registered: clahe, gamma,"),
     (dict(type="clahe", clip_limt=2.0), "clahe.clip_limt: unknown setting of CLAHE (did you mean clip_limit? known:"),
     ("zzzz", "unknown enhancer 'zzzz' (registered: clahe,"),
+    ("none", "enhancer 'none' is the evaluation commands' unenhanced input, not an enhancer: use 'identity'"),
 ])
 def test_a_misspelt_name_or_setting_is_refused_with_the_closest_known_one(spec, message):
     with pytest.raises(SettingsError) as err:

@@ -245,10 +245,11 @@ class MMDetDetector(Detector):
         self.config = str(config)
         self.checkpoint = str(require_file(checkpoint, "mmdet checkpoint")) if checkpoint is not None else None
         self.sha256 = file_sha256(self.checkpoint) if self.checkpoint else None
-        from uptflow.plugins.transforms import custom_imports_hint, pipeline_enhancers
+        from uptflow.plugins.transforms import build_pipeline_enhancers, custom_imports_hint, pipeline_enhancers
 
         # what inference_detector will run, checked before the model is built
         self.pipeline_enhancers = pipeline_enhancers(cfg, "mmdet", where=str(config))
+        build_pipeline_enhancers(self.pipeline_enhancers)
         self.input_size = _mmdet_test_scale(cfg)
         with config_mistakes(config), safe_loading(self.checkpoint, "mmdet checkpoint", mmengine_checkpoint_globals()):
             try:

@@ -85,10 +85,11 @@ class MMSegSegmenter(Segmenter):
         self.device = str(device)
         # init_model reads checkpoint['meta'], which bare state dicts (ESPNet's release) lack: load the weights
         # with mmengine's loader instead, which accepts both
-        from uptflow.plugins.transforms import custom_imports_hint, pipeline_enhancers
+        from uptflow.plugins.transforms import build_pipeline_enhancers, custom_imports_hint, pipeline_enhancers
 
         # what inference_model will run (test_pipeline), refused when Runner.test's dataloader would run another
         self.pipeline_enhancers = pipeline_enhancers(cfg, "mmseg", where=str(config))
+        build_pipeline_enhancers(self.pipeline_enhancers)
         with config_mistakes(config):
             try:
                 model = init_model(cfg, None, device=self.device)

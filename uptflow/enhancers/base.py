@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from uptflow.registry import ENHANCERS, build_checked
+from uptflow.registry import ENHANCERS, SettingsError, build_checked
 from uptflow.utils.devices import torch_device
 from uptflow.utils.io import file_sha256, imread_rgb, pil_to_rgb, to_rgb_uint8
 
@@ -204,6 +204,9 @@ def build_enhancer(spec: "str | Mapping[str, Any] | Enhancer", weights: str | os
         params = {**{k: v for k, v in spec.items() if k not in ("type", "weights")}, **params}
         weights = weights if weights is not None else spec.get("weights")
         spec = spec.get("type")
+    if spec == "none":  # the evaluation commands' name for the input as is, which is no enhancer object
+        raise SettingsError("enhancer 'none' is the evaluation commands' unenhanced input, not an enhancer: use "
+                            "'identity' (the input unchanged, with an identity record), or leave the step out")
     if isinstance(spec, str):
         cfg: dict[str, Any] = dict(type=spec, device=device, **params)
         if weights is not None:

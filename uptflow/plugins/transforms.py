@@ -30,7 +30,8 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from uptflow.enhancers import build_enhancer
 from uptflow.registry import TRANSFORMS
 
-__all__ = ["EnhanceLowLight", "pipeline_enhancers", "pipeline_label", "enhancer_label", "custom_imports_hint"]
+__all__ = ["EnhanceLowLight", "pipeline_enhancers", "build_pipeline_enhancers", "pipeline_label", "enhancer_label",
+           "custom_imports_hint"]
 
 _FRAMEWORKS = ("mmdet", "mmseg")
 # mmdet's inference_detector and mmseg's inference_model build their pipeline again for every image: the enhancers
@@ -204,6 +205,13 @@ def pipeline_enhancers(cfg: Any, framework: str | None = None, where: str | None
             "mmseg's inference_model runs test_pipeline): put the same EnhanceLowLight step in both, e.g. "
             "test_dataloader = dict(dataset=dict(pipeline=test_pipeline)) after test_pipeline in the config")
     return in_loader if framework == "mmdet" else in_test
+
+
+def build_pipeline_enhancers(entries: list[dict[str, Any]]) -> None:
+    """Build the enhancer of every step :func:`pipeline_enhancers` found, before the model is: mmdet and mmseg build
+    the pipeline only at the first inference, after loading the checkpoint. The built enhancers are kept for it."""
+    for entry in entries:
+        EnhanceLowLight(**{k: v for k, v in entry.items() if k != "weights_sha256"})
 
 
 def pipeline_label(entries: list[dict[str, Any]]) -> str:

@@ -97,6 +97,27 @@ def test_an_enhancer_inside_the_configs_pipeline_is_recorded_in_the_protocol(tmp
 
 
 @pytest.mark.mm
+def test_a_misspelt_enhancer_in_the_configs_pipeline_stops_before_the_model_is_built(tmp_path, monkeypatch):
+    import mmseg.apis
+
+    from evaluation.segmentation.segmenters import build_segmenter
+    from uptflow.registry import SettingsError
+
+    def never(*_args, **_kw):
+        raise AssertionError("the model was built before the pipeline's enhancer was checked")
+
+    monkeypatch.setattr(mmseg.apis, "init_model", never)
+    cfg = tmp_path / "enhanced_segformer.py"
+    cfg.write_text(TINY_SEGFORMER.format(base=REPO / "configs/segmentation/segformer_mit-b0_cityscapes19.py")
+                   + "custom_imports = dict(imports=['uptflow.plugins'], allow_failed_imports=False)\n"
+                   + "test_pipeline.insert(1, dict(type='EnhanceLowLight', enhancer='gama', cache=False))\n"
+                   + "test_dataloader = dict(dataset=dict(pipeline=test_pipeline))\n")
+    with pytest.raises(SettingsError, match="unknown enhancer 'gama' \\(did you mean gamma"), \
+            pytest.warns(UserWarning, match="RANDOM weights"):
+        build_segmenter(dict(type="mmseg", config=str(cfg)))
+
+
+@pytest.mark.mm
 def test_segmenter_takes_a_packaged_config_name():
     from evaluation.segmentation.segmenters import build_segmenter
 
