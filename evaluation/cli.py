@@ -161,6 +161,9 @@ def detector_spec(args: argparse.Namespace) -> dict[str, Any]:
     else:
         if not args.checkpoint:
             raise ValueError(f"--detector {args.detector} needs --checkpoint (a .pt file, or a model .yaml)")
+        if args.cfg_options:
+            raise ValueError(f"--cfg-options: only an mmdet config takes them; --detector {args.detector} is set "
+                             "with --imgsz and --conf")
         spec["checkpoint"] = args.checkpoint
         spec.update({k: v for k in ("imgsz", "conf") if (v := getattr(args, k)) is not None})
     return spec

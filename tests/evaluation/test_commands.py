@@ -192,6 +192,15 @@ MISTAKES = {  # name: (argv builder, what the one line must say)
                                            "nosuch"], "unknown detector 'nosuch'"),
     "detect-imgsz-out-of-range": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--imgsz",
                                              "-3"], "imgsz -3 (at least 32)"),
+    "detect-cfg-options-for-ultralytics": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t),
+                                                      "--cfg-options", "model.conf=0.5"],
+                                           "--cfg-options: only an mmdet config takes them"),
+    "seg-misspelt-top-level-cfg-option": (lambda t: [*SEG, "--data", _acdc(t), "--config", SEG_CONFIG,
+                                                     "--cfg-options", "modle.test_cfg.mode=whole"],
+                                          "--cfg-options modle.test_cfg.mode: "),
+    "seg-misspelt-cfg-option-in-an-untyped-entry": (lambda t: [*SEG, "--data", _acdc(t), "--config", SEG_CONFIG,
+                                                               "--cfg-options", "model.test_cfg.mdoe=whole"],
+                                                    "has no 'mdoe' in model.test_cfg (did you mean mode?)"),
 }
 
 

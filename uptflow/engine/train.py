@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from uptflow.utils.mmconfig import check_cfg_options, runner_keys, value_at
+
 __all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "check_validation_set",
            "runner_device", "train"]
 
@@ -99,35 +101,6 @@ def _variable_override(cfg_dict: dict, key: str, runner_keys: set[str]) -> str |
 _READ_AT_TOP_LEVEL = ("data_root", "amp", "custom_imports")
 
 
-# what mmengine's Runner reads from its config besides its constructor's settings (runner.py, self.cfg.get)
-_RUNNER_CFG_READS = ("model_wrapper_cfg", "find_unused_parameters", "sync_bn", "compile", "activation_checkpointing",
-                     "efficient_conv_bn_eval")
-
-
-def _runner_keys() -> set[str]:
-    """The settings mmengine's Runner takes from a config (every other top-level key is a variable of the file)."""
-    import inspect
-
-    from mmengine.runner import Runner
-
-    return set(inspect.signature(Runner.__init__).parameters) | set(_RUNNER_CFG_READS)
-
-
-_MISSING = object()
-
-
-def _value_at(node: Any, key: str) -> Any:
-    """The config value at dotted ``key`` (list items by index), or ``_MISSING``."""
-    for part in key.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
 def _accepted_keys(cls: type) -> set[str] | None:
     """The settings ``cls(**settings)`` takes, following ``**kwargs`` into the bases' ``__init__`` (None: any)."""
     import inspect
@@ -148,7 +121,7 @@ def _new_typed_key(cfg_dict: dict, key: str) -> tuple[str, str, str] | None:
     directly inside an entry with a ``type`` (``model.network.foo``, ``train_cfg.max_iter``), else None."""
     parts = key.split(".")
     for i in range(1, len(parts)):
-        entry = _value_at(cfg_dict, ".".join(parts[:i]))
+        entry = value_at(cfg_dict, ".".join(parts[:i]))
         if isinstance(entry, dict) and parts[i] not in entry:
             return (".".join(parts[:i]), entry["type"], parts[i]) if isinstance(entry.get("type"), str) else None
     return None
@@ -188,27 +161,11 @@ def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
 
 
 def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
-    """Refuse ``--cfg-options`` a run would ignore or fail on later: a top-level key that neither the config nor
-    mmengine's Runner knows (a typo), a new setting its entry's class does not take, and a value of another kind
-    than the one it replaces (text for a number or a flag)."""
-    from uptflow.registry import closest
-
-    known = set(cfg_dict) | _runner_keys() | {"data_root"}
-    for key, value in options.items():
-        top = key.split(".")[0]
-        if top not in known:
-            guess = closest(top, known)
-            raise ValueError(f"--cfg-options {key}: {config_name} has no '{top}' and mmengine's Runner takes no such "
-                             "setting" + (f" (did you mean {guess}?)" if guess else ""))
+    """Refuse ``--cfg-options`` a run would ignore or fail on later: those :func:`check_cfg_options` refuses for
+    any config, and a new setting its entry's class does not take."""
+    check_cfg_options(cfg_dict, options, config_name, also_known=("data_root",))
+    for key in options:
         _check_typed_key(cfg_dict, key, options)
-        old = _value_at(cfg_dict, key)
-        if old is _MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
-            continue
-        number = isinstance(old, (int, float)) and not isinstance(old, bool)
-        if (number and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
-                (isinstance(old, bool) and not isinstance(value, bool)):
-            kind = "a number" if number else "True or False"
-            raise ValueError(f"--cfg-options {key}={value!r}: expected {kind} like the config's {old!r}")
 
 
 def _check_fresh(work_dir: Path) -> None:
@@ -247,9 +204,9 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
                 for _, ds in _datasets(cfg.get(where), where):
                     if ds.get("data_root") == cfg.get("data_root"):
                         ds["data_root"] = root
-        runner_keys = _runner_keys()
+        runner = runner_keys()
         for key in cfg_options:
-            why = _variable_override(cfg.to_dict(), key, runner_keys)
+            why = _variable_override(cfg.to_dict(), key, runner)
             if why is not None:
                 raise ValueError(f"--cfg-options {key}: in a variable of {path.name}, already used when the file was "
                                  f"read, so setting it changes nothing; {why}")

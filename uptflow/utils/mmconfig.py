@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CONFIG_SUFFIXES", "load_config", "resolve_config_path", "config_mistakes"]
+__all__ = ["CONFIG_SUFFIXES", "MISSING", "load_config", "resolve_config_path", "config_mistakes", "check_cfg_options",
+           "runner_keys", "value_at"]
 
 CONFIG_SUFFIXES = (".py", ".json", ".yaml", ".yml")  # what mmengine's Config.fromfile reads
+# what mmengine's Runner reads from its config besides its constructor's settings (runner.py, self.cfg.get)
+_RUNNER_CFG_READS = ("model_wrapper_cfg", "find_unused_parameters", "sync_bn", "compile", "activation_checkpointing",
+                     "efficient_conv_bn_eval")
+MISSING = object()  # value_at's answer for a key the config does not have
 
 
 def _package_dir(package: str) -> str:
@@ -51,8 +56,60 @@ def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = No
     except SyntaxError as err:
         raise ValueError(f"{path} (or a _base_ file of it): syntax error in line {err.lineno}: {err.msg}") from err
     if cfg_options:
+        check_cfg_options(cfg.to_dict(), cfg_options, os.path.basename(full))
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def runner_keys() -> set[str]:
+    """The settings mmengine's Runner takes from a config (every other top-level key is a variable of the file)."""
+    import inspect
+
+    from mmengine.runner import Runner
+
+    return set(inspect.signature(Runner.__init__).parameters) | set(_RUNNER_CFG_READS)
+
+
+def value_at(node: Any, key: str) -> Any:
+    """The config value at dotted ``key`` (list items by index), or ``MISSING``."""
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return MISSING
+    return node
+
+
+def check_cfg_options(cfg_dict: dict, options: dict[str, Any], config_name: str, also_known: tuple[str, ...] = ()
+                      ) -> None:
+    """Refuse ``--cfg-options`` that a run would silently ignore or fail on later: a top-level key that neither the
+    config nor mmengine's Runner knows, a new key beside a near-identical one in an entry without a ``type`` (whose
+    reader would never look at it; entries with a ``type`` are checked by their class), and a value of another kind
+    than the one it replaces (text for a number or a flag)."""
+    from uptflow.registry import closest
+
+    known = set(cfg_dict) | runner_keys() | set(also_known)
+    for key, value in options.items():
+        parts = key.split(".")
+        if parts[0] not in known:
+            guess = closest(parts[0], known)
+            raise ValueError(f"--cfg-options {key}: {config_name} has no '{parts[0]}' and mmengine's Runner takes no "
+                             "such setting" + (f" (did you mean {guess}?)" if guess else ""))
+        parent = value_at(cfg_dict, ".".join(parts[:-1])) if len(parts) > 1 else MISSING
+        if isinstance(parent, dict) and "type" not in parent and parts[-1] not in parent \
+                and (guess := closest(parts[-1], [str(k) for k in parent])):
+            raise ValueError(f"--cfg-options {key}: {config_name} has no '{parts[-1]}' in {'.'.join(parts[:-1])} "
+                             f"(did you mean {guess}?)")
+        old = value_at(cfg_dict, key)
+        if old is MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
+            continue
+        number = isinstance(old, (int, float)) and not isinstance(old, bool)
+        if (number and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
+                (isinstance(old, bool) and not isinstance(value, bool)):
+            kind = "a number" if number else "True or False"
+            raise ValueError(f"--cfg-options {key}={value!r}: expected {kind} like the config's {old!r}")
 
 
 @contextmanager
