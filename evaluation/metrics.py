@@ -93,7 +93,12 @@ def metric(name: str) -> Metric:
     try:
         return CATALOGUE[name]
     except KeyError:
-        raise UnknownMetricError(f"unknown metric {name!r} (known: {', '.join(CATALOGUE)})") from None
+        from uptflow.registry import closest
+
+        by_lower = {k.lower(): k for k in CATALOGUE}  # names are case-sensitive, a user's case may differ
+        guess = by_lower.get(str(name).lower()) or by_lower.get(closest(str(name).lower(), by_lower) or "")
+        raise UnknownMetricError(f"unknown metric {name!r} (" + (f"did you mean {guess}? " if guess else "")
+                                 + f"known: {', '.join(CATALOGUE)})") from None
 
 
 def to_table(name: str, value: float) -> float:

@@ -11,14 +11,20 @@ names and conventions are the catalogue's (``evaluation.metrics``), so the numbe
 conventions are printed after the means and written as the ``protocol`` column of ``--output``.
 """
 
+from __future__ import annotations
+
 import argparse
 import math
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uptflow.cli import add_limit, run_standalone
 from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["add_arguments", "run", "main"]
 
@@ -32,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                    "with -r, else NIQE,BRISQUE; LOE with -i)")
     p.add_argument("--loe-short-side", type=int, default=DEFAULT_SHORT_SIDE,
                    help="LOE grid short side (see uptflow.metrics.loe)")
+    p.add_argument("--lpips-backbone", default=None, help="AlexNet weights for LPIPS (default: looked up in the "
+                                                          "torch hub cache, then ~/.cache/uptflow/weights)")
+    p.add_argument("--lpips-linear", default=None, help="LPIPS v0.1 linear heads (default: the lpips package's)")
     p.add_argument("--output", default=None, help="also write the per-image table to this CSV file")
     add_limit(p)
 
@@ -72,6 +81,16 @@ def _unmatched(targets: dict[str, Path], refs: dict[str, Path], inputs: dict[str
     return ""
 
 
+def _mean_text(name: str, values: pd.Series) -> str:
+    """``NAME mean``, saying over how many images when some value is not finite (PSNR of an image equal to its
+    reference is infinite), since the mean leaves those out."""
+    finite = values[values.map(math.isfinite)]
+    text = f"{name} {finite.mean():.4f}" if len(finite) else f"{name} -"
+    left_out = [f"{n} {what}" for n, what in ((int(values.map(math.isinf).sum()), "infinite"),
+                                              (int(values.isna().sum()), "undefined")) if n]
+    return text + (f" (over {len(finite)}; {', '.join(left_out)})" if left_out else "")
+
+
 def run(args: argparse.Namespace) -> int:
     """Score the images; print per-image and mean values."""
     import pandas as pd
@@ -108,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if "LPIPS" in wanted:
         from uptflow.metrics.lpips import LPIPS
 
-        lpips = LPIPS()
+        lpips = LPIPS(args.lpips_backbone, args.lpips_linear)
     q = ImageQuality(gt_mean=any(m.endswith("GTmean") for m in wanted), lpips=lpips,
                      no_reference=bool({"NIQE", "BRISQUE"} & set(wanted)), loe_short_side=args.loe_short_side)
     rows, failed = [], 0
@@ -125,10 +144,9 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         raise ValueError(f"no image of {args.target} could be scored ({failed} failed, reported above)")
     df = pd.DataFrame(rows)
-    mean = {m: float(df[m][df[m].map(math.isfinite)].mean()) for m in wanted}
     protocol = conventions(wanted, loe_short_side=args.loe_short_side)
     print(df.round(4).to_markdown(index=False))
-    print("\nmean over " + f"{len(df)} images: " + ", ".join(f"{m} {v:.4f}" for m, v in mean.items()))
+    print(f"\nmean over {len(df)} images: " + ", ".join(_mean_text(m, df[m]) for m in wanted))
     print(f"protocol: {protocol}")
     if args.output:
         atomic_write_text(args.output, df.assign(protocol=protocol).to_csv(index=False))

@@ -85,6 +85,18 @@ def test_metrics_scores_folders_paired_and_without_reference(tmp_path, capsys):
     assert main(["metrics", "-t", str(root / "low"), "--metrics", "mIoU"]) == 2
 
 
+def test_metrics_says_how_many_images_a_mean_leaves_out_and_suggests_a_metric_name(tmp_path, capsys):
+    root = make_pair_dirs(tmp_path / "d", n=2)
+    imwrite_rgb(root / "low" / "1.png", imread_rgb(root / "high" / "1.png"))  # equal to its reference: PSNR inf
+    assert main(["metrics", "-t", str(root / "low"), "-r", str(root / "high"), "--metrics", "PSNR,SSIM"]) == 0
+    means = capsys.readouterr().out.split("mean over 2 images: ")[1].splitlines()[0]
+    assert means.startswith("PSNR ") and "(over 1; 1 infinite), SSIM " in means and means.count("over") == 1
+    assert main(["metrics", "-t", str(root / "high"), "-r", str(root / "high"), "--metrics", "PSNR"]) == 0
+    assert "PSNR - (over 0; 2 infinite)" in capsys.readouterr().out  # not 'nan'
+    assert main(["metrics", "-t", str(root / "low"), "-r", str(root / "high"), "--metrics", "psnr"]) == 2
+    assert "unknown metric 'psnr' (did you mean PSNR?" in capsys.readouterr().err
+
+
 def test_metrics_reports_a_bad_image_scores_the_rest_and_matches_numbered_names(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for i in (1, 2, 3):

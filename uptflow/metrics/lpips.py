@@ -33,8 +33,12 @@ _CHANNELS = (64, 192, 384, 256, 256)
 
 def default_backbone_path() -> Path:
     """Where the AlexNet backbone is looked for: torch hub cache first, then ``~/.cache/uptflow/weights``."""
-    hub = Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
+    hub = _hub_path()
     return hub if hub.is_file() else cache_dir("weights") / ALEXNET_FILE
+
+
+def _hub_path() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
 
 
 def default_linear_path() -> Path | None:
@@ -68,7 +72,8 @@ class LPIPS(nn.Module):
 
     def _load(self, backbone, linear, features: nn.Module) -> None:
         bb = require_file(backbone or default_backbone_path(),
-                          f"AlexNet ImageNet weights for LPIPS (torchvision's {ALEXNET_FILE})")
+                          f"AlexNet ImageNet weights for LPIPS (torchvision's {ALEXNET_FILE}"
+                          + (f"; looked for in torch's hub cache, {_hub_path()}, first)" if backbone is None else ")"))
         lin_default = default_linear_path()
         if linear is None and lin_default is None:
             raise FileNotFoundError(
