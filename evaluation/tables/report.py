@@ -106,8 +106,8 @@ def _dataset_mismatch(d: dict[str, Any], key: str, n: int, skipped: int) -> str:
 
 def _run_with(e: dict[str, Any], identity: Mapping[str, Any] | None = None) -> str:
     """What an enhancer row ran with: its weights (with their checksum where ``identity``, the enhancer's
-    ``describe()``, is known) and its explicit settings as the enhancer resolved them (``precision=auto`` ->
-    ``bf16``)."""
+    ``describe()``, is known) and its settings: all of them as the enhancer resolved them (``precision=auto`` ->
+    ``bf16``) where the identity is known, else the config's."""
     if e.get("train"):
         weights = f"weights trained by this suite ({Path(e['train']['config']).name})"
     elif e.get("weights"):
@@ -123,8 +123,10 @@ def _run_with(e: dict[str, Any], identity: Mapping[str, Any] | None = None) -> s
     sha = (identity or {}).get("weights_sha256")
     if sha and "no weights" not in weights:
         weights += f", SHA-256 {sha[:12]}"
-    resolved = (identity or {}).get("params") or {}
-    params = ", ".join(f"{k}={resolved.get(k, v)}" for k, v in (e.get("params") or {}).items())
+    # the identity's params are every setting, defaults included, as the enhancer resolved them; without it only
+    # the config's own settings are known
+    resolved = (identity or {}).get("params")
+    params = ", ".join(f"{k}={v}" for k, v in (resolved if resolved is not None else e.get("params") or {}).items())
     return f"{e['label']}: {weights}" + (f", {params}" if params else "")
 
 

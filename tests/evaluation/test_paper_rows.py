@@ -65,12 +65,12 @@ def test_the_paper_note_says_which_weights_and_settings_our_rows_ran_with(tmp_pa
     # with the identities of the enhancers that ran: the weights' checksums and the settings as resolved
     rows = [row(label, "LOLv2-real", "enhancement", "PSNR", 1.0, split="test", protocol="p", n=100)
             for label in ("uptflow", "uptflow_official")]
-    identities = {"uptflow": dict(params=dict(heat=0.8), weights_sha256="0123456789abcdef"),
-                  "uptflow_official": dict(params={}, weights_sha256="fedcba9876543210")}
+    identities = {"uptflow": dict(params=dict(heat=0.8, tile="auto"), weights_sha256="0123456789abcdef"),
+                  "uptflow_official": dict(params=dict(heat=0.0), weights_sha256="fedcba9876543210")}
     built = build_tables(pd.DataFrame(rows, columns=ROW_COLUMNS).fillna(""), cfg, identities)[0]
     assert ("Our rows ran with: uptflow: the packaged default model (trained on synthetic low light, not the "
-            "authors' weights), SHA-256 0123456789ab, heat=0.8; uptflow_official: weights official.pth, SHA-256 "
-            "fedcba987654.") in built.notes
+            "authors' weights), SHA-256 0123456789ab, heat=0.8, tile=auto; uptflow_official: weights official.pth, "
+            "SHA-256 fedcba987654, heat=0.0.") in built.notes  # the defaults too, as the enhancers resolved them
 
 
 def test_paper_rows_only_for_methods_in_the_table(tmp_path):
