@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from uptflow.utils.io import imwrite_rgb
 from uptflow.utils.safe_load import UnsafeWeightsError
 
 
@@ -258,7 +259,8 @@ def test_the_suite_scores_the_good_images_of_a_dataset_with_a_bad_one(tmp_path, 
         out = capsys.readouterr().out
         assert "images_skipped: 1" in out and out.count(f"SKIPPED image {bad}") == 2  # when found, in the summary
     table = (tmp_path / "work" / "tables" / "enhancement_unpaired.md").read_text()
-    assert "left out: Frames (gamma): 1, Frames (input): 1." in table  # each enhancer's table says what it lacks
+    assert "of another size; the units' metrics.json says which and why): Frames (gamma): 1, Frames (input): 1." \
+        in table  # each enhancer's table says what it lacks
     assert "| gamma" in table  # the two good frames are scored
 
 
@@ -377,3 +379,26 @@ def test_a_failure_line_names_the_error_class_without_its_module_path(tmp_path, 
     suite.fail("dataset/frames", SettingsError("frames.fps: must be > 0\n(a second line)"))
     assert suite.failures == [dict(unit="dataset/frames", error="SettingsError: frames.fps: must be > 0")]
     assert capsys.readouterr().out.strip().endswith("FAILED dataset/frames: SettingsError: frames.fps: must be > 0")
+
+
+@pytest.mark.parametrize("spoil", ["size", "unreadable"])
+def test_a_pair_with_a_bad_reference_is_left_out_of_the_suites_tables_and_grid(tmp_path, spoil):
+    from evaluation.suite.config import validate_config
+    from evaluation.suite.stages import Suite
+    from tests.evaluation.datasets.image_trees import make_pair_dirs
+    from tests.evaluation.test_run_all import _tiny_config
+
+    root = make_pair_dirs(tmp_path / "pairs", n=2)
+    if spoil == "size":  # the first pair: the grid's first row
+        imwrite_rgb(root / "high" / "0.png", np.zeros((8, 8, 3), np.uint8))
+    else:
+        (root / "high" / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    cfg = _tiny_config(tmp_path, tasks=("enhancement",))
+    cfg["enhancers"] = cfg["enhancers"][:2]
+    cfg["datasets"] = dict(pairs=dict(type="paired", root=str(root), title="Pairs"))
+    cfg["tasks"] = dict(enhancement=dict(paired=["pairs"]))
+    suite = Suite(validate_config(cfg), progress=False)
+    assert suite.run() == 1 and not suite.failures  # left out and said so, but nothing failed (the report neither)
+    table = (tmp_path / "work" / "tables" / "enhancement_paired.md").read_text()
+    assert "Images left out (unreadable, or a reference or label of another size" in table
+    assert (tmp_path / "work" / "report" / "index.html").is_file()

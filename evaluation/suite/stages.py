@@ -603,6 +603,11 @@ class Suite:
                     continue
                 try:
                     ref = imread_rgb(s.reference) if s.reference is not None else None
+                except (OSError, ValueError):
+                    continue  # the enhancement units left this pair out and reported it; the grid passes it over
+                if ref is not None and ref.shape != img.shape:
+                    continue
+                try:
                     source = ds.read(s) if ds.degrade is not None and s.path is not None else None
                     samples.append(dict(name=s.name, source=source, input=img, gt=ref,
                                         outputs={e.label: e.cache(img) if e.label in selected else e.cache.cached(img)

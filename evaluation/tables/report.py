@@ -213,7 +213,8 @@ def _tidy(rows: pd.DataFrame, enhancers: list[str], order: dict[str, list[str]])
 def _skipped_note(sub: pd.DataFrame) -> list[str]:
     per = sub.groupby(["dataset", "enhancer"], sort=False)["skipped"].max()
     bad = [f"{ds} ({enh}): {int(n)}" for (ds, enh), n in per.items() if n > 0]
-    return [f"Images that could not be read and were left out: {', '.join(bad)}."] if bad else []
+    return [f"Images left out (unreadable, or a reference or label of another size; the units' metrics.json says "
+            f"which and why): {', '.join(bad)}."] if bad else []
 
 
 def build_tables(df: pd.DataFrame, cfg: Any,
