@@ -23,6 +23,7 @@ test subset).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -247,6 +248,18 @@ def _schedule(args: argparse.Namespace) -> dict[str, Any]:
     return sched
 
 
+def _pretraining(args: argparse.Namespace, out: Path) -> str:
+    """What the evaluated detector was trained on, for its protocol line: the fine-tune's record (``done.json``)
+    says how many images, and how many of them are also test images (a smoke run, e.g. COCO128 on itself)."""
+    done = json.loads((out / "done.json").read_text(encoding="utf-8"))
+    start = Path(str(args.checkpoint)).name if args.checkpoint else "the config's load_from"
+    text = (f"fine-tuned on {done['counts']['train']['images']} enhanced {args.dataset} train images"
+            + (f" (--limit {args.limit})" if args.limit else "") + f" from {start}, in {out}")
+    if done.get("train_test_overlap"):
+        text += f"; SMOKE RUN: {done['train_test_overlap']} train images are test images"
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     """Enhance, export, fine-tune (resuming or reusing what the work dir holds); print the fine-tuned detector."""
     from evaluation.cli import build_enhancers, detector_spec
@@ -279,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         from evaluation.benchmark import evaluate
         from evaluation.detection.benchmark import DetectionBenchmark
 
-        bench = DetectionBenchmark(detector=tuned, pretraining=f"fine-tuned on {args.dataset} ({out})", device=device)
+        bench = DetectionBenchmark(detector=tuned, pretraining=_pretraining(args, out), device=device)
         summary, skipped = evaluate(bench, dataset, {label: enhancer}, out / "eval", progress=not args.no_progress)
         print(summary.round(2).to_markdown(index=False))
         for b in skipped:

@@ -246,6 +246,9 @@ def test_command_trains_then_scores_the_fine_tuned_detector(tmp_path, capsys):
     metrics = json.loads((tmp_path / "w/eval/metrics.json").read_text())
     assert metrics["images"] == 8 and metrics["protocol"]["class_map"] == "by-name"
     assert metrics["protocol"]["detector"]["checkpoint"] == str(tmp_path / "w/ultralytics/weights/last.pt")
+    # trained on the images it is scored on: the protocol line says so with every number
+    assert ("fine-tuned on 8 enhanced coco train images from yolov8n.yaml, in " in metrics["protocol_line"]
+            and "SMOKE RUN: 8 train images are test images" in metrics["protocol_line"])
 
 
 _KILL_AFTER_FIRST_EPOCH = textwrap.dedent("""
