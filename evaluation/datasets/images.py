@@ -106,6 +106,10 @@ def read_unpaired(root: str | os.PathLike) -> list[Sample]:
     return samples
 
 
+# sub-folder names of the paired datasets' splits (LOL v1: our485 / eval15, LOL-v2: Train / Test)
+_SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing", "eval", "eval15", "our485"}
+
+
 @DATASETS.register_module(name="paired")
 class PairedImages(DatasetReader):
     """Low-light images with normal-light references: LOL v1, LOL-v2 or any folder of (low, high) pairs.
@@ -127,7 +131,12 @@ class PairedImages(DatasetReader):
         return {**super().settings(), "allow_unmatched": self.allow_unmatched}
 
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
-        samples = read_paired(self.split_folder(), self.allow_unmatched)
+        folder = self.split_folder()
+        splits = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name.lower() in _SPLIT_NAMES)
+        if len(splits) > 1:  # LOL's our485 + eval15, LOL-v2's Train + Test: scoring them together is no protocol
+            raise ValueError(f"{folder}: holds the splits {', '.join(splits)}; choose one with split=NAME (enhance-"
+                             "bench: --split NAME), or give the split's own folder as the root")
+        samples = read_paired(folder, self.allow_unmatched)
         return samples, {"unmatched": [s.name for s in samples if s.reference is None]}
 
 
