@@ -145,12 +145,16 @@ def load_config(path: str | os.PathLike | None = None, data_root: str | None = N
         raise ConfigError(f"config file not found: {path}")
     try:
         cfg = Config.fromfile(str(path), import_custom_modules=False)  # imported by validate_config, with hints
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-        raw = cfg.to_dict()
     except Exception as e:  # noqa: BLE001 - any parse error is a config error naming the file
         raise ConfigError(f"cannot parse config {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
-                          ) from e
+                          ) from None
+    for key, value in (cfg_options or {}).items():
+        try:
+            cfg.merge_from_dict({key: value})
+        except (KeyError, IndexError, TypeError, ValueError) as e:  # e.g. a list index past the end
+            why = str(e.args[0] if e.args else e).split(" [")[0]  # mmengine appends the whole list
+            raise ConfigError(f"--cfg-options {key}: {why}") from None
+    raw = cfg.to_dict()
     for key, value in (("data_root", data_root), ("work_dir", work_dir), ("cache_dir", cache_dir),
                        ("device", device)):
         if value is not None:

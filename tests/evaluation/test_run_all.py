@@ -158,6 +158,15 @@ def test_cli_rejects_unknown_task_and_enhancer(tmp_path):
     assert not (tmp_path / "work").exists()
 
 
+def test_a_cfg_option_past_the_end_of_a_list_names_the_option_not_the_file(tmp_path, capsys):
+    from evaluation.run_all import main
+
+    path = _write_config(tmp_path / "c.py", _tiny_config(tmp_path))
+    assert main(["--config", str(path), "--cfg-options", "enhancers.7.name=gamma"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == ("error: --cfg-options enhancers.7.name: Index 7 "
+                                                                "exceeds the length of list")
+
+
 # ------------------------------------------------------------------------------------------- building blocks
 def test_shards_partition_units_and_read_torchrun_env():
     units = [f"score/t/d/e{i}" for i in range(50)]
