@@ -15,7 +15,6 @@ so only the application layer imports both.
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 from typing import Any
 
@@ -67,13 +66,6 @@ def add_enhancers(p: argparse.ArgumentParser, default: str = "none", old_weights
     p.set_defaults(_default_enhancer=default)
 
 
-def _literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text  # a bare string such as a path or a name
-
-
 def _entries(args: argparse.Namespace) -> list[tuple[str, str]]:
     raw = args.enhancer or [args._default_enhancer]
     items = [t.strip() for r in raw for t in str(r).split(",") if t.strip()]  # --enhancers a,b (old form)
@@ -90,6 +82,7 @@ def _entries(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def build_enhancers(args: argparse.Namespace, device: str) -> dict[str, Any]:
     """``{label: enhancer or None}`` from the ``--enhancer`` options (each validated before any work)."""
+    from uptflow.cli import parse_settings
     from uptflow.enhancers import build_enhancer
     from uptflow.registry import ENHANCERS
 
@@ -109,13 +102,7 @@ def build_enhancers(args: argparse.Namespace, device: str) -> dict[str, Any]:
         if label not in labels:
             raise ValueError(f"--enhancer-weights {item}: no enhancer labelled {label!r} among {labels}")
         weights[label] = path
-    params: dict[str, dict[str, Any]] = {lab: {} for lab in labels}
-    for item in args.set:
-        target, sep, value = item.partition("=")
-        label, dot, key = target.partition(".")
-        if not sep or not dot or label not in params:
-            raise ValueError(f"--set {item}: expected LABEL.KEY=VALUE with a label from {labels}")
-        params[label][key] = _literal(value)
+    params = parse_settings(args.set, labels)
     out: dict[str, Any] = {}
     for label, name in entries:
         if name == "none":

@@ -9,18 +9,31 @@ Writes the annotated images (``<work-dir>/<relative name>.jpg``: boxes with clas
 image, named like ``uptflow enhance`` names its outputs) and
 the detections as COCO results (``predictions.json``) with the ``images`` / ``categories`` they refer to
 (``images.json``). A file that cannot be read is reported and the rest go on (exit status 1).
+
+``made_by.json`` records what made each annotated image and the results: the detector (checkpoint checksum), the
+enhancer (settings, weights checksum) and ``--show-conf``. A work dir already holding outputs of another
+configuration is said so in one warning line before any work: how many annotated images this run replaces, how many
+stay as they were (the folder then mixes configurations; the record says which made which) and whether the results
+it replaces were another configuration's. Images of a run stopped midway are recorded as of an unknown one.
 """
 
 import argparse
+import hashlib
+import json
 import sys
 import zlib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from evaluation.cli import add_detector, add_enhancers
 from uptflow.cli import add_device, add_limit, add_work_dir, run_standalone
 
-__all__ = ["add_arguments", "run", "draw_detections", "main"]
+__all__ = ["add_arguments", "run", "draw_detections", "main", "RECORD"]
+
+RECORD = "made_by.json"
+_OPTION_WORDS = {"detector": "detector", "enhancer": "enhancer", "show_conf": "--show-conf"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_device(p)
     add_limit(p)
     add_work_dir(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def draw_detections(img: np.ndarray, boxes: np.ndarray, scores: np.ndarray, names: list[str]) -> np.ndarray:
@@ -45,6 +59,61 @@ def draw_detections(img: np.ndarray, boxes: np.ndarray, scores: np.ndarray, name
         cv2.putText(out, f"{n} {s:.2f}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1,
                     cv2.LINE_AA)
     return out
+
+
+def _configuration(detector: Any, enhancer: Any, show_conf: float) -> dict[str, Any]:
+    """What makes an annotated image and a detection, as JSON would give it back (for comparing with records)."""
+    from evaluation.benchmark import describe_enhancer
+
+    config = {"detector": detector.describe(), "enhancer": describe_enhancer(enhancer), "show_conf": show_conf}
+    return json.loads(json.dumps(config, sort_keys=True, default=str))
+
+
+def _read_record(out: Path) -> dict[str, Any]:
+    """The work dir's record; an empty one when there is none or it cannot be read (its outputs: of unknown runs)."""
+    try:
+        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not (isinstance(record, dict) and {"configurations", "images", "results"} <= record.keys()):
+        return {"configurations": {}, "images": {}, "results": None}
+    return record
+
+
+def _other_configurations(out: Path, record: dict[str, Any], config: dict[str, Any], written_as: list[str]
+                          ) -> str | None:
+    """One line on what ``out`` holds of configurations other than ``config``: the annotated images this run replaces
+    (``written_as``) and those that stay, and the results; None when there are none."""
+    from uptflow.utils.text import listed
+
+    key = _key(config)
+    configs = record["configurations"]
+    images = {n: k for n, k in record["images"].items() if k != key and (out / n).is_file()}
+    other_results = (out / "predictions.json").is_file() and record["results"] != key
+    if not images and not other_results:
+        return None
+    differs: dict[str, None] = {}
+    for k in {*images.values(), *([record["results"]] if other_results else [])}:
+        if k not in configs:
+            differs["made by an interrupted or unrecorded run"] = None
+        else:
+            differs.update(dict.fromkeys(f"other {_OPTION_WORDS[part]}" for part in config
+                                         if configs[k].get(part) != config[part]))
+    own = set(written_as)
+    replaced = [n for n in images if n in own]
+    kept = [n for n in images if n not in own]
+    fate = f"this run replaces {len(replaced)} annotated image(s) and keeps {len(kept)}"
+    if kept:
+        fate += f" ({listed(kept, 3)}), so the folder will mix configurations ({RECORD} says which made which)"
+    if other_results:
+        fate += "; predictions.json and images.json are replaced"
+    return (f"--work-dir {out} holds outputs of another configuration ({', '.join(differs)}): {fate}; give each "
+            "configuration a --work-dir of its own")
+
+
+def _key(config: dict[str, Any]) -> str:
+    """A short name for a configuration in the record."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     pairs, errors = collect_inputs(args.sources, exclude=out)
     if not pairs:
         raise ValueError("no input images (" + "; ".join(errors) + ")")
+    pairs = pairs[: args.limit]
+    targets = output_paths(pairs, out, suffix=".jpg")
+    written_as = [t.relative_to(out).as_posix() for t in targets]
     device = resolve_device(args.device)
     enhancers = build_enhancers(args, device)
     if len(enhancers) != 1:
@@ -71,14 +143,24 @@ def run(args: argparse.Namespace) -> int:
     if args.conf is None and spec["type"] != "mmdet":
         spec["conf"] = args.show_conf  # predictions, not mAP: no need for the 0.001 floor
     detector = build_detector({"device": device, **spec})
-    pairs = pairs[: args.limit]
-    targets = [t.with_suffix(".jpg") for t in output_paths(pairs, out)]  # relative names: no two collide
+    config = _configuration(detector, enhancer, args.show_conf)
+    key = _key(config)
+    record = _read_record(out)
+    mixed = _other_configurations(out, record, config, written_as)
+    if mixed:
+        print(f"warning: {mixed}", file=sys.stderr)
     for e in errors:
         print(f"FAILED {e}", file=sys.stderr)
+    # this run's images are of no known configuration until written, so a run stopped midway leaves none misnamed
+    earlier = dict(record["images"])
+    record["images"].update(dict.fromkeys(written_as))
+    record["configurations"][key] = config
+    atomic_write_json(out / RECORD, record)
     classes = list(detector.class_names)
     images, results, failed = [], [], list(errors)
-    for i, ((path, _), target) in enumerate(tqdm(list(zip(pairs, targets, strict=True)), desc="predict", unit="img"),
-                                            start=1):
+    todo = list(zip(pairs, targets, written_as, strict=True))
+    for i, ((path, _), target, name) in enumerate(tqdm(todo, desc="predict", unit="img", disable=args.no_progress),
+                                                  start=1):
         try:
             img = imread_rgb(path)
             if enhancer is not None:
@@ -91,7 +173,12 @@ def run(args: argparse.Namespace) -> int:
         except Exception as e:  # noqa: BLE001 - one bad image must not stop the others (nor lose their results)
             failed.append(str(path))
             tqdm.write(f"FAILED {path}: {type(e).__name__}: {e}", file=sys.stderr)
+            if name in earlier:  # its file, if any, is still the earlier run's
+                record["images"][name] = earlier[name]
+            else:
+                del record["images"][name]
             continue
+        record["images"][name] = key
         images.append(dict(id=i, file_name=str(path), width=int(img.shape[1]), height=int(img.shape[0])))
         results += [dict(image_id=i, category_id=classes.index(n) + 1, score=round(float(s), 5),
                          bbox=[round(float(x1), 2), round(float(y1), 2), round(float(x2 - x1), 2),
@@ -100,6 +187,10 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_json(out / "predictions.json", results)
     atomic_write_json(out / "images.json", dict(images=images, categories=[dict(id=k + 1, name=c)
                                                                           for k, c in enumerate(classes)]))
+    record["results"] = key
+    used = {*record["images"].values(), record["results"]}
+    record["configurations"] = {k: v for k, v in record["configurations"].items() if k in used}
+    atomic_write_json(out / RECORD, record)
     print(f"{len(images)} images, {len(results)} detections -> {out} ({len(failed)} failed)")
     return 1 if failed else 0
 

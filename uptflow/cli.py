@@ -16,12 +16,12 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS", "DeprecatedOption",
-           "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit"]
+           "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit", "parse_settings"]
 
 # name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
 LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -206,6 +206,35 @@ def add_cfg_options(p: argparse.ArgumentParser,
             super().__call__(parser, namespace, values, option_string)
 
     p.add_argument("--cfg-options", nargs="+", action=KeyValues, default=None, metavar="KEY=VALUE", help=help)
+
+
+# build_enhancer's own arguments, which a command sets with its options, never with --set
+_NOT_SETTINGS = {"device": "--device", "weights": "--enhancer-weights", "cache": "--cache-dir / --no-cache",
+                 "cache_dir": "--cache-dir", "spec": "--enhancer", "type": "--enhancer"}
+
+
+def parse_settings(items: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``--set LABEL.KEY=VALUE`` items as ``{label: {key: value}}`` (``KEY=VALUE`` where there is one label); a value
+    is a Python literal where it parses as one (``1.8``, ``True``, ``(640, 640)``), else text (a path, a name)."""
+    import ast
+
+    out: dict[str, dict[str, Any]] = {label: {} for label in labels}
+    for item in items:
+        target, sep, value = item.partition("=")
+        label, dot, key = target.partition(".")
+        if not dot and len(labels) == 1:
+            label, key = labels[0], target
+        if not sep or not key or label not in out:
+            one = f"KEY=VALUE or {labels[0]}.KEY=VALUE" if len(labels) == 1 else \
+                f"LABEL.KEY=VALUE with a label from {list(labels)}"
+            raise ValueError(f"--set {item}: expected {one}")
+        if key in _NOT_SETTINGS:
+            raise ValueError(f"--set {item}: not a setting of the enhancer; give {_NOT_SETTINGS[key]}")
+        try:
+            out[label][key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[label][key] = value
+    return out
 
 
 def _positive_int(text: str) -> int:

@@ -30,13 +30,17 @@ def test_predict_writes_annotated_images_and_coco_results(tmp_path, capsys):
 
 def test_predict_reports_an_image_its_enhancer_refuses_and_keeps_the_others_results(tmp_path, capsys, monkeypatch):
     import evaluation.cli
+    from uptflow.enhancers.base import Enhancer
 
-    def picky(img):
-        if img.shape[1] < 20:
-            raise ValueError(f"needs images of at least 20 pixels, got {img.shape[1]}")
-        return img
+    class Picky(Enhancer):
+        name = "picky"
 
-    monkeypatch.setattr(evaluation.cli, "build_enhancers", lambda args, device: {"picky": picky})
+        def enhance_tensor(self, x):
+            if x.shape[-1] < 20:
+                raise ValueError(f"needs images of at least 20 pixels, got {x.shape[-1]}")
+            return x
+
+    monkeypatch.setattr(evaluation.cli, "build_enhancers", lambda args, device: {"picky": Picky()})
     for name, w in (("a", 80), ("b_tiny", 8), ("c", 80)):
         imwrite_rgb(tmp_path / "in" / f"{name}.png", np.full((64, w, 3), 90, np.uint8))
     rc = main(["predict", str(tmp_path / "in"), "--checkpoint", "yolov8n.yaml", "--imgsz", "64",

@@ -56,6 +56,44 @@ def test_outputs_are_recomputed_when_the_enhancer_weights_or_input_change(tmp_pa
     assert rc == 2 and "broken.pth: not a readable UPT-Flow weights" in capsys.readouterr().err
 
 
+def test_set_gives_the_enhancer_a_setting_that_its_outputs_record_and_another_set_recomputes(tmp_path, capsys,
+                                                                                           weights):
+    imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 32, 1))
+    args = ["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / "out"), "--enhancer-weights", str(weights),
+            "--tile", "0", "--device", "cpu", "--no-progress"]
+    assert main([*args, "--set", "uptflow.blend=linear"]) == 0
+    assert read_png_meta(tmp_path / "out" / "a.png")["enhancer"]["params"]["blend"] == "linear"
+    assert main([*args, "--set", "blend=linear"]) == 0  # the label may be left out: there is one enhancer
+    assert capsys.readouterr().out.splitlines()[-1].startswith("0 enhanced, 1 reused")
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("1 enhanced, 0 reused") and "(uptflow with other settings)" in captured.err
+    assert read_png_meta(tmp_path / "out" / "a.png")["enhancer"]["params"]["blend"] == "cosine"
+
+
+def test_a_numeric_set_value_reaches_the_enhancer_as_a_number(tmp_path):
+    imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 32, 1))
+    assert main(["enhance", str(tmp_path / "in"), "--work-dir", str(tmp_path / "out"), "--enhancer", "gamma",
+                 "--set", "gamma.gamma=1.8", "--no-progress"]) == 0
+    assert read_png_meta(tmp_path / "out" / "a.png")["enhancer"]["params"] == {"gamma": 1.8}
+
+
+def test_a_work_dir_holding_another_enhancers_outputs_is_said_so_in_one_warning_line(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    for name in ("a.png", "b.png"):
+        imwrite_rgb(src / name, _low_image(8, 8, 0))
+    assert _gamma(str(src), "--work-dir", str(out), "--no-progress") == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["enhance", str(src / "a.png"), "--work-dir", str(out), "--enhancer", "clahe", "--device", "cpu",
+                 "--no-progress"]) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and f"--work-dir {out} holds 2 output(s)" in warning[0] and "(gamma)" in warning[0]
+    assert "replaces 1 and keeps 1" in warning[0] and "b.png" in warning[0]
+    assert [read_png_meta(out / n)["enhancer"]["name"] for n in ("a.png", "b.png")] == ["clahe", "gamma"]
+    assert _gamma(str(src), "--work-dir", str(out), "--no-progress") == 0
+    assert "(clahe): this run replaces 1 and keeps 0" in capsys.readouterr().err
+
+
 def test_no_progress_leaves_only_the_summary(tmp_path, capsys):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(24, 32, 1))
     args = ["enhance", str(tmp_path / "in"), "--enhancer", "gamma", "--work-dir"]
@@ -124,6 +162,10 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
     (["--work-dir", "in/a.png"], "a.png: exists and is not a folder"),
     (["--work-dir", "in/a.png/sub"], "in/a.png is a file, not a folder"),
     (["--enhancer-weights", "in/"], "/in is a folder, not a file"),
+    (["--enhancer", "gamma", "--set", "gamma.gama=2"], "gamma.gama: unknown setting of Gamma (did you mean gamma?"),
+    (["--set", "clahe.clip_limit=2"], "--set clahe.clip_limit=2: expected KEY=VALUE or uptflow.KEY=VALUE"),
+    (["--set", "uptflow.device=cpu"], "--set uptflow.device=cpu: not a setting of the enhancer; give --device"),
+    (["--heat", "0.5", "--set", "heat=0.2"], "--heat and --set uptflow.heat: the same setting given twice"),
 ])
 def test_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
     imwrite_rgb(tmp_path / "in" / "a.png", _low_image(8, 8, 0))

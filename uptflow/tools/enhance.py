@@ -9,15 +9,19 @@ in the output folder that this command did not write are never overwritten: the 
 
 Resumable and never stale: every output PNG records what made it (the enhancer's identity: name, settings,
 weights checksum; and the input file's checksum) in a text chunk, and an existing output is reused only when both
-match, otherwise it is recomputed. Outputs are written atomically, and an input that fails (unreadable, missing)
-is reported while the rest go on; the exit status is 1 if any failed. Same-size images can be enhanced in batches
-(``--batch-size``, for video frames and camera folders).
+match, otherwise it is recomputed. An output folder holding outputs of another enhancer, or of the same one with
+other settings, weights or code, is said so in one warning line before any work: how many this run replaces and how
+many others stay as they were (the folder then mixes enhancers; each PNG still says which made it). Outputs are
+written atomically, and an input that fails (unreadable, missing) is reported while the rest go on; the exit status
+is 1 if any failed. Same-size images can be enhanced in batches (``--batch-size``, for video frames and camera
+folders).
 
 Examples:
     $ uptflow enhance photos/ --work-dir out                          # the default model, fp32, heat 0
     $ uptflow enhance 'shots/**/*.jpg' --work-dir out --precision bf16
     $ uptflow enhance frame.png --enhancer-weights work_dirs/mine/uptflow_best.pth --work-dir out
     $ uptflow enhance night/ --enhancer zero_dce --enhancer-weights Epoch99.pth --work-dir out
+    $ uptflow enhance night/ --set uptflow.blend=linear --tile 640 --work-dir out   # any setting of the enhancer
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--enhancer-weights", default=None,
                         help="weights (UPT-Flow: official layout or uptflow format; default: the packaged model)")
     parser.add_argument("--weights", dest="enhancer_weights", action=DeprecatedOption, new="--enhancer-weights")
+    parser.add_argument("--set", action="append", default=[], metavar="[LABEL.]KEY=VALUE",
+                        help="a setting of the enhancer, e.g. uptflow.blend=linear (LABEL is the --enhancer name; "
+                             "repeatable)")
     add_device(parser)
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16", "auto"], default=_UPTFLOW_DEFAULTS["precision"],
                         help="UPT-Flow: encoder precision (default fp32; bf16 only on CPUs with AMX/AVX512-BF16 and "
@@ -150,14 +157,19 @@ def _no_images(item: str, path: Path) -> str:
     return f"no images in {item}, only {len(videos)} video(s); " + _VIDEO_HELP.format(video="VIDEO")
 
 
-def is_enhance_output(path: Path) -> bool:
-    """Whether ``path`` is a PNG written by ``uptflow enhance`` (its text chunk records what made it)."""
+def _output_record(path: Path) -> dict[str, Any] | None:
+    """What made ``path``, as its PNG text chunk records it, when ``uptflow enhance`` wrote it; else None."""
     from uptflow.utils.io import read_png_meta
 
     if path.suffix.lower() != ".png":  # only PNGs carry the metadata
-        return False
+        return None
     meta = read_png_meta(path)
-    return isinstance(meta, dict) and {"enhancer", "input_sha256"} <= meta.keys()
+    return meta if isinstance(meta, dict) and {"enhancer", "input_sha256"} <= meta.keys() else None
+
+
+def is_enhance_output(path: Path) -> bool:
+    """Whether ``path`` is a PNG written by ``uptflow enhance`` (its text chunk records what made it)."""
+    return _output_record(path) is not None
 
 
 def _in_the_way(targets: list[Path], out_dir: Path) -> list[Path]:
@@ -174,14 +186,15 @@ def _in_the_way(targets: list[Path], out_dir: Path) -> list[Path]:
     return list(found)
 
 
-def output_paths(pairs: list[tuple[Path, Path]], out_dir: Path) -> list[Path]:
-    """The PNG each input is written to; raises ValueError naming both inputs if two would share an output."""
+def output_paths(pairs: list[tuple[Path, Path]], out_dir: Path, suffix: str = ".png") -> list[Path]:
+    """The file each input is written to (its relative name with ``suffix``); raises ValueError naming both inputs
+    and the output if two would share one."""
     targets, seen = [], {}
     for path, base in pairs:
-        target = (out_dir / path.relative_to(base)).with_suffix(".png")
+        target = (out_dir / path.relative_to(base)).with_suffix(suffix)
         if target in seen:
-            raise ValueError(f"{seen[target]} and {path} would both be written to {target}; "
-                             f"enhance them into different output folders")
+            raise ValueError(f"{seen[target]} and {path} would both be written to {target}; give them in separate "
+                             f"runs with different --work-dir folders")
         seen[target] = path
         targets.append(target)
     return targets
@@ -201,13 +214,57 @@ def remove_abandoned_outputs(targets: list[Path]) -> None:
                     remove_if_abandoned(p)
 
 
+def _maker(enhancer: Any) -> dict[str, Any]:
+    """The enhancer's identity as its outputs record it: where the weights lie is left out, their checksum kept."""
+    return {k: v for k, v in enhancer.describe().items() if k != "weights"}
+
+
+def _other_makers(out_dir: Path, targets: list[Path], maker: dict[str, Any]) -> str | None:
+    """One line on the outputs in ``out_dir`` made by another enhancer, or by this one with other settings, weights or
+    code: how many of them this run replaces (``targets``) and which stay; None when there are none."""
+    if not out_dir.is_dir():
+        return None
+    own = set(targets)
+    makers: dict[str, None] = {}
+    replaced, kept = 0, []
+    for path in list_images(out_dir, recursive=True, suffixes=(".png",)):
+        record = _output_record(path)
+        if record is None or not isinstance(record["enhancer"], dict):
+            continue
+        found = {k: v for k, v in record["enhancer"].items() if k != "variant"}  # the tiles an image got: same maker
+        if found == maker:
+            continue
+        makers[_difference(found, maker)] = None
+        if path in own:
+            replaced += 1
+        else:
+            kept.append(path)
+    if not makers:
+        return None
+    fate = f"this run replaces {replaced} and keeps {len(kept)}"
+    if kept:
+        fate += f" ({listed(kept, 3)}), so the folder will mix enhancers (each PNG records which made it)"
+    return (f"--work-dir {out_dir} holds {replaced + len(kept)} output(s) of another enhancer or other settings "
+            f"({', '.join(makers)}): {fate}; give each enhancer and its settings a --work-dir of its own")
+
+
+def _difference(found: dict[str, Any], maker: dict[str, Any]) -> str:
+    """Another enhancer's name, or this one's name with what differs (settings, weights, code)."""
+    name = found.get("name")
+    if name != maker.get("name"):
+        return str(name)
+    changed = [word for key, word in (("params", "settings"), ("weights_sha256", "weights"), ("code_sha256", "code"))
+               if found.get(key) != maker.get(key)]
+    return f"{name} with other {' and '.join(changed) or 'identity'}"
+
+
 def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
     """What an output PNG records about how it was made: the enhancer's identity, how it processes this image where
     its settings leave that open (``output_variant``: e.g. the tiles chosen from the free memory) and the input's
     checksum."""
     from uptflow.utils.io import file_sha256, image_size
 
-    ident = {k: v for k, v in enhancer.describe().items() if k != "weights"}
+    ident = _maker(enhancer)
     width, height = image_size(source, oriented=True)
     variant = enhancer.output_variant(height, width)
     if variant is not None:  # untiled outputs keep the identity they always had
@@ -216,12 +273,19 @@ def output_identity(enhancer: Any, source: Path) -> dict[str, Any]:
 
 
 def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from uptflow.cli import parse_settings
+
+    settings = parse_settings(args.set, [args.enhancer])[args.enhancer]
     if args.enhancer != "uptflow":
         given = [f"--{k.replace('_', '-')}" for k, v in _UPTFLOW_DEFAULTS.items() if getattr(args, k) != v]
         if given:
             raise ValueError(f"{', '.join(given)}: option(s) of --enhancer uptflow, which {args.enhancer} "
                              "does not have")
-        return {}
+        return settings
+    twice = [k for k in settings if k in _UPTFLOW_DEFAULTS and getattr(args, k) != _UPTFLOW_DEFAULTS[k]]
+    if twice:
+        raise ValueError(f"--{twice[0].replace('_', '-')} and --set uptflow.{twice[0]}: the same setting given twice; "
+                         "give one")
     tile = args.tile
     if tile in ("0", "none"):
         tile = None
@@ -239,7 +303,7 @@ def _enhancer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["precision"] = args.precision
     if args.compile:
         kw["compile"] = True
-    return kw
+    return {**kw, **settings}
 
 
 def _batches(items: list[tuple[Path, Path, Any]], size: int) -> list[list[tuple[Path, Path, Any]]]:
@@ -312,6 +376,9 @@ def run(args: argparse.Namespace) -> int:
             reused += 1
         else:
             todo.append((path, target, ident))
+    mixed = _other_makers(out_dir, [t for _, t, _ in todo], _maker(enhancer))
+    if mixed:
+        print(f"warning: {mixed}", file=sys.stderr)
     done = 0
     with tqdm(total=len(todo), desc=f"enhance ({args.enhancer})", unit="img", disable=args.no_progress) as bar:
         for batch in _batches(todo, args.batch_size):
