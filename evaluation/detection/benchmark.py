@@ -19,7 +19,6 @@ import pandas as pd
 
 from evaluation.benchmark import (
     Benchmark,
-    ProgressLog,
     TableSpec,
     UnitResult,
     describe_enhancer,
@@ -82,6 +81,10 @@ class DetectionBenchmark(Benchmark):
     dataset_types = ("exdark", "coco")
     metrics = ("COCO AP", "COCO AP50", "COCO AP75", "COCO APs", "COCO APm", "COCO APl", "VOC mAP50")
     default_metrics = ("COCO AP", "COCO AP50", "COCO AP75", "VOC mAP50")
+    # not finetune/: it records its own request and refuses another, so a costly training is never deleted unasked
+    outputs = ("gt_coco.json", "predictions.json", "metrics.json",
+               *(f"{table}.{ext}" for table in ("overall", "per_class", *(f"per_{k}" for k in _BREAKDOWN))
+                 for ext in ("csv", "md")))
 
     def __init__(self, detector: dict, metrics: Sequence[str] | None = None, class_map: str = "auto",
                  per_class: bool = True, pretraining: str | None = None, finetune: dict | None = None,
@@ -132,8 +135,8 @@ class DetectionBenchmark(Benchmark):
     def run(self, dataset: Any, enhancer: Any, out_dir: Path, progress: bool = True) -> UnitResult:
         out_dir = Path(out_dir)
         ident = unit_identity(self, dataset, enhancer)
-        plog = ProgressLog(out_dir, ident)
         det = self._unit_detector(dataset, enhancer, out_dir, progress)
+        plog = self.start(out_dir, ident)
         kind, label_map = class_map(det.class_names, dataset.classes, self.class_map)
         ids = image_ids(dataset)
         for s, img in self.pending(dataset, plog, enhancer, progress):

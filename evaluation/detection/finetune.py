@@ -8,11 +8,12 @@ for the schedule and returns the spec of the fine-tuned detector (same type, ``c
 
 Work dir (named by the caller after everything the result depends on):
 
-* ``finetune.json``: what is trained (detector, starting weights, schedule, enhancer, train / val data and their
-  counts, overlap with the test images), written before training; a work dir holding another request is refused;
+* ``finetune.json``: what is trained (detector, starting weights, schedule, enhancer, train / val data), written
+  before training; a work dir holding another request is refused;
 * ``data/``: the export; ``ultralytics/`` or ``mmdet/``: the run (``last.pt`` / mmengine checkpoints);
 * ``done.json``: written atomically once training has ended: the trained weights, their size and checksum, the
-  wall time, where a killed run resumed. A later call with the same request returns at once.
+  image and box counts, how many train images are also test images, the wall time, where a killed run resumed. A
+  later call with the same request returns at once.
 
 Schedules are plain dicts (:func:`check_schedule`); every key is checked before any work, with errors naming it.
 """

@@ -9,7 +9,8 @@ Examples:
 An enhancer is ``NAME`` or ``LABEL:NAME`` (to run one enhancer twice with other weights / settings);
 ``--enhancer-weights`` and ``--set`` are keyed by the label. Each enhancer's unit (enhanced images, per-image
 metrics, summary, metrics.json) goes to ``WORK_DIR/<label>/``; ``WORK_DIR/summary.md`` compares them and
-``WORK_DIR/comparison.png`` shows a few images side by side.
+``WORK_DIR/comparison.png`` shows a few images side by side. A rerun into a work dir keeps what still applies (a
+killed run resumes) and removes what an earlier run with other enhancers or settings left there.
 """
 
 import argparse
@@ -78,10 +79,13 @@ def run(args: argparse.Namespace) -> int:
                                  lpips_linear=args.lpips_linear, device=device)
     summary, skipped = evaluate(bench, dataset, enhancers, out, progress=not args.no_progress)
     print(summary.round(4).to_markdown(index=False))
-    if args.figure_images > 0:
-        samples = _figure_samples(dataset, enhancers, out, args.figure_images, {b["file"] for b in skipped})
-        if samples and samples[0]["outputs"]:
-            image_grid(dict(dataset=str(args.data), samples=samples), out / "comparison.png")
+    figure = out / "comparison.png"
+    samples = (_figure_samples(dataset, enhancers, out, args.figure_images, {b["file"] for b in skipped})
+               if args.figure_images > 0 else [])
+    if samples and samples[0]["outputs"]:
+        image_grid(dict(dataset=str(args.data), samples=samples), figure)
+    else:
+        figure.unlink(missing_ok=True)  # an earlier run's figure would show images this run did not score
     return report_skipped(skipped, f"written to {out}")
 
 

@@ -7,6 +7,7 @@ Unit folder::
     per_image.csv                one row per image: its metrics, runtime and size
     summary.csv, summary.md      the mean of every metric (paired images only for full-reference metrics)
     metrics.json                 identity, protocol, means, images scored and skipped
+    owner.json                   the identity that wrote the folder and its files (another one's run replaces them)
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class EnhancementBenchmark(Benchmark):
     metrics = tuple(COLUMNS)
     default_metrics = ("PSNR", "SSIM", "SSIM-G11")
     output_settings = ("save_images",)
+    outputs = ("images", "per_image.csv", "summary.csv", "summary.md", "metrics.json")
     default_nr_metrics = ("NIQE", "BRISQUE", "LOE")
 
     def __init__(self, metrics: Sequence[str] | None = None, nr_metrics: Sequence[str] | None = None,
@@ -128,7 +130,7 @@ class EnhancementBenchmark(Benchmark):
     def run(self, dataset: Any, enhancer: Any, out_dir: Path, progress: bool = True) -> UnitResult:
         out_dir = Path(out_dir)
         ident = unit_identity(self, dataset, enhancer)
-        plog = ProgressLog(out_dir, ident)
+        plog = self.start(out_dir, ident)
         # images with a reference get the full-reference metrics, the others (an unpaired dataset, or the
         # unmatched images of a paired one) the no-reference ones
         quality: dict[bool, Any] = {}

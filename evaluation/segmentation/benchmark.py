@@ -77,6 +77,8 @@ class SegmentationBenchmark(Benchmark):
     metrics = ("mIoU", "mAcc", "aAcc")
     default_metrics = ("mIoU", "mAcc", "aAcc")
     output_settings = ("save_color", "save_label_ids")
+    outputs = ("pred", "metrics.json", "per_class.csv", "per_class.md", "per_image.csv", "per_image.md", "summary.csv",
+               "summary.md")
 
     def __init__(self, segmenter: dict, metrics: Sequence[str] | None = None, protocol: str | None = None,
                  per_class: bool = True, save_color: bool = True, save_label_ids: bool = False,
@@ -122,8 +124,8 @@ class SegmentationBenchmark(Benchmark):
 
         out_dir = Path(out_dir)
         ident = unit_identity(self, dataset, enhancer)
-        plog = ProgressLog(out_dir, ident)
         protocol, seg = self.protocol(), self.segmenter
+        plog = self.start(out_dir, ident)
         n = protocol.num_classes
         pred_dir = out_dir / "pred"
         for s, img in self.pending(dataset, plog, enhancer, progress):

@@ -78,6 +78,8 @@ class TrafficBenchmark(Benchmark):
                "COCO AP", "COCO AP50", "COCO AP75")
     default_metrics = metrics[:7]
     output_settings = ("save_frames",)
+    outputs = ("frames", "frames.csv", "frames.json", "predictions.json", "summary.csv", "summary.md", "ntm.md",
+               "metrics.json")
 
     def __init__(self, detector: dict | None = None, metrics: Sequence[str] | None = None, conf: float = 0.25,
                  flow_side: int = 320, coco_annotations: str | None = None, save_frames: bool = False,
@@ -154,8 +156,8 @@ class TrafficBenchmark(Benchmark):
         out_dir = Path(out_dir)
         ident = unit_identity(self, dataset, enhancer)
         self.check_annotated(dataset)
-        plog = ProgressLog(out_dir, ident)
         det = self.detector
+        plog = self.start(out_dir, ident)
         meter = FlickerMeter(flow_side=self.flow_side)
         done = [s for s in dataset.samples if s.name in plog.done and "skipped" not in plog.done[s.name]]
         size = None  # (height, width) of the part's frames: the flicker meter compares frames of one size

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from evaluation.benchmark import OWNER_FILE, ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.detection.benchmark import DetectionBenchmark
 from tests.evaluation.datasets.exdark_trees import flat_dataset, write_image
@@ -28,7 +29,7 @@ def test_unit_writes_outputs_and_resumes_from_its_progress_log(tmp_path):
                  "per_inout.md"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["protocol"]["split"]["counts"] == {"train": 1, "val": 0, "test": 2}
+    assert metrics["protocol"]["split"]["subset"] == "all"
     assert metrics["protocol"]["enhancer"] == {"name": "none"} and metrics["images"] == 3 == res.n
     (log,) = (out / "progress").glob("*.jsonl")
     lines = log.read_text().splitlines()
@@ -37,9 +38,21 @@ def test_unit_writes_outputs_and_resumes_from_its_progress_log(tmp_path):
     log.write_text("\n".join(lines[:2]) + "\n" + lines[2][:5])
     _run(bench, ds, out)
     assert log.read_text().splitlines() == lines
-    # another setting is another identity: a fresh log, never the old records
+    # another setting is another identity: the folder starts over with a fresh log, never the old records
     _run(DetectionBenchmark(detector=dict(_RANDOM_YOLO, imgsz=96), class_map="coco"), ds, out)
-    assert len(list((out / "progress").glob("*.jsonl"))) == 2
+    (fresh,) = (out / "progress").glob("*.jsonl")
+    assert fresh != log and len(fresh.read_text().splitlines()) == 3
+
+
+def test_rerunning_a_unit_on_data_without_lighting_metadata_drops_the_earlier_per_light_tables(tmp_path):
+    bench = DetectionBenchmark(detector=_RANDOM_YOLO, class_map="coco")
+    out = tmp_path / "run"
+    _run(bench, build_reader(dict(type="exdark", root=str(flat_dataset(tmp_path / "d")), split="all")).read(), out)
+    assert {p.name for p in out.iterdir()} == {OWNER_FILE, ProgressLog.folder, *bench.outputs}  # all declared
+    plain = flat_dataset(tmp_path / "plain")
+    (plain / "imageclasslist.txt").unlink()  # no lighting / indoor-outdoor metadata: no per_light / per_inout
+    _run(bench, build_reader(dict(type="exdark", root=str(plain), split="all")).read(), out)
+    assert (out / "overall.csv").is_file() and not list(out.glob("per_light.*")) and not list(out.glob("per_inout.*"))
 
 
 def test_an_unreadable_image_is_skipped_and_counted(tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evaluation.benchmark import OWNER_FILE, ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.enhancement.__main__ import main
 from evaluation.enhancement.benchmark import EnhancementBenchmark
@@ -40,6 +41,36 @@ def test_unit_scores_saves_images_and_resumes_only_for_the_same_identity(tmp_pat
     assert calls == [] and again.rows == res.rows
     other = bench.run(ds, build_enhancer("gamma", gamma=1.5), out, progress=False)  # new identity: recomputed
     assert next(r for r in other.rows if r["metric"] == "PSNR")["value"] != psnr_row["value"]
+
+
+def test_switching_back_to_an_earlier_identity_starts_it_over_with_its_own_images(tmp_path):
+    ds = _paired(make_pair_dirs(tmp_path / "data"))
+    bench = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=[])
+    out = tmp_path / "out"
+    bench.run(ds, build_enhancer("gamma", gamma=3.0), out, progress=False)
+    assert {p.name for p in out.iterdir()} == {OWNER_FILE, ProgressLog.folder, *bench.outputs}  # all declared
+    first = imread_rgb(out / "images" / "data" / "0.png")
+    bench.run(ds, build_enhancer("gamma", gamma=1.5), out, progress=False)
+    bench.run(ds, build_enhancer("gamma", gamma=3.0), out, progress=False)  # its log was removed: computed again
+    saved = imread_rgb(out / "images" / "data" / "0.png")
+    np.testing.assert_array_equal(saved, first)
+    per = pd.read_csv(out / "per_image.csv", dtype={"name": str})
+    assert per["PSNR"][0] == pytest.approx(psnr(saved, imread_rgb(ds.samples[0].reference)))
+    assert len(list((out / "progress").glob("*.jsonl"))) == 1
+
+
+def test_command_switching_between_one_and_several_enhancers_leaves_no_stale_layout(tmp_path):
+    make_pair_dirs(tmp_path / "data", n=1)
+    out = tmp_path / "out"
+    common = ["--data", str(tmp_path / "data"), "--dataset", "paired", "--metrics", "PSNR", "--work-dir", str(out),
+              "--no-cache", "--device", "cpu", "--no-progress"]
+    assert main([*common, "--enhancer", "gamma", "--figure-images", "1"]) == 0
+    assert (out / "images" / "data" / "0.png").is_file() and (out / "comparison.png").is_file()
+    assert main([*common, "--enhancer", "none", "--enhancer", "histeq", "--figure-images", "0"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["histeq", "none", OWNER_FILE, "summary.csv", "summary.md"]
+    assert main([*common, "--enhancer", "gamma", "--figure-images", "0"]) == 0
+    assert not (out / "histeq").exists() and not (out / "none").exists()
+    assert list(pd.read_csv(out / "summary.csv")["enhancer"]) == ["gamma"]
 
 
 def test_images_read_back_from_the_cache_have_no_runtime(tmp_path):
@@ -145,6 +176,8 @@ def test_command_old_spellings_still_work_with_a_warning(tmp_path, capsys):
      "/nonexistent/w.pth"),
     (["--enhancer", "gamma", "--device", "cuda:0"], "torch sees no GPU"),
     (["--enhancer", "gama"], "unknown enhancer 'gama' (did you mean gamma?"),
+    (["--enhancer", "gamma", "--set", "gamma.device=cpu"], "--set gamma.device=cpu: not a setting of the enhancer; "
+                                                           "give --device"),
 ])
 def test_command_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv, message):
     # the options are checked before the data is read: its low-light image without a reference never stops the run

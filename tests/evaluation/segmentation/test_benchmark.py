@@ -1,12 +1,14 @@
 """The segmentation benchmark with a fake segmenter: outputs, scores, exact resume, darkening, bad labels."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from evaluation.benchmark import OWNER_FILE, ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.datasets.segmentation import read_label
 from evaluation.registry import MODELS
@@ -81,6 +83,28 @@ def test_rerun_segments_only_images_not_done(tmp_path):
     assert _Fake.calls == 0 and again.rows == first.rows
     _bench().run(ds, _Invert(), tmp_path / "out", progress=False)  # another enhancer: another identity
     assert _Fake.calls == 3
+
+
+def test_rerunning_a_unit_with_other_settings_replaces_the_previous_outputs(tmp_path, caplog):
+    out = tmp_path / "out"
+    bench = _bench(save_label_ids=True)
+    bench.run(_acdc(tmp_path), None, out, progress=False)
+    assert {p.name for p in out.iterdir()} == {OWNER_FILE, ProgressLog.folder, *bench.outputs}  # all declared
+    (out / "notes.txt").write_text("mine")
+    fewer = build_reader(dict(type="acdc", root=str(tmp_path / "acdc"), limit=1)).read(seed=3)
+    with caplog.at_level(logging.WARNING):
+        _bench().run(fewer, None, out, progress=False)
+    stem = fewer.samples[0].stem
+    assert sorted(p.name for p in (out / "pred").iterdir()) == [f"{stem}_color.png", f"{stem}_trainIds.png"]
+    assert len(list((out / "progress").glob("*.jsonl"))) == 1 and (out / "notes.txt").read_text() == "mine"
+    assert "held another run's results" in caplog.text
+
+
+def test_a_unit_whose_segmenter_cannot_be_built_leaves_no_folder(tmp_path):
+    with pytest.raises(KeyError, match="segmenter.bogus: unknown setting"):
+        SegmentationBenchmark(segmenter=dict(type="test_fake_segmenter", bogus=1)).run(
+            _acdc(tmp_path), None, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_synthetic_night_is_seeded_per_image_and_recorded(tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from evaluation.benchmark import OWNER_FILE, ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.traffic.benchmark import TrafficBenchmark, _coco_map, read_coco_annotations
 from evaluation.traffic.stability import FlickerMeter
@@ -177,6 +178,16 @@ def test_traffic_unit_on_a_synthesized_video_writes_tables_and_resumes_exactly(t
     log.write_text("".join(f"{ln}\n" for ln in log.read_text().splitlines()[:2]))
     again = bench.run(ds, _Gain(), tmp_path / "gain", progress=False)
     assert {r["metric"]: r["value"] for r in again.rows} == pytest.approx(v_gain)
+
+
+def test_rerunning_a_part_with_other_settings_replaces_the_saved_frames(tmp_path):
+    ds = _frames(_write_video(tmp_path / "part1.avi", n=4))
+    bench = TrafficBenchmark(detector=None, metrics=["LOE"], save_frames=True)
+    out = tmp_path / "out"
+    bench.run(ds, _Gain(), out, progress=False)
+    assert {p.name for p in out.iterdir()} <= {OWNER_FILE, ProgressLog.folder, *bench.outputs}  # all declared
+    bench.run(_frames(tmp_path / "part1.avi", every=2), _Gain(), out, progress=False)
+    assert sorted(p.stem for p in (out / "frames" / "part1").iterdir()) == ["part1_000000", "part1_000002"]
 
 
 def test_traffic_loe_protocol_names_the_grid_used(tmp_path):
