@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from uptflow.utils.io import atomic_write_json, atomic_write_text
 
 __all__ = ["Benchmark", "UnitResult", "TableSpec", "ProgressLog", "unit_identity", "model_identity", "digest",
-           "describe_enhancer", "evaluate", "file_identity", "claim_folder", "OWNER_FILE"]
+           "describe_enhancer", "evaluate", "file_identity", "claim_folder", "OWNER_FILE", "data_line"]
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +334,16 @@ class Benchmark:
         return [TableSpec(task, cls.title or task)]
 
 
+def data_line(dataset: Any) -> str:
+    """``Data: ...``: the data a summary's numbers come from (type, folder, images, the reader's settings given,
+    the darkening), for the summaries people read without metrics.json."""
+    given = [f"{k}={v}" for k, v in dataset.settings.items() if k != "degrade" and v not in (None, False)]
+    line = f"Data: {dataset.type} {dataset.root}, {len(dataset)} images" + "".join(f", {g}" for g in given)
+    if dataset.degrade is not None:
+        line += f"; darkened with {dataset.degrade.describe()['spec']} (seed {dataset.seed})"
+    return line
+
+
 def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work_dir: str | os.PathLike,
              progress: bool = True) -> tuple[Any, list[dict[str, str]]]:
     """Run ``benchmark`` on ``dataset`` for every ``{label: enhancer or None}``: the area commands' runner.
@@ -368,5 +378,5 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
         atomic_write_text(work / "summary.csv", summary.to_csv(index=False))
         body = summary.round(4).astype(object).where(summary.notna(), None).to_markdown(index=False, missingval="–")
         lines = "\n".join(f"Protocol: {p}" for p in dict.fromkeys(protocols))
-        atomic_write_text(work / "summary.md", f"{body}\n\n{lines}\n")
+        atomic_write_text(work / "summary.md", f"{body}\n\n{lines}\n{data_line(dataset)}\n")
     return summary, skipped

@@ -34,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    const="paired")
     p.add_argument("--unpaired", dest="dataset", action=DeprecatedOption, new="--dataset unpaired", nargs=0,
                    const="unpaired")
+    p.add_argument("--split", default=None, help="read --data/<SPLIT> (any case) where it exists, e.g. test for "
+                                                 "LOL-v2's Test/ (needed when --data holds several splits)")
     p.add_argument("--allow-unmatched", action="store_true",
                    help="paired data: score low-light images without ground truth as unpaired instead of failing")
     add_enhancers(p, default="none", old_weights="--weights")
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--dataset: required (paired or unpaired)")
     device = resolve_device(args.device)
     enhancers = build_enhancers(args, device)  # a misspelt enhancer is refused before the data is read
-    settings = dict(root=args.data, limit=args.limit)
+    settings = dict(root=args.data, split=args.split, limit=args.limit)
     if args.dataset == "paired":
         settings["allow_unmatched"] = args.allow_unmatched
     dataset = build_reader(dict(type=args.dataset, **settings), "--data").read()

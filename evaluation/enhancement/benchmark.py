@@ -26,6 +26,7 @@ from evaluation.benchmark import (
     ProgressLog,
     TableSpec,
     UnitResult,
+    data_line,
     describe_enhancer,
     file_identity,
     unit_identity,
@@ -194,7 +195,7 @@ class EnhancementBenchmark(Benchmark):
                                      runtime_s=float(times.mean()) if len(times) else math.nan)])
         atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
         atomic_write_text(out_dir / "summary.md", summary.to_markdown(index=False, floatfmt=".4f")
-                          + f"\n\nProtocol: {protocol}\n{runtime_note}")
+                          + f"\n\nProtocol: {protocol}\n{data_line(dataset)}\n{runtime_note}")
         atomic_write_json(out_dir / "metrics.json", dict(identity=ident, protocol=protocol, means=means,
                                                          images=len(scored), skipped=skipped))
         rows = [dict(metric=m, cls="", value=to_table(m, v), n=counts[m]) for m, v in means.items()

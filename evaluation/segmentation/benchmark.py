@@ -21,6 +21,7 @@ from evaluation.benchmark import (
     ProgressLog,
     TableSpec,
     UnitResult,
+    data_line,
     describe_enhancer,
     model_identity,
     unit_identity,
@@ -203,7 +204,8 @@ class SegmentationBenchmark(Benchmark):
             _write_df(out_dir / "summary", pd.DataFrame([dict(
                 enhancer=label, model=model, protocol=protocol.name, images=labelled,
                 skipped=len(skipped) + len(dataset.info.get("skipped", ())),  # those the reader left out too
-                **{m: round(to_table(m, scores[m]), 2) for m in self.metrics})]))
+                **{m: round(to_table(m, scores[m]), 2) for m in self.metrics})]),
+                      notes=f"Protocol: {line}\n{data_line(dataset)}")
         else:
             result["note"] = "no ground truth in this split: predictions only"
         _write_df(out_dir / "per_image", pd.DataFrame(per_image))
@@ -214,6 +216,6 @@ class SegmentationBenchmark(Benchmark):
         return UnitResult(rows, labelled, skipped, line, pipeline_label(entries) if entries else "")
 
 
-def _write_df(stem: Path, df: pd.DataFrame) -> None:
+def _write_df(stem: Path, df: pd.DataFrame, notes: str = "") -> None:
     atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False))
-    atomic_write_text(stem.with_suffix(".md"), df.to_markdown(index=False) + "\n")
+    atomic_write_text(stem.with_suffix(".md"), df.to_markdown(index=False) + "\n" + (f"\n{notes}\n" if notes else ""))

@@ -138,6 +138,9 @@ def test_command_runs_several_enhancers_and_writes_a_comparison(tmp_path, capsys
     assert list(summary["enhancer"]) == ["none", "soft", "histeq"]
     assert (tmp_path / "out" / "soft" / "images" / "data" / "0.png").is_file()
     assert (tmp_path / "out" / "comparison.png").stat().st_size > 1000
+    lines = (tmp_path / "out" / "summary.md").read_text().splitlines()
+    assert lines[-1] == f"Data: paired {tmp_path / 'data'}, 1 images"  # which data, beside the protocol
+    assert f"Data: paired {tmp_path / 'data'}, 1 images" in (tmp_path / "out" / "soft" / "summary.md").read_text()
 
 
 @pytest.mark.parametrize("spoil", ["size", "unreadable"])
@@ -162,6 +165,18 @@ def test_command_old_spellings_still_work_with_a_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 0 and "--paired is deprecated" in err and "--out is deprecated" in err
     assert (tmp_path / "out" / "histeq" / "summary.csv").is_file()
+
+
+def test_command_reads_one_split_of_a_folder_holding_several(tmp_path, capsys):
+    make_pair_dirs(tmp_path / "lol" / "Train", "Low", "Normal", n=2)
+    make_pair_dirs(tmp_path / "lol" / "Test", "Low", "Normal", n=1)
+    argv = ["--data", str(tmp_path / "lol"), "--dataset", "paired", "--enhancer", "gamma", "--metrics", "PSNR",
+            "--figure-images", "0", "--no-cache", "--device", "cpu", "--no-progress"]
+    assert main([*argv, "--work-dir", str(tmp_path / "o1")]) == 2
+    assert "holds the splits Test, Train; choose one with split=NAME (enhance-bench: --split NAME)" in \
+        capsys.readouterr().err
+    assert main([*argv, "--split", "test", "--work-dir", str(tmp_path / "o2")]) == 0
+    assert pd.read_csv(tmp_path / "o2" / "summary.csv")["images"].tolist() == [1]
 
 
 @pytest.mark.parametrize("argv, message", [

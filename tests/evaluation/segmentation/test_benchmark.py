@@ -73,6 +73,8 @@ def test_unit_writes_maps_and_scores_equal_to_a_direct_computation(tmp_path):
     assert {r["cls"] for r in res.rows if r["metric"] == "IoU"}.isdisjoint({"rider", "truck", "bus", "motorcycle"})
     for table in ("per_class.csv", "per_class.md", "per_image.csv", "summary.csv", "summary.md"):
         assert (tmp_path / "out" / table).is_file()
+    summary = (tmp_path / "out" / "summary.md").read_text()  # read without metrics.json: says what it measured
+    assert f"Protocol: {res.protocol}" in summary and f"Data: acdc {ds.root}, 3 images" in summary
 
 
 def test_rerun_segments_only_images_not_done(tmp_path):
@@ -118,6 +120,7 @@ def test_synthetic_night_is_seeded_per_image_and_recorded(tmp_path):
     assert per_image.filter(like="degrade_").shape[1] > 0
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["identity"]["dataset"]["degrade"]["spec"] \
         == "synthetic"
+    assert "2 images, split=val; darkened with synthetic (seed 3)" in (tmp_path / "out" / "summary.md").read_text()
 
 
 def test_unlabelled_split_saves_predictions_without_scores(tmp_path):
