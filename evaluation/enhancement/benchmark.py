@@ -181,6 +181,10 @@ class EnhancementBenchmark(Benchmark):
         if with_ref and len(per_image) > with_ref:  # a paired dataset with unmatched images: which average is over what
             protocol += (f"; {', '.join(self.wanted(True))} over the {with_ref} images with a reference, "
                          f"{', '.join(self.wanted(False))} over the {len(per_image) - with_ref} without")
+        for m in wanted:  # PSNR of an output equal to its reference is infinite: a mean leaves it out, and says so
+            infinite = int(np.isinf(per_image[m].astype(float)).sum()) if m in per_image else 0
+            if infinite:
+                protocol += f"; {m} mean over {counts[m]} images ({infinite} infinite left out)"
         times = per_image["runtime_s"].astype(float).dropna()
         read_back = len(per_image) - len(times)
         runtime_note = ""

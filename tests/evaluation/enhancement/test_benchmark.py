@@ -96,6 +96,14 @@ def test_an_unreadable_image_is_skipped_and_counted_not_fatal(tmp_path):
     assert all(r["n"] == 1 for r in res.rows)
 
 
+def test_a_mean_that_leaves_out_an_infinite_psnr_says_so(tmp_path):
+    ds = _paired(make_pair_dirs(tmp_path / "data", n=2))
+    imwrite_rgb(ds.samples[0].path, imread_rgb(ds.samples[0].reference))  # the input equals its reference
+    res = EnhancementBenchmark(metrics=["PSNR", "SSIM"]).run(ds, None, tmp_path / "out", progress=False)
+    assert res.protocol.endswith("; PSNR mean over 1 images (1 infinite left out)")
+    assert {r["metric"]: r["n"] for r in res.rows} == {"PSNR": 1, "SSIM": 2}
+
+
 def test_loe_protocol_names_the_grid_used(tmp_path):
     ds = _paired(make_pair_dirs(tmp_path / "data", n=1, extra_low=("nogt",)), allow_unmatched=True)
     res = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=["LOE"], loe_short_side=64).run(
