@@ -8,9 +8,9 @@ its settings (its constructor, which is the schema of its entry in suite configs
 Identity and resume: :func:`unit_identity` is everything a unit's numbers depend on (task settings and metrics,
 the dataset's identity, the enhancer's name, parameters and weights checksum). Inside a unit folder, per-image
 progress is kept in ``progress/<identity digest>.jsonl`` (:class:`ProgressLog`), so an interrupted run resumes
-exactly. A folder holds the outputs of one identity: ``owner.json`` records which identity wrote it and what it wrote
-(:func:`claim_folder`), and a unit run into a folder another identity wrote removes those outputs first, so no image
-or table of the other run is left beside (or resumed under) this one's numbers.
+exactly. A folder holds the outputs of one identity (:mod:`evaluation.work_dirs`): a unit run into a folder
+another identity wrote removes that one's outputs first, so no image or table of the other run is left beside (or
+resumed under) this one's numbers.
 """
 
 from __future__ import annotations
@@ -19,21 +19,18 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from uptflow.utils.io import atomic_write_json, atomic_write_text
+from evaluation.work_dirs import PROGRESS, claim_folder
+from uptflow.utils.io import atomic_write_text
 
 __all__ = ["Benchmark", "UnitResult", "TableSpec", "ProgressLog", "unit_identity", "model_identity", "digest",
-           "describe_enhancer", "evaluate", "file_identity", "claim_folder", "OWNER_FILE", "data_line"]
+           "describe_enhancer", "evaluate", "file_identity", "data_line"]
 
 log = logging.getLogger(__name__)
-
-# the record, in a unit or comparison folder, of who wrote it and what it wrote there (see claim_folder)
-OWNER_FILE = "owner.json"
 
 
 def digest(obj: Any, n: int = 12) -> str:
@@ -76,7 +73,7 @@ def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
         from uptflow.plugins.transforms import pipeline_enhancers
         from uptflow.utils.mmconfig import load_config
 
-        resolved = load_config(spec["config"], spec.get("cfg_options")).to_dict()
+        resolved = load_config(spec["config"], spec.get("cfg_options"), framework=spec.get("type")).to_dict()
         ident["config_sha256"] = digest(resolved, 64)
         if enhancers := pipeline_enhancers(resolved, where=str(spec["config"])):
             ident["pipeline_enhancers"] = enhancers
@@ -133,7 +130,7 @@ class ProgressLog:
     first record, so a run that fails before any leaves none behind.
     """
 
-    folder: ClassVar[str] = "progress"
+    folder: ClassVar[str] = PROGRESS
 
     def __init__(self, out_dir: str | os.PathLike, identity: dict[str, Any]) -> None:
         self.path = Path(out_dir) / self.folder / f"{digest(identity)}.jsonl"
@@ -161,85 +158,6 @@ class ProgressLog:
         self.done[name] = record
 
 
-def claim_folder(folder: str | os.PathLike, owner: str, outputs: Sequence[str], units: Sequence[str] = ()) -> None:
-    """Make ``folder`` hold the outputs of ``owner`` alone, before ``owner`` writes any.
-
-    ``owner.json`` records the owner and what it writes there. When another owner wrote the folder (or none is
-    recorded), what that one recorded and ``outputs`` are removed, with one warning; the same owner keeps its files
-    (a killed run resumes) and loses only those it no longer writes. Nothing else in the folder is touched, and a
-    folder without a record whose files named like ``outputs`` no unit wrote is refused (ValueError).
-
-    Args:
-        folder: the folder.
-        owner: who writes it (a unit's identity digest).
-        outputs: the files and folders ``owner`` writes, relative to ``folder``.
-        units: sub-folders holding units of their own (a comparison's ``<label>/``): recorded, so a later owner
-            removes them, but each is claimed by its unit, which keeps what it can resume.
-    """
-    folder = Path(folder)
-    marker = folder / OWNER_FILE
-    before = _owner_record(marker)
-    if not before:
-        _refuse_foreign(folder, outputs, units)
-    recorded = before.get("outputs", [])
-    record = {"owner": owner, "outputs": [*outputs, *units]}
-    if before.get("owner") == owner:
-        stale = [name for name in recorded if name not in record["outputs"]]
-    else:
-        stale = list(dict.fromkeys([*recorded, *outputs]))
-    removed = [name for name in stale if _remove_output(folder, name)]
-    if removed:
-        log.warning("%s held another run's results (%s); they were removed and replaced by this run's", folder,
-                    ", ".join(removed))
-    if before != record:  # after the removal: a run killed in between removes the rest next time
-        atomic_write_json(marker, record)
-
-
-def _refuse_foreign(folder: Path, outputs: Sequence[str], units: Sequence[str]) -> None:
-    """Refuse a folder without an owner record that holds files named like ``outputs`` but no progress log (in it or
-    in a unit sub-folder), the mark of every unit written before owner records existed: they are someone else's,
-    e.g. a photo folder with an ``images/`` given as the work dir, and are never removed."""
-    if any((folder / place / ProgressLog.folder).is_dir() for place in (".", *units)):
-        return
-    present = [name for name in outputs if os.path.lexists(folder / name)]
-    if present:
-        raise ValueError(f"{folder}: holds {', '.join(present)}, which no uptflow run recorded writing (no "
-                         f"{OWNER_FILE}); give a new --work-dir, or move them away")
-
-
-def _owner_record(marker: Path) -> dict[str, Any]:
-    """The owner record at ``marker`` (empty when there is none)."""
-    if not marker.is_file():
-        return {}
-    try:
-        return json.loads(marker.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise ValueError(f"{marker}: corrupt owner record; delete it to start this folder over") from None
-
-
-def _remove_output(folder: Path, name: str) -> bool:
-    """Remove the output ``name`` of ``folder``; whether there was one. A sub-folder with an owner record loses only
-    what that record lists (and is removed when that empties it); names leading out of ``folder`` are ignored."""
-    rel = Path(name)
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        return False
-    path = folder / rel
-    if path.is_dir() and not path.is_symlink():
-        if (path / OWNER_FILE).is_file():
-            for inner in _owner_record(path / OWNER_FILE).get("outputs", []):
-                _remove_output(path, inner)
-            (path / OWNER_FILE).unlink()
-            if not any(path.iterdir()):
-                path.rmdir()
-        else:
-            shutil.rmtree(path)
-        return True
-    if os.path.lexists(path):
-        path.unlink()
-        return True
-    return False
-
-
 class Benchmark:
     """Base of every task benchmark.
 
@@ -264,6 +182,7 @@ class Benchmark:
     default_metrics: ClassVar[tuple[str, ...]] = ()
     output_settings: ClassVar[tuple[str, ...]] = ()  # settings that choose kept files only, never a number
     outputs: ClassVar[tuple[str, ...]] = ()  # files and folders a unit writes, relative to its folder
+    work_dir_outputs: ClassVar[tuple[str, ...]] = ()  # what the area command writes beside its units (a figure)
 
     def __init__(self, metrics: Sequence[str] | None = None, device: str = "cpu") -> None:
         chosen = tuple(metrics) if metrics is not None else self.default_metrics
@@ -291,7 +210,7 @@ class Benchmark:
     def start(self, out_dir: Path, identity: dict[str, Any]) -> ProgressLog:
         """Take ``out_dir`` for the unit of ``identity`` (another identity's outputs there are removed) and open its
         progress log; called once the unit's model is built, so a failed start leaves the folder as it was."""
-        claim_folder(out_dir, digest(identity), (ProgressLog.folder, *self.outputs))
+        claim_folder(out_dir, digest(identity), (ProgressLog.folder, *self.outputs, *self.work_dir_outputs))
         return ProgressLog(out_dir, identity)
 
     def pending(self, dataset: Any, plog: ProgressLog, enhancer: Any, progress: bool = True) -> Iterator[Any]:
@@ -337,7 +256,7 @@ class Benchmark:
 def data_line(dataset: Any) -> str:
     """``Data: ...``: the data a summary's numbers come from (type, folder, images, the reader's settings given,
     the darkening), for the summaries people read without metrics.json."""
-    given = [f"{k}={v}" for k, v in dataset.settings.items() if k != "degrade" and v not in (None, False)]
+    given = [f"{k}={v}" for k, v in dataset.settings.items() if k != "degrade" and v is not None and v is not False]
     line = f"Data: {dataset.type} {dataset.root}, {len(dataset)} images" + "".join(f", {g}" for g in given)
     if dataset.degrade is not None:
         line += f"; darkened with {dataset.degrade.describe()['spec']} (seed {dataset.seed})"
@@ -361,7 +280,8 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
     work = Path(work_dir)
     if len(enhancers) > 1:
         # every comparison has one owner: a rerun with other enhancers or settings keeps the units that still apply
-        claim_folder(work, "comparison", ("summary.csv", "summary.md"), units=tuple(enhancers))
+        claim_folder(work, "comparison", ("summary.csv", "summary.md", *benchmark.work_dir_outputs),
+                     units=tuple(enhancers))
     rows, protocols = [], []
     unread = [dict(enhancer="(reading)", **b) for b in dataset.info.get("skipped", ())]
     skipped = list(unread)

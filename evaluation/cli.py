@@ -72,7 +72,11 @@ def _entries(args: argparse.Namespace) -> list[tuple[str, str]]:
     out = []
     for item in items:
         label, sep, name = item.partition(":")
-        out.append((label, name) if sep else (item, item))
+        label = label if sep else item
+        if label in (".", "..") or any(c in label for c in "/\\") or label.startswith("."):
+            raise ValueError(f"--enhancer {item}: the label {label!r} names the enhancer's folder in --work-dir, so "
+                             "it must be a plain name (no '/', not starting with '.')")
+        out.append((label, name if sep else item))
     labels = [lab for lab, _ in out]
     dup = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dup:

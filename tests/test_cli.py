@@ -241,3 +241,26 @@ def test_a_warning_during_a_command_is_one_warning_line_without_library_source(t
                           "--precision", "fp16", "--device", "cpu"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "warning: precision='fp16' on the CPU" in res.stderr and "UserWarning" not in res.stderr
+
+
+def test_set_values_are_literals_where_they_parse_and_labels_may_hold_dots():
+    from uptflow.cli import parse_settings
+
+    got = parse_settings(["u.v1.5.heat=0.7", "u.tile=(640, 640)", "g.gamma=1.8", "g.name={[]: 1}", "g.path=/a/b"],
+                         ["u.v1.5", "u", "g"])
+    assert got == {"u.v1.5": {"heat": 0.7}, "u": {"tile": (640, 640)},
+                   "g": {"gamma": 1.8, "name": "{[]: 1}", "path": "/a/b"}}
+    assert parse_settings(["heat=0.5"], ["uptflow"]) == {"uptflow": {"heat": 0.5}}  # one enhancer: no label needed
+    with pytest.raises(ValueError, match=r"--set x.heat=1: expected LABEL.KEY=VALUE with a label from \['u', 'g'\]"):
+        parse_settings(["x.heat=1"], ["u", "g"])
+    with pytest.raises(ValueError, match="not a setting of the enhancer; give --cache-dir"):
+        parse_settings(["u.cache_dir=/tmp"], ["u"])
+
+
+@pytest.mark.parametrize("label", ["..", "../x", "/tmp/x", ".hidden", "a/b"])
+def test_an_enhancer_label_that_is_not_a_plain_folder_name_is_refused(tmp_path, label):
+    from evaluation.enhancement.__main__ import main as enhance_bench
+
+    rc = enhance_bench(["--data", str(tmp_path), "--dataset", "paired", "--enhancer", f"{label}:gamma",
+                        "--work-dir", str(tmp_path / "w")])
+    assert rc == 2 and not (tmp_path / "w").exists()

@@ -221,8 +221,10 @@ def parse_settings(items: Sequence[str], labels: Sequence[str]) -> dict[str, dic
     out: dict[str, dict[str, Any]] = {label: {} for label in labels}
     for item in items:
         target, sep, value = item.partition("=")
-        label, dot, key = target.partition(".")
-        if not dot and len(labels) == 1:
+        # the longest label the target starts with: a label may hold a dot (uptflow_heat0.7)
+        label = max((lab for lab in labels if target.startswith(f"{lab}.")), key=len, default="")
+        key = target[len(label) + 1:] if label else ""
+        if not label and "." not in target and len(labels) == 1:
             label, key = labels[0], target
         if not sep or not key or label not in out:
             one = f"KEY=VALUE or {labels[0]}.KEY=VALUE" if len(labels) == 1 else \
@@ -232,7 +234,7 @@ def parse_settings(items: Sequence[str], labels: Sequence[str]) -> dict[str, dic
             raise ValueError(f"--set {item}: not a setting of the enhancer; give {_NOT_SETTINGS[key]}")
         try:
             out[label][key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # e.g. {[]: 1}: not a literal
             out[label][key] = value
     return out
 

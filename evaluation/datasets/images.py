@@ -132,11 +132,15 @@ class PairedImages(DatasetReader):
 
     def samples(self, seed: int, data_dir: Path) -> tuple[list[Sample], dict[str, Any]]:
         folder = self.split_folder()
-        splits = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name.lower() in _SPLIT_NAMES)
-        if len(splits) > 1:  # LOL's our485 + eval15, LOL-v2's Train + Test: scoring them together is no protocol
-            raise ValueError(f"{folder}: holds the splits {', '.join(splits)}; choose one with split=NAME (enhance-"
-                             "bench: --split NAME), or give the split's own folder as the root")
         samples = read_paired(folder, self.allow_unmatched)
+        # LOL's our485 + eval15, LOL-v2's Real_captured/Train + .../Test: scoring splits together is no protocol
+        splits = {p.lower(): p for s in samples for p in Path(s.group).parts if p.lower() in _SPLIT_NAMES}
+        if len(splits) > 1:
+            given = (f"split {self.split!r} names no sub-folder of {folder}, which holds" if self.split
+                     else f"{folder}: holds")
+            raise ValueError(f"{given} the splits {', '.join(sorted(splits.values(), key=str.lower))}; choose one "
+                             "with split=NAME (enhance-bench: --split NAME), or give the split's own folder as the "
+                             "root")
         return samples, {"unmatched": [s.name for s in samples if s.reference is None]}
 
 

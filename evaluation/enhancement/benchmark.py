@@ -70,6 +70,7 @@ class EnhancementBenchmark(Benchmark):
     default_metrics = ("PSNR", "SSIM", "SSIM-G11")
     output_settings = ("save_images",)
     outputs = ("images", "per_image.csv", "summary.csv", "summary.md", "metrics.json")
+    work_dir_outputs = ("comparison.png",)  # enhance-bench's figure
     default_nr_metrics = ("NIQE", "BRISQUE", "LOE")
 
     def __init__(self, metrics: Sequence[str] | None = None, nr_metrics: Sequence[str] | None = None,
@@ -194,8 +195,9 @@ class EnhancementBenchmark(Benchmark):
         elif read_back:
             runtime_note = (f"\nruntime_s: none: all {read_back} images were read back from the enhanced-image cache "
                             "(the suite enhances each image once, before scoring); benchmarks/ times the enhancers\n")
+        unread = len(dataset.info.get("skipped", ()))  # left out by the reader: counted like the unit's own
         summary = pd.DataFrame([dict(enhancer=describe_enhancer(enhancer)["name"], images=len(scored),
-                                     skipped=len(skipped), **{m: to_table(m, v) for m, v in means.items()},
+                                     skipped=len(skipped) + unread, **{m: to_table(m, v) for m, v in means.items()},
                                      runtime_s=float(times.mean()) if len(times) else math.nan)])
         atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
         atomic_write_text(out_dir / "summary.md", summary.to_markdown(index=False, floatfmt=".4f")

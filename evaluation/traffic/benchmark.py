@@ -35,7 +35,7 @@ from evaluation.traffic.stability import FlickerMeter, summarize_pairs
 from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
 from uptflow.utils.io import atomic_write_json, atomic_write_text, imwrite_rgb
 
-__all__ = ["TrafficBenchmark", "VEHICLE_CLASSES", "PERSON_CLASSES", "ntm_table"]
+__all__ = ["TrafficBenchmark", "VEHICLE_CLASSES", "PERSON_CLASSES", "ntm_table", "read_coco_annotations"]
 
 # COCO classes counted as road vehicles and as people
 VEHICLE_CLASSES = ("bicycle", "car", "motorcycle", "bus", "truck")
@@ -207,9 +207,10 @@ class TrafficBenchmark(Benchmark):
             extra = self._write_detections(names, plog, out_dir)
             values.update({m: extra["coco"][key] for m, key in _COCO.items() if extra.get("coco")})
         part = dataset.samples[0].group if dataset.samples else dataset.root.name
+        unread = len(dataset.info.get("skipped", ()))  # left out by the reader: counted like the unit's own
         summary = pd.DataFrame([dict(part=part, enhancer=describe_enhancer(enhancer)["name"], frames=len(frames),
-                                     skipped=len(skipped), **{m: to_table(m, values[m]) for m in self.selected
-                                                              if m in values})])
+                                     skipped=len(skipped) + unread, **{m: to_table(m, values[m]) for m in self.selected
+                                                                       if m in values})])
         atomic_write_text(out_dir / "frames.csv", fdf.to_csv(index=False))
         atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
         atomic_write_text(out_dir / "summary.md", summary.round(4).to_markdown(index=False) + "\n")
@@ -263,6 +264,14 @@ def read_coco_annotations(path: str) -> dict[str, Any]:
         items = gt.get(key) if isinstance(gt, dict) else None
         if not isinstance(items, list) or not all(isinstance(i, dict) and all(f in i for f in fields) for i in items):
             raise ValueError(f"coco_annotations: {p}: '{key}' must be a list of objects with {', '.join(fields)}")
+    for a in gt["annotations"]:
+        box = a["bbox"]
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise ValueError(f"coco_annotations: {p}: annotation {a.get('id', '?')}: bbox must be [x, y, width, "
+                             f"height], got {box!r}")
+        # COCOeval reads both; hand-made files often leave them out
+        a.setdefault("iscrowd", 0)
+        a.setdefault("area", float(box[2] * box[3]))
     return gt
 
 

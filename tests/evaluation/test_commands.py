@@ -3,6 +3,7 @@ user mistake in a benchmark command is one `error:` line and exit status 2."""
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +243,20 @@ def test_an_mmdet_setting_the_model_does_not_take_is_one_line_naming_the_config(
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert rc == 2 and "Traceback" not in err, err
     assert len(errors) == 1 and config in errors[0] and "nosuch" in errors[0], err
+
+
+@pytest.mark.mm
+@pytest.mark.parametrize("option, says", [
+    ("crop_size=(512,512)", "--cfg-options crop_size: in a variable of segformer_mit-b0_cityscapes19.py"),
+    ("optim_wrapper.paramwise_cfg.custom_keys.heads.lr_mult=2", None),  # a mapping of names takes any name
+    ("test_pipeline.1.scale=(512,256)", None),  # mmseg's inference_model reads test_pipeline itself
+])
+def test_segmentation_cfg_options_that_change_nothing_are_refused_and_the_others_taken(option, says):
+    from uptflow.utils.mmconfig import load_config
+
+    key, _, value = option.partition("=")
+    if says is None:
+        load_config(SEG_CONFIG, {key: eval(value)}, framework="mmseg")
+    else:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            load_config(SEG_CONFIG, {key: eval(value)}, framework="mmseg")

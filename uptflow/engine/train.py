@@ -14,12 +14,11 @@ Priority of settings: command line > config file; the work dir defaults to ``wor
 import argparse
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from uptflow.utils.mmconfig import check_cfg_options, runner_keys, value_at
+from uptflow.utils.mmconfig import check_cfg_options, value_at
 
 __all__ = ["add_arguments", "run", "prepare_config", "build_runner", "check_data_roots", "check_validation_set",
            "runner_device", "train"]
@@ -65,35 +64,6 @@ def check_data_roots(cfg) -> None:
                     f"{path}.data_root = {root!r} does not exist. Download the dataset (see docs/training.md for "
                     f"the expected folder tree) and pass --cfg-options {key}=/path/to/it, or set "
                     f"data_root in the config.")
-
-
-def _nested_uses(node: Any, match: Callable[[Any, Any], bool], where: str = "") -> list[str]:
-    """The ``--cfg-options`` paths (list items by index) of the entries ``(key, value)`` below the top level of a
-    config dict for which ``match(key, value)`` holds (not looking inside a match)."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, (list, tuple)) else ()
-    found: list[str] = []
-    for k, v in items:
-        path = f"{where}.{k}" if where else str(k)
-        found += [path] if where and match(k, v) else _nested_uses(v, match, path)
-    return found
-
-
-def _variable_override(cfg_dict: dict, key: str, runner_keys: set[str]) -> str | None:
-    """Why ``--cfg-options key`` would change nothing, when ``key`` lies in a top-level variable of the config file
-    (``crop_size``, ``train_pipeline.1.crop_size``): mmengine copied the variable's value where it was used when
-    the file was read, and the Runner reads only its own settings. None: ``key`` is not in such a variable."""
-    top, _, rest = key.partition(".")
-    if top in runner_keys or top not in cfg_dict or top in _READ_AT_TOP_LEVEL:
-        return None
-    used = {k: v for k, v in cfg_dict.items() if k in runner_keys}
-    value = cfg_dict[top]
-    if isinstance(value, (dict, list, tuple)):  # a structure (a pipeline): where equal ones are
-        found = [f"{w}.{rest}" if rest else w for w in _nested_uses(used, lambda k, v: v == value)]
-    else:  # a scalar: the settings of that name and value
-        found = [] if rest else _nested_uses(used, lambda k, v: k == top and v == value)
-    if not found:
-        return f"set the settings the file computed from '{top}' instead (none of the Runner's is named so)"
-    return f"set {' / '.join(found)} instead (and any other setting the file computed from '{top}')"
 
 
 # top-level keys of the training configs that are neither Runner settings nor plain variables: prepare_config reads
@@ -163,7 +133,7 @@ def _check_typed_key(cfg_dict: dict, key: str, options: dict) -> None:
 def _check_overrides(cfg_dict: dict, options: dict, config_name: str) -> None:
     """Refuse ``--cfg-options`` a run would ignore or fail on later: those :func:`check_cfg_options` refuses for
     any config, and a new setting its entry's class does not take."""
-    check_cfg_options(cfg_dict, options, config_name, also_known=("data_root",))
+    check_cfg_options(cfg_dict, options, config_name, also_known=("data_root",), read_at_top_level=_READ_AT_TOP_LEVEL)
     for key in options:
         _check_typed_key(cfg_dict, key, options)
 
@@ -204,12 +174,6 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
                 for _, ds in _datasets(cfg.get(where), where):
                     if ds.get("data_root") == cfg.get("data_root"):
                         ds["data_root"] = root
-        runner = runner_keys()
-        for key in cfg_options:
-            why = _variable_override(cfg.to_dict(), key, runner)
-            if why is not None:
-                raise ValueError(f"--cfg-options {key}: in a variable of {path.name}, already used when the file was "
-                                 f"read, so setting it changes nothing; {why}")
         cfg.merge_from_dict(cfg_options)
     for key in ("model", "train_dataloader", "train_cfg", "optim_wrapper"):
         if key not in cfg:

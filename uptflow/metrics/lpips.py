@@ -38,6 +38,7 @@ def default_backbone_path() -> Path:
 
 
 def _hub_path() -> Path:
+    """Where torch's hub cache keeps the AlexNet weights."""
     return Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
 
 

@@ -7,18 +7,22 @@ extra keeps by pinning ``setuptools<81``.)
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CONFIG_SUFFIXES", "MISSING", "load_config", "resolve_config_path", "config_mistakes", "check_cfg_options",
-           "runner_keys", "value_at"]
+__all__ = ["CONFIG_SUFFIXES", "INFERENCE_VARIABLES", "load_config", "resolve_config_path", "config_mistakes",
+           "check_cfg_options", "runner_keys", "value_at"]
 
 CONFIG_SUFFIXES = (".py", ".json", ".yaml", ".yml")  # what mmengine's Config.fromfile reads
 # what mmengine's Runner reads from its config besides its constructor's settings (runner.py, self.cfg.get)
 _RUNNER_CFG_READS = ("model_wrapper_cfg", "find_unused_parameters", "sync_bn", "compile", "activation_checkpointing",
                      "efficient_conv_bn_eval")
-MISSING = object()  # value_at's answer for a key the config does not have
+_MISSING = object()  # value_at's answer for a key the config does not have
+# top-level variables of a config that a framework's inference reads itself: mmseg's inference_model builds
+# cfg.test_pipeline; mmdet runs the test loader's copy, but uptflow's pipeline_enhancers reads test_pipeline too and
+# refuses a config whose two enhance differently, so an override of one is caught there
+INFERENCE_VARIABLES = {"mmseg": ("test_pipeline",), "mmdet": ("test_pipeline",)}
 
 
 def _package_dir(package: str) -> str:
@@ -43,9 +47,10 @@ def resolve_config_path(path: str | os.PathLike) -> str:
     return os.path.expanduser(text)
 
 
-def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = None):
-    """``mmengine.Config.fromfile`` of a file or a ``package::`` config, plus optional overrides; a file that is not
-    a readable config raises ValueError naming it (mmengine's OSError / SyntaxError would end in a traceback)."""
+def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = None, framework: str | None = None):
+    """``mmengine.Config.fromfile`` of a file or a ``package::`` config, plus optional overrides (checked, see
+    :func:`check_cfg_options`, for what ``framework``'s inference reads); a file that is not a readable config raises
+    ValueError naming it (mmengine's OSError / SyntaxError would end in a traceback)."""
     from mmengine.config import Config
 
     full = resolve_config_path(path)
@@ -56,7 +61,8 @@ def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = No
     except SyntaxError as err:
         raise ValueError(f"{path} (or a _base_ file of it): syntax error in line {err.lineno}: {err.msg}") from err
     if cfg_options:
-        check_cfg_options(cfg.to_dict(), cfg_options, os.path.basename(full))
+        check_cfg_options(cfg.to_dict(), cfg_options, os.path.basename(full),
+                          read_at_top_level=("custom_imports", *INFERENCE_VARIABLES.get(framework or "", ())))
         cfg.merge_from_dict(cfg_options)
     return cfg
 
@@ -71,39 +77,78 @@ def runner_keys() -> set[str]:
 
 
 def value_at(node: Any, key: str) -> Any:
-    """The config value at dotted ``key`` (list items by index), or ``MISSING``."""
+    """The config value at dotted ``key`` (list items by index), or a sentinel object when it has none."""
     for part in key.split("."):
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return MISSING
+            return _MISSING
     return node
 
 
-def check_cfg_options(cfg_dict: dict, options: dict[str, Any], config_name: str, also_known: tuple[str, ...] = ()
-                      ) -> None:
+def _nested_uses(node: Any, match: Callable[[Any, Any], bool], where: str = "") -> list[str]:
+    """The ``--cfg-options`` paths (list items by index) of the entries ``(key, value)`` below the top level of a
+    config dict for which ``match(key, value)`` holds (not looking inside a match)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, (list, tuple)) else ()
+    found: list[str] = []
+    for k, v in items:
+        path = f"{where}.{k}" if where else str(k)
+        found += [path] if where and match(k, v) else _nested_uses(v, match, path)
+    return found
+
+
+def _variable_override(cfg_dict: dict, key: str, runner: set[str], read_at_top_level: tuple[str, ...]) -> str | None:
+    """Why ``--cfg-options key`` would change nothing, when ``key`` lies in a top-level variable of the config file
+    (``crop_size``, ``train_pipeline.1.crop_size``): mmengine copied the variable's value where it was used when
+    the file was read, and the Runner (or the inference API) reads only its own settings and ``read_at_top_level``.
+    None: ``key`` is not in such a variable."""
+    top, _, rest = key.partition(".")
+    if top in runner or top not in cfg_dict or top in read_at_top_level:
+        return None
+    used = {k: v for k, v in cfg_dict.items() if k in runner}
+    value = cfg_dict[top]
+    if isinstance(value, (dict, list, tuple)):  # a structure (a pipeline): where equal ones are
+        found = [f"{w}.{rest}" if rest else w for w in _nested_uses(used, lambda k, v: v == value)]
+    else:  # a scalar: the settings of that name and value
+        found = [] if rest else _nested_uses(used, lambda k, v: k == top and v == value)
+    if not found:
+        return f"set the settings the file computed from '{top}' instead (none of the Runner's is named so)"
+    return f"set {' / '.join(found)} instead (and any other setting the file computed from '{top}')"
+
+
+def check_cfg_options(cfg_dict: dict, options: dict[str, Any], config_name: str, also_known: tuple[str, ...] = (),
+                      read_at_top_level: tuple[str, ...] = ("custom_imports",)) -> None:
     """Refuse ``--cfg-options`` that a run would silently ignore or fail on later: a top-level key that neither the
-    config nor mmengine's Runner knows, a new key beside a near-identical one in an entry without a ``type`` (whose
-    reader would never look at it; entries with a ``type`` are checked by their class), and a value of another kind
+    config nor mmengine's Runner knows; a key inside a variable of the file (``crop_size``, ``test_pipeline.1.scale``
+    where the test loader holds a copy), which mmengine resolved when it read the file, unless the code reads that
+    variable itself (``read_at_top_level``: mmseg's ``inference_model`` reads ``test_pipeline``); a new key beside a
+    near-identical one in an entry without a ``type`` (whose reader would never look at it; entries with a ``type``
+    are checked by their class, and mappings of names such as ``custom_keys`` take any); and a value of another kind
     than the one it replaces (text for a number or a flag)."""
     from uptflow.registry import closest
 
-    known = set(cfg_dict) | runner_keys() | set(also_known)
+    runner = runner_keys()
+    known = set(cfg_dict) | runner | set(also_known)
     for key, value in options.items():
         parts = key.split(".")
         if parts[0] not in known:
             guess = closest(parts[0], known)
             raise ValueError(f"--cfg-options {key}: {config_name} has no '{parts[0]}' and mmengine's Runner takes no "
                              "such setting" + (f" (did you mean {guess}?)" if guess else ""))
-        parent = value_at(cfg_dict, ".".join(parts[:-1])) if len(parts) > 1 else MISSING
-        if isinstance(parent, dict) and "type" not in parent and parts[-1] not in parent \
+        why = _variable_override(cfg_dict, key, runner, (*also_known, *read_at_top_level))
+        if why is not None:
+            raise ValueError(f"--cfg-options {key}: in a variable of {config_name}, already used when the file was "
+                             f"read, so setting it changes nothing; {why}")
+        parent = value_at(cfg_dict, ".".join(parts[:-1])) if len(parts) > 1 else _MISSING
+        names_only = isinstance(parent, dict) and parent and all(isinstance(v, dict) for v in parent.values())
+        if isinstance(parent, dict) and "type" not in parent and not names_only and parts[-1] not in parent \
                 and (guess := closest(parts[-1], [str(k) for k in parent])):
             raise ValueError(f"--cfg-options {key}: {config_name} has no '{parts[-1]}' in {'.'.join(parts[:-1])} "
                              f"(did you mean {guess}?)")
         old = value_at(cfg_dict, key)
-        if old is MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
+        if old is _MISSING or old is None or value is None:  # None: mmengine's "unset" (e.g. randomness.seed)
             continue
         number = isinstance(old, (int, float)) and not isinstance(old, bool)
         if (number and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \

@@ -36,6 +36,19 @@ def test_a_split_names_the_sub_folder_read_and_never_mixes_in_the_others(tmp_pat
             build_reader(dict(type=kind, root=str(tmp_path / "LOLv2"))).read()
 
 
+def test_splits_deeper_in_a_paired_root_are_refused_too(tmp_path):
+    for part in ("Real_captured", "Synthetic"):  # LOL-v2 as released
+        for split in ("Train", "Test"):
+            make_pair_dirs(tmp_path / "LOL-v2" / part / split, "Low", "Normal", n=1)
+    with pytest.raises(ValueError, match=r"split 'test' names no sub-folder of \S+LOL-v2, which holds the splits "
+                                         r"Test, Train; choose one"):
+        build_reader(dict(type="paired", root=str(tmp_path / "LOL-v2"), split="test")).read()
+    real = build_reader(dict(type="paired", root=str(tmp_path / "LOL-v2" / "Real_captured"), split="test")).read()
+    assert [s.group for s in real.samples] == ["Test"]
+    make_pair_dirs(tmp_path / "test", n=1)  # a folder named like a split holding the pairs itself
+    assert len(build_reader(dict(type="paired", root=str(tmp_path / "test"))).read()) == 1
+
+
 def test_lol_v2_real_file_prefixes_are_ignored_when_pairing(tmp_path):
     root = tmp_path / "LOL-v2" / "Real_captured" / "Test"
     make_pair_dirs(root, "Low", "Normal", n=2)

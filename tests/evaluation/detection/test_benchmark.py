@@ -6,9 +6,10 @@ import warnings
 import numpy as np
 import pytest
 
-from evaluation.benchmark import OWNER_FILE, ProgressLog
+from evaluation.benchmark import ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.detection.benchmark import DetectionBenchmark
+from evaluation.work_dirs import OWNER_FILE
 from tests.evaluation.datasets.exdark_trees import flat_dataset, write_image
 
 _RANDOM_YOLO = dict(type="yolov8", checkpoint="yolov8n.yaml", imgsz=64)

@@ -65,7 +65,7 @@ def test_coco_yolov8n_finds_the_bus_offline(shared):
 @pytest.mark.slow
 def test_mmdet_detector_from_the_exdark_config_runs_through_the_interface():
     det = build_detector(dict(type="mmdet", config="configs/detection/yolov3_d53_exdark_608_random.py",
-                              cfg_options={"load_from": None, "test_pipeline.1.scale": (128, 128)}))
+                              cfg_options={"load_from": None, "test_dataloader.dataset.pipeline.1.scale": (128, 128)}))
     assert det.class_names == EXDARK_CLASSES
     img = (np.random.default_rng(0).random((100, 120, 3)) * 255).astype(np.uint8)
     with no_network() as attempts:

@@ -363,7 +363,7 @@ def test_mmdet_yolov3_maet_iat_config_fine_tunes_from_the_given_weights(tmp_path
     assert not (tmp_path / "w/data/annotations/val.json").exists()  # random split: nothing to validate on
     from evaluation.detection.detectors import build_detector
 
-    tuned = build_detector(dict(spec, cfg_options={"test_pipeline": _SMALL_TEST}))
+    tuned = build_detector(dict(spec, cfg_options={"test_dataloader.dataset.pipeline": _SMALL_TEST}))
     assert len(tuned.class_names) == 12 and tuned(np.zeros((80, 96, 3), np.uint8)).boxes.shape[1] == 4
 
 

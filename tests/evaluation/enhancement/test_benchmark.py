@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.benchmark import OWNER_FILE, ProgressLog
+from evaluation.benchmark import ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.enhancement.__main__ import main
 from evaluation.enhancement.benchmark import EnhancementBenchmark
+from evaluation.work_dirs import OWNER_FILE
 from tests.evaluation.datasets.image_trees import make_pair_dirs
 from uptflow.enhancers import build_enhancer
 from uptflow.metrics import psnr

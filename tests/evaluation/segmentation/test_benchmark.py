@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from evaluation.benchmark import OWNER_FILE, ProgressLog
+from evaluation.benchmark import ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.datasets.segmentation import read_label
 from evaluation.registry import MODELS
@@ -16,6 +16,7 @@ from evaluation.segmentation.benchmark import SegmentationBenchmark, read_label_
 from evaluation.segmentation.classes import trainids_to_labelids
 from evaluation.segmentation.metrics import confusion_matrix, get_protocol, scores_from_confusion
 from evaluation.segmentation.segmenters import Segmenter
+from evaluation.work_dirs import OWNER_FILE
 from tests.evaluation.segmentation.helpers import make_acdc
 from uptflow.enhancers.base import Enhancer
 from uptflow.utils.io import imread_rgb
@@ -99,7 +100,7 @@ def test_rerunning_a_unit_with_other_settings_replaces_the_previous_outputs(tmp_
     stem = fewer.samples[0].stem
     assert sorted(p.name for p in (out / "pred").iterdir()) == [f"{stem}_color.png", f"{stem}_trainIds.png"]
     assert len(list((out / "progress").glob("*.jsonl"))) == 1 and (out / "notes.txt").read_text() == "mine"
-    assert "held another run's results" in caplog.text
+    assert "held results of another run" in caplog.text
 
 
 def test_a_unit_whose_segmenter_cannot_be_built_leaves_no_folder(tmp_path):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation.benchmark import OWNER_FILE, ProgressLog
+from evaluation.benchmark import ProgressLog
 from evaluation.datasets import build_reader
 from evaluation.traffic.benchmark import TrafficBenchmark, _coco_map, read_coco_annotations
 from evaluation.traffic.stability import FlickerMeter
+from evaluation.work_dirs import OWNER_FILE
 from uptflow.enhancers.base import Enhancer
 
 H, W = 200, 256  # LOE subsamples by min(H, W) // 100 = 2 here: cheap
@@ -120,8 +121,8 @@ def test_coco_map_is_100_for_detections_equal_to_the_annotations(tmp_path):
     ann = dict(images=[dict(id=1, file_name="clip_000000.png", width=W, height=H),
                        dict(id=2, file_name="clip_000004.png", width=W, height=H)],
                categories=[dict(id=3, name="car"), dict(id=1, name="person")],
-               annotations=[dict(id=1, image_id=1, category_id=3, bbox=[20, 90, 50, 40], area=2000, iscrowd=0),
-                            dict(id=2, image_id=2, category_id=3, bbox=[44, 90, 50, 40], area=2000, iscrowd=0)])
+               annotations=[dict(id=1, image_id=1, category_id=3, bbox=[20, 90, 50, 40]),  # no iscrowd, area:
+                            dict(id=2, image_id=2, category_id=3, bbox=[44, 90, 50, 40])])  # COCOeval's defaults
     path = tmp_path / "ann.json"
     path.write_text(json.dumps(ann))
     gt = read_coco_annotations(str(path))
@@ -140,6 +141,8 @@ def test_coco_map_is_100_for_detections_equal_to_the_annotations(tmp_path):
     (json.dumps(dict(images=[dict(id=1, file_name="f0.png")], annotations=[])), "'categories' must be a list"),
     (json.dumps(dict(images=[dict(id=1)], categories=[], annotations=[])), "'images' must be a list of objects with "
                                                                            "id, file_name"),
+    (json.dumps(dict(images=[], categories=[], annotations=[dict(id=7, image_id=1, category_id=1, bbox=[1, 2])])),
+     r"annotation 7: bbox must be \[x, y, width, height\], got \[1, 2\]"),
 ])
 def test_a_bad_coco_annotation_file_is_refused_before_any_frame_is_enhanced(tmp_path, content, message):
     path = tmp_path / "ann.json"
