@@ -20,6 +20,7 @@ it replaces were another configuration's. Images of a run stopped midway are rec
 import argparse
 import hashlib
 import json
+import os
 import sys
 import zlib
 from pathlib import Path
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from uptflow.cli import resolve_device, work_dir
     from uptflow.tools.enhance import collect_inputs, output_paths
     from uptflow.utils.io import atomic_write_json, imread_rgb, imwrite_rgb
+    from uptflow.utils.text import listed
 
     out = work_dir(args)
     # inputs first: a mistyped source is a one-line error before any model is loaded
@@ -134,6 +136,11 @@ def run(args: argparse.Namespace) -> int:
     pairs = pairs[: args.limit]
     targets = output_paths(pairs, out, suffix=".jpg")
     written_as = [t.relative_to(out).as_posix() for t in targets]
+    record = _read_record(out)
+    foreign = [t for t, n in zip(targets, written_as, strict=True) if os.path.lexists(t) and n not in record["images"]]
+    if foreign:  # e.g. a folder of the user's own JPEGs given as the work dir
+        raise ValueError(f"--work-dir {out}: would overwrite {len(foreign)} file(s) that uptflow predict did not "
+                         f"record writing ({listed(foreign, 3)}); give another --work-dir")
     device = resolve_device(args.device)
     enhancers = build_enhancers(args, device)
     if len(enhancers) != 1:
@@ -145,7 +152,6 @@ def run(args: argparse.Namespace) -> int:
     detector = build_detector({"device": device, **spec})
     config = _configuration(detector, enhancer, args.show_conf)
     key = _key(config)
-    record = _read_record(out)
     mixed = _other_configurations(out, record, config, written_as)
     if mixed:
         print(f"warning: {mixed}", file=sys.stderr)

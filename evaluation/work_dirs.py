@@ -34,9 +34,9 @@ def claim_folder(folder: str | os.PathLike, owner: str, outputs: Sequence[str], 
 
     When another owner wrote the folder, what that one recorded (its files and folders, and in each unit sub-folder
     what that unit recorded) is removed, with one warning; the same owner keeps its files (a killed run resumes) and
-    loses only those it no longer writes. A folder without a record is taken when it holds none of ``outputs``, or
-    when an earlier version of uptflow wrote it (its progress logs); otherwise it is refused (ValueError), since the
-    files are someone else's. Nothing else is touched, nor a unit sub-folder without a record of its own.
+    loses only those it no longer writes. A file named like one of ``outputs`` that no record lists is refused
+    (ValueError), since it is someone else's, except in a folder an earlier version of uptflow wrote (its progress
+    logs), which starts over. Nothing else is touched, nor a unit sub-folder without a record of its own.
 
     Args:
         folder: the folder.
@@ -46,12 +46,13 @@ def claim_folder(folder: str | os.PathLike, owner: str, outputs: Sequence[str], 
     """
     folder = Path(folder)
     before = _read_record(folder)
-    if before is None:
-        _refuse_foreign(folder, outputs)
+    if before is None and _ran_here(folder):
         before = {"owner": None, "outputs": list(outputs), "units": []}  # an earlier version's: start over
+    # a file named like one of ours that no record lists is someone else's (another command's, or the user's)
+    _refuse_unrecorded(folder, [n for n in outputs if before is None or n not in before["outputs"]])
+    before = before or {"owner": None, "outputs": [], "units": []}
     same = before["owner"] == owner
-    stale = [n for n in before["outputs"] if n not in outputs] if same else list(dict.fromkeys(
-        [*before["outputs"], *outputs]))
+    stale = [n for n in before["outputs"] if not same or n not in outputs]
     gone_units = [u for u in before["units"] if not same or u not in units]
     # the progress log last: a run killed in between still finds the mark of a run of ours and finishes the removal
     removed = [n for n in sorted(stale, key=lambda n: n == PROGRESS) if _remove(folder, n)]
@@ -88,12 +89,12 @@ def _ran_here(folder: Path) -> bool:
     return any(_LOG_NAME.fullmatch(p.name) for d in logs if d.is_dir() for p in d.iterdir())
 
 
-def _refuse_foreign(folder: Path, outputs: Sequence[str]) -> None:
-    """Refuse a folder without a record that holds files named like ``outputs`` no run of uptflow wrote (a photo
-    folder with an ``images/`` given as the work dir): they are never removed."""
-    present = [name for name in outputs if os.path.lexists(folder / name)]
-    if present and not _ran_here(folder):
-        raise ValueError(f"{folder}: holds {', '.join(present)}, which no uptflow run recorded writing (no "
+def _refuse_unrecorded(folder: Path, names: Sequence[str]) -> None:
+    """Refuse a folder holding any of ``names``, files no run of uptflow recorded writing there (a photo folder with
+    an ``images/`` given as the work dir, a ``summary.md`` of the user's): they are never removed nor overwritten."""
+    present = [name for name in names if os.path.lexists(folder / name)]
+    if present:
+        raise ValueError(f"{folder}: holds {', '.join(present)}, which no uptflow run recorded writing there (see "
                          f"{OWNER_FILE}); give a new --work-dir, or move them away")
 
 

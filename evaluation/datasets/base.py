@@ -294,10 +294,13 @@ class DatasetReader:
                        exif=self.exif, degrade=degrade, seed=seed, info=info)
 
     def read(self, seed: int = 0, data_dir: str | os.PathLike | None = None) -> Dataset:
-        """Read the dataset (``data_dir``: where a reader may write data it makes itself)."""
+        """Read the dataset (``data_dir``: where a reader may write data it makes itself; default the uptflow cache,
+        never the current folder)."""
+        from uptflow.utils.paths import cache_dir
+
         if not self.present():
             raise FileNotFoundError(f"{self.type} dataset not found at {self.root} (expected layout: {self.layout})")
-        samples, info = self.samples(seed, Path(data_dir) if data_dir is not None else Path("."))
+        samples, info = self.samples(seed, Path(data_dir) if data_dir is not None else cache_dir("made_data"))
         if not samples:
             raise ValueError(f"{self.root}: no images found (expected layout: {self.layout})")
         return self.make_dataset(samples[: self.limit], info, seed)

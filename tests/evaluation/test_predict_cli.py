@@ -74,3 +74,12 @@ def test_results_without_a_record_are_of_an_unknown_configuration(tmp_path, caps
     assert _predict(str(tmp_path / "in"), "--enhancer", "none", "--work-dir", str(tmp_path / "out"),
                     "--no-progress") == 0
     assert "(made by an interrupted or unrecorded run)" in capsys.readouterr().err
+
+
+def test_a_work_dir_of_the_users_own_jpegs_is_refused_before_anything_is_overwritten(tmp_path, capsys):
+    imwrite_rgb(tmp_path / "in" / "a.png", _image(0))
+    imwrite_rgb(tmp_path / "photos" / "a.jpg", _image(1))  # the user's photo, where predict would write a.jpg
+    before = (tmp_path / "photos" / "a.jpg").read_bytes()
+    assert _predict(str(tmp_path / "in"), "--enhancer", "none", "--work-dir", str(tmp_path / "photos")) == 2
+    assert "would overwrite 1 file(s) that uptflow predict did not record writing" in capsys.readouterr().err
+    assert (tmp_path / "photos" / "a.jpg").read_bytes() == before and not (tmp_path / "photos" / RECORD).exists()

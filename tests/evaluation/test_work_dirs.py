@@ -118,3 +118,12 @@ def test_recorded_names_leading_out_of_the_folder_are_never_removed(tmp_path):
                                                "outputs": ["../outside.txt", "/"], "units": [".."]}))
     claim_folder(unit, "b", ("b.csv",))
     assert (tmp_path / "outside.txt").is_file()
+
+
+def test_files_of_the_users_beside_another_commands_outputs_are_refused_not_removed(tmp_path):
+    _write(tmp_path, "images/photo.png", "summary.md")  # the user's, in a folder detect-bench then used
+    claim_folder(tmp_path, "detection-unit", ("gt_coco.json", "metrics.json"))
+    _write(tmp_path, "gt_coco.json", "metrics.json")
+    with pytest.raises(ValueError, match="holds images, summary.md, which no uptflow run recorded writing there"):
+        claim_folder(tmp_path, "enhancement-unit", ("images", "summary.md", "metrics.json"))
+    assert (tmp_path / "images" / "photo.png").is_file() and (tmp_path / "summary.md").is_file()

@@ -113,3 +113,11 @@ def test_fewer_synthetic_photos_after_more_read_only_the_fewer(tmp_path):
     more = build_reader(dict(type="synthetic", num_images=3, size=64)).read(seed=3, data_dir=tmp_path)
     fewer = build_reader(dict(type="synthetic", num_images=2, size=64)).read(seed=3, data_dir=tmp_path)
     assert (len(more), len(fewer)) == (3, 2) and more.digest() != fewer.digest()
+
+
+def test_data_a_reader_makes_goes_to_the_cache_not_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setenv("UPTFLOW_CACHE", str(tmp_path / "cache"))
+    ds = build_reader(dict(type="synthetic", num_images=1, size=32)).read()
+    assert list((tmp_path / "cwd").iterdir()) == [] and ds.samples[0].path.is_relative_to(tmp_path / "cache")
