@@ -15,7 +15,10 @@ so only the application layer imports both.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from uptflow.cli import LIBRARY_SUBCOMMANDS, DeprecatedOption
@@ -112,8 +115,11 @@ def build_enhancers(args: argparse.Namespace, device: str) -> dict[str, Any]:
         if name == "none":
             out[label] = None
             continue
-        out[label] = build_enhancer(name, weights=weights.get(label), device=device, cache=not args.no_cache,
-                                    cache_dir=args.cache_dir, **params[label])
+        try:
+            out[label] = build_enhancer(name, weights=weights.get(label), device=device, cache=not args.no_cache,
+                                        cache_dir=args.cache_dir, **params[label])
+        except ValueError as e:  # a constructor's own check ("gamma must be positive") names no option
+            raise ValueError(f"--enhancer {label}: {e}") from None
     return out
 
 
@@ -124,6 +130,17 @@ def report_skipped(skipped: list[dict[str, str]], done: str = "") -> int:
     if done:
         print(done)
     return 1 if skipped else 0
+
+
+def outside_data(out: Path, data: str | os.PathLike | Sequence[str | os.PathLike] | None) -> Path:
+    """``out`` (the work dir), refused when it lies in a ``--data`` folder: the next run would read its enhanced
+    images and tables as data."""
+    for d in [data] if isinstance(data, (str, os.PathLike)) else data or ():
+        root = Path(d).expanduser().resolve()
+        if root.is_dir() and out.expanduser().resolve().is_relative_to(root):
+            raise ValueError(f"--work-dir {out}: inside --data {d}, where its outputs would be read as data by the "
+                             "next run; give a folder outside it")
+    return out
 
 
 # ------------------------------------------------------------------------------------------ detectors

@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--metrics {','.join(wanted)}: full-reference metrics need -r/--reference")
     if "LOE" in wanted and not args.inputs:
         raise ValueError("--metrics LOE: needs the low-light inputs (-i/--inputs)")
+    if args.output and Path(args.output).suffix.lower() != ".csv":  # never write a table over a photo
+        raise ValueError(f"--output {args.output}: give a .csv file (the per-image table)")
     if args.loe_short_side < 1:
         raise ValueError(f"--loe-short-side: must be >= 1, got {args.loe_short_side}")
     targets = dict(list(_files(Path(args.target)).items())[: args.limit])

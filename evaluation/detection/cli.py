@@ -63,13 +63,13 @@ def degrade_spec(args: argparse.Namespace) -> str | dict | None:
 def run(args: argparse.Namespace) -> int:
     """Run the command; prints the overall table per enhancer."""
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers, detector_spec, report_skipped
+    from evaluation.cli import build_enhancers, detector_spec, outside_data, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.detection.benchmark import DetectionBenchmark
     from uptflow.cli import resolve_device, work_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    out = work_dir(args)
+    out = outside_data(work_dir(args), args.data)
     device = resolve_device(args.device)
     settings = dict(root=args.data, split=args.subset, limit=args.limit, degrade=degrade_spec(args))
     if args.dataset == "exdark":

@@ -190,10 +190,15 @@ class UltralyticsDetector(Detector):
 
     def __init__(self, checkpoint: str, imgsz: int = 640, conf: float = 0.001, iou: float = 0.7,
                  max_det: int = 300, device: str = "cpu") -> None:
-        if imgsz < 32 or not 0 <= conf <= 1 or not 0 <= iou <= 1 or max_det < 1:
-            raise ValueError(f"ultralytics detector: imgsz {imgsz} (at least 32), conf {conf} and iou {iou} (0-1), "
-                             f"max_det {max_det} (at least 1): a value is out of range")
+        bad = [f"{k} {v} ({rule})" for k, v, ok, rule in (
+            ("imgsz", imgsz, imgsz >= 32, "at least 32"), ("conf", conf, 0 <= conf <= 1, "0-1"),
+            ("iou", iou, 0 <= iou <= 1, "0-1"), ("max_det", max_det, max_det >= 1, "at least 1")) if not ok]
+        if bad:
+            raise ValueError(f"ultralytics detector: {', '.join(bad)}: out of range")
         w = str(checkpoint)
+        if not w.endswith((".pt", ".yaml", ".yml")):  # ultralytics asserts on any other suffix, in a traceback
+            raise ValueError(f"ultralytics detector: checkpoint {w}: not an ultralytics .pt or model .yaml; for an "
+                             "mmdet checkpoint give --detector mmdet --config CONFIG (detector type 'mmdet')")
         if w.endswith((".yaml", ".yml")):
             self.checkpoint, self.sha256 = w, None
         else:

@@ -61,13 +61,13 @@ def _csv(text: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the summary; exit status 1 when an image had to be left out."""
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers, report_skipped
+    from evaluation.cli import build_enhancers, outside_data, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.enhancement.benchmark import EnhancementBenchmark
     from evaluation.tables.html import image_grid
     from uptflow.cli import resolve_device, work_dir
 
-    out = work_dir(args)
+    out = outside_data(work_dir(args), args.data)
     if args.dataset is None:
         raise ValueError("--dataset: required (paired or unpaired)")
     device = resolve_device(args.device)
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     samples = (_figure_samples(dataset, enhancers, out, args.figure_images, {b["file"] for b in skipped})
                if args.figure_images > 0 else [])
     if samples and samples[0]["outputs"]:
-        image_grid(dict(dataset=str(args.data), samples=samples), figure)
+        image_grid(dict(dataset=Path(args.data).name, samples=samples), figure)
     else:
         figure.unlink(missing_ok=True)  # an earlier run's figure would show images this run did not score
     return report_skipped(skipped, f"written to {out}")

@@ -180,8 +180,11 @@ class EnhancementBenchmark(Benchmark):
         protocol = self.protocol(wanted)
         with_ref = int(per_image["paired"].astype(bool).sum())
         if with_ref and len(per_image) > with_ref:  # a paired dataset with unmatched images: which average is over what
-            protocol += (f"; {', '.join(self.wanted(True))} over the {with_ref} images with a reference, "
-                         f"{', '.join(self.wanted(False))} over the {len(per_image) - with_ref} without")
+            paired, unpaired = self.wanted(True), self.wanted(False)
+            groups = (([m for m in paired if m not in unpaired], f"the {with_ref} images with a reference"),
+                      ([m for m in unpaired if m not in paired], f"the {len(per_image) - with_ref} without"),
+                      ([m for m in paired if m in unpaired], f"all {len(per_image)}"))  # NIQE in --metrics too
+            protocol += "; " + ", ".join(f"{', '.join(ms)} over {what}" for ms, what in groups if ms)
         for m in wanted:  # PSNR of an output equal to its reference is infinite: a mean leaves it out, and says so
             infinite = int(np.isinf(per_image[m].astype(float)).sum()) if m in per_image else 0
             if infinite:

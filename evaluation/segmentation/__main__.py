@@ -49,13 +49,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation described by ``args``; print the summary; return the exit code."""
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers, report_skipped
+    from evaluation.cli import build_enhancers, outside_data, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.detection.cli import degrade_spec
     from evaluation.segmentation.benchmark import SegmentationBenchmark
     from uptflow.cli import resolve_device, work_dir
 
-    out = work_dir(args)
+    out = outside_data(work_dir(args), args.data)
     device = resolve_device(args.device)
     enhancers = build_enhancers(args, device)  # a misspelt enhancer is refused before the data is read
     dataset = build_reader(dict(type=args.dataset, root=args.data, split=args.split, limit=args.limit,

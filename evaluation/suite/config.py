@@ -155,6 +155,8 @@ def load_config(path: str | os.PathLike | None = None, data_root: str | None = N
             why = str(e.args[0] if e.args else e).split(" [")[0]  # mmengine appends the whole list
             raise ConfigError(f"--cfg-options {key}: {why}") from None
     raw = cfg.to_dict()
+    if data_root is not None and not Path(data_root).expanduser().is_dir():  # else every dataset is 'absent'
+        raise ConfigError(f"--data-root {data_root}: not a folder")
     for key, value in (("data_root", data_root), ("work_dir", work_dir), ("cache_dir", cache_dir),
                        ("device", device)):
         if value is not None:

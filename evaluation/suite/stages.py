@@ -192,6 +192,11 @@ class Suite:
         """Refuse to continue an earlier run of this shard in the work dir unless --resume was given (a run that
         stopped before finishing any unit, e.g. on a config error, has nothing to protect)."""
         marker = self.work_dir / f"run_info-{self.shard.tag}.json"
+        # state/ is made with the Suite; a run writes its run_info-*.json before any of the others
+        ours = [p for p in SUITE_FOLDERS if p != "state" and (self.work_dir / p).exists()]
+        if ours and not any(self.work_dir.glob("run_info-*.json")):  # e.g. a folder with a report/ of the user's
+            raise ResumeError(f"{self.work_dir} holds {', '.join(ours)} but no suite run (no run_info-*.json); "
+                              "choose another --work-dir, or move them away")
         n = len(self.store.all()) if marker.is_file() and not self.resume else 0
         if n:
             raise ResumeError(f"{self.work_dir} already holds a run of this suite ({n} finished units); "

@@ -115,8 +115,12 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
     has_gt = any(s.get("gt") is not None for s in samples)
     labels = (["source (day)"] if has_src else []) + (["input (darkened)" if has_src else "input"]) \
         + (["reference"] if has_gt else []) + list(samples[0]["outputs"])
-    fig, axes = plt.subplots(2 * len(samples), len(labels), figsize=(2.4 * len(labels), 4.0 * len(samples)),
-                             squeeze=False)
+    # rows as tall as their images (the full image at its aspect, the square zoom), so no band is left empty
+    heights = [r for s in samples for r in (s["input"].shape[0] / s["input"].shape[1], 1.0)]
+    inches = 2.3 * sum(heights) + 0.6  # an image spans about 2.1 of its column's 2.4 inches
+    fig, axes = plt.subplots(2 * len(samples), len(labels), figsize=(2.4 * len(labels), inches), squeeze=False,
+                             gridspec_kw=dict(height_ratios=heights, top=1 - 0.6 / inches, bottom=0.01, hspace=0.12,
+                                              wspace=0.05))
     for r, s in enumerate(samples):
         images = ([s.get("source")] if has_src else []) + [s["input"]] + ([s.get("gt")] if has_gt else []) \
             + [s["outputs"].get(k) for k in labels[1 + has_src + has_gt:]]
@@ -127,7 +131,11 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
             zoom.axis("off")
             if r == 0:  # titled even when the first sample lacks this column's image (an unmatched input)
                 full.set_title(labels[c], fontsize=9)
-            if img is None:
+            if img is None:  # a blank of the input's size keeps the row's panels (and titles) aligned
+                step = max(1, int(np.ceil(max(s["input"].shape[:2]) / max_side)))
+                full.imshow(np.full_like(s["input"][::step, ::step], 235))
+                full.text(0.5, 0.5, f"no {labels[c]}", transform=full.transAxes, ha="center", va="center",
+                          fontsize=8, color="grey")
                 continue
             step = max(1, int(np.ceil(max(img.shape[:2]) / max_side)))
             full.imshow(img[::step, ::step])
@@ -138,7 +146,7 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
                             ha="right", fontsize=7)
         axes[2 * r + 1, 0].text(-0.05, 0.5, "zoom", transform=axes[2 * r + 1, 0].transAxes, rotation=90,
                                 va="center", ha="right", fontsize=7)
-    fig.suptitle(grid["dataset"], fontsize=11)
+    fig.suptitle(grid["dataset"], fontsize=11, y=1 - 0.1 / inches)
     _save_fig(fig, path)
     return path
 

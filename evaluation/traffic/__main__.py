@@ -54,13 +54,13 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from evaluation.benchmark import evaluate
-    from evaluation.cli import build_enhancers, detector_spec, report_skipped
+    from evaluation.cli import build_enhancers, detector_spec, outside_data, report_skipped
     from evaluation.datasets import build_reader
     from evaluation.traffic.benchmark import TrafficBenchmark, ntm_table
     from uptflow.cli import resolve_device, work_dir
     from uptflow.utils.io import atomic_write_text
 
-    out = work_dir(args)
+    out = outside_data(work_dir(args), args.data)
     device = resolve_device(args.device)
     enhancers = build_enhancers(args, device)  # a misspelt enhancer is refused before the data is read
     readers = [build_reader(dict(type="frames", root=d, every=args.every, limit=args.limit, fps=args.fps), "--data")

@@ -88,6 +88,10 @@ def test_metrics_scores_folders_paired_and_without_reference(tmp_path, capsys):
     assert main(["metrics", "-t", str(root / "low"), "--metrics", "PSNR"]) == 2
     assert "need -r/--reference" in capsys.readouterr().err
     assert main(["metrics", "-t", str(root / "low"), "--metrics", "mIoU"]) == 2
+    photo = (root / "high" / "0.png").read_bytes()
+    assert main(["metrics", "-t", str(root / "low"), "-r", str(root / "high"), "--output", str(root / "high" / "0.png")
+                 ]) == 2
+    assert "give a .csv file" in capsys.readouterr().err and (root / "high" / "0.png").read_bytes() == photo
 
 
 def test_metrics_says_how_many_images_a_mean_leaves_out_and_suggests_a_metric_name(tmp_path, capsys):
@@ -186,6 +190,11 @@ def _broken_config(tmp_path: Path) -> str:
     return str(tmp_path / "broken.py")
 
 
+def _mmdet_pth(tmp_path: Path) -> str:
+    (tmp_path / "yolov3.pth").write_bytes(b"")
+    return str(tmp_path / "yolov3.pth")
+
+
 SEG = ["seg-bench", "--dataset", "acdc", "--no-progress", "--device", "cpu"]
 TRAFFIC = ["traffic-bench", "--no-progress", "--device", "cpu"]
 DETECT = ["detect-bench", "--dataset", "exdark", "--subset", "all", "--no-progress", "--device", "cpu"]
@@ -209,6 +218,11 @@ MISTAKES = {  # name: (argv builder, what the one line must say)
                                            "nosuch"], "unknown detector 'nosuch'"),
     "detect-imgsz-out-of-range": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--imgsz",
                                              "-3"], "imgsz -3 (at least 32)"),
+    "detect-conf-out-of-range": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--conf",
+                                            "2"], "ultralytics detector: conf 2.0 (0-1): out of range"),
+    "detect-mmdet-checkpoint-for-ultralytics": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint",
+                                                           _mmdet_pth(t)], "for an mmdet checkpoint give --detector "
+                                                                           "mmdet --config CONFIG"),
     "detect-cfg-options-for-ultralytics": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t),
                                                       "--cfg-options", "model.conf=0.5"],
                                            "--cfg-options: only an mmdet config takes them"),

@@ -155,7 +155,19 @@ def test_cli_rejects_unknown_task_and_enhancer(tmp_path):
     path = _write_config(tmp_path / "c.py", _tiny_config(tmp_path))
     assert main(["--config", str(path), "--only", "enhancement,tracking"]) == 2
     assert main(["--config", str(path), "--enhancers", "input,nope"]) == 2
+    assert main(["--config", str(path), "--data-root", str(tmp_path / "nope")]) == 2
     assert not (tmp_path / "work").exists()
+
+
+def test_a_work_dir_with_a_report_of_the_users_is_refused_before_any_work(tmp_path, capsys):
+    from evaluation.run_all import main
+
+    path = _write_config(tmp_path / "c.py", _tiny_config(tmp_path))
+    (tmp_path / "work" / "report").mkdir(parents=True)
+    (tmp_path / "work" / "report" / "index.html").write_text("mine")
+    assert main(["--config", str(path)]) == 2
+    assert "holds report but no suite run" in capsys.readouterr().err
+    assert (tmp_path / "work" / "report" / "index.html").read_text() == "mine"
 
 
 def test_a_cfg_option_past_the_end_of_a_list_names_the_option_not_the_file(tmp_path, capsys):

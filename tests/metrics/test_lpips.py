@@ -31,3 +31,12 @@ def test_lpips_matches_the_reference_package(reference_and_backbone):
 def test_missing_backbone_names_the_file_to_provide(tmp_path):
     with pytest.raises(FileNotFoundError, match="alexnet-owt-7be5be79.pth"):
         LPIPS(backbone=tmp_path / "missing.pth")
+
+
+def test_missing_default_backbone_names_both_places_and_the_option(tmp_path, monkeypatch):
+    monkeypatch.setenv("UPTFLOW_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    with pytest.raises(FileNotFoundError) as err:
+        LPIPS()
+    assert str(tmp_path / "hub" / "checkpoints") in str(err.value) and "--lpips-backbone" in str(err.value)
+    assert str(tmp_path / "cache" / "weights") in str(err.value)

@@ -72,9 +72,13 @@ class LPIPS(nn.Module):
         self.eval().requires_grad_(False)
 
     def _load(self, backbone, linear, features: nn.Module) -> None:
+        if backbone is None and not default_backbone_path().is_file():
+            raise FileNotFoundError(
+                f"LPIPS needs torchvision's AlexNet ImageNet weights {ALEXNET_FILE}, found neither in torch's hub "
+                f"cache ({_hub_path()}) nor at {cache_dir('weights') / ALEXNET_FILE}. uptflow never downloads files: "
+                "put the file in one of them, or give its path (--lpips-backbone, lpips_backbone=PATH)")
         bb = require_file(backbone or default_backbone_path(),
-                          f"AlexNet ImageNet weights for LPIPS (torchvision's {ALEXNET_FILE}"
-                          + (f"; looked for in torch's hub cache, {_hub_path()}, first)" if backbone is None else ")"))
+                          f"AlexNet ImageNet weights for LPIPS (torchvision's {ALEXNET_FILE})")
         lin_default = default_linear_path()
         if linear is None and lin_default is None:
             raise FileNotFoundError(

@@ -117,6 +117,11 @@ def test_loe_protocol_names_the_grid_used(tmp_path):
     paired_only = _paired(make_pair_dirs(tmp_path / "paired", n=2))  # NIQE asked for among the paired metrics
     res = EnhancementBenchmark(metrics=["PSNR", "NIQE"]).run(paired_only, None, tmp_path / "out2", progress=False)
     assert "over the" not in res.protocol and {r["metric"]: r["n"] for r in res.rows} == {"PSNR": 2, "NIQE": 2}
+    mixed = _paired(make_pair_dirs(tmp_path / "mixed", n=1, extra_low=("nogt",)), allow_unmatched=True)
+    res = EnhancementBenchmark(metrics=["PSNR", "NIQE"], nr_metrics=["NIQE", "LOE"], loe_short_side=64).run(
+        mixed, None, tmp_path / "out3", progress=False)
+    assert res.protocol.endswith("; PSNR over the 1 images with a reference, LOE over the 1 without, NIQE over all 2")
+    assert {r["metric"]: r["n"] for r in res.rows} == {"PSNR": 1, "NIQE": 2, "LOE": 1}
 
 
 def test_a_protocol_line_needs_the_settings_its_conventions_depend_on():
@@ -188,6 +193,12 @@ def test_command_reads_one_split_of_a_folder_holding_several(tmp_path, capsys):
     assert pd.read_csv(tmp_path / "o2" / "summary.csv")["images"].tolist() == [1]
 
 
+def test_a_work_dir_inside_the_data_is_refused(tmp_path, capsys):
+    root = make_pair_dirs(tmp_path / "data", n=1)
+    rc = main(["--data", str(root), "--dataset", "paired", "--enhancer", "gamma", "--work-dir", str(root / "out")])
+    assert rc == 2 and "inside --data" in capsys.readouterr().err and not (root / "out").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--enhancer", "zero_dce"], "needs weights=PATH"),
     (["--enhancer", "clahee"], "unknown enhancer 'clahee'"),
@@ -200,6 +211,7 @@ def test_command_reads_one_split_of_a_folder_holding_several(tmp_path, capsys):
      "/nonexistent/w.pth"),
     (["--enhancer", "gamma", "--device", "cuda:0"], "torch sees no GPU"),
     (["--enhancer", "gama"], "unknown enhancer 'gama' (did you mean gamma?"),
+    (["--enhancer", "soft:gamma", "--set", "soft.gamma=-1"], "--enhancer soft: gamma must be"),
     (["--enhancer", "gamma", "--set", "gamma.device=cpu"], "--set gamma.device=cpu: not a setting of the enhancer; "
                                                            "give --device"),
 ])
