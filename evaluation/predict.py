@@ -54,11 +54,20 @@ def draw_detections(img: np.ndarray, boxes: np.ndarray, scores: np.ndarray, name
     import cv2
 
     out = np.ascontiguousarray(img.copy())
+    h, w = out.shape[:2]
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
     for (x1, y1, x2, y2), s, n in zip(boxes.astype(int).tolist(), scores.tolist(), names, strict=True):
         colour = tuple(int(c) for c in np.random.default_rng(zlib.crc32(n.encode())).integers(64, 256, 3))
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
-        cv2.putText(out, f"{n} {s:.2f}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1,
-                    cv2.LINE_AA)
+        text = f"{n} {s:.2f}"
+        (tw, th), base = cv2.getTextSize(text, font, scale, 1)
+        # a filled tag in the box colour, above the box where there is room, moved inside the image at its edges,
+        # so the label reads on any background
+        left = min(max(0, x1), max(0, w - tw - 4))
+        top = y1 - th - base - 4 if y1 - th - base - 4 >= 0 else min(max(0, y1), max(0, h - th - base - 4))
+        cv2.rectangle(out, (left, top), (left + tw + 4, top + th + base + 4), colour, -1)
+        ink = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)
+        cv2.putText(out, text, (left + 2, top + th + 2), font, scale, ink, 1, cv2.LINE_AA)
     return out
 
 

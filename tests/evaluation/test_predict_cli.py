@@ -83,3 +83,12 @@ def test_a_work_dir_of_the_users_own_jpegs_is_refused_before_anything_is_overwri
     assert _predict(str(tmp_path / "in"), "--enhancer", "none", "--work-dir", str(tmp_path / "photos")) == 2
     assert "would overwrite 1 file(s) that uptflow predict did not record writing" in capsys.readouterr().err
     assert (tmp_path / "photos" / "a.jpg").read_bytes() == before and not (tmp_path / "photos" / RECORD).exists()
+
+
+def test_a_label_at_the_images_edge_is_drawn_whole_inside_it():
+    from evaluation.predict import draw_detections
+
+    img = np.zeros((60, 200, 3), np.uint8)
+    out = draw_detections(img, np.array([[170.0, 0.0, 199.0, 30.0]]), np.array([0.9]), ["person"])
+    tag_rows = np.flatnonzero(out[:, 100:168].any(axis=(1, 2)))  # left of the box: only the tag can be there
+    assert len(tag_rows) and out[tag_rows[0], 199].any()  # moved in from the edge, and reaching it
