@@ -19,7 +19,8 @@ from uptflow.utils.io import atomic_path, atomic_write_text
 __all__ = ["write_report", "per_class_chart", "image_grid", "darkness_chart"]
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1.5em;
+       box-sizing: border-box; color: #222; }
 div.scroll { overflow-x: auto; max-width: 100%; }
 table.result { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 table.result th, table.result td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
