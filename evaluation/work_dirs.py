@@ -46,8 +46,9 @@ def claim_folder(folder: str | os.PathLike, owner: str, outputs: Sequence[str], 
     """
     folder = Path(folder)
     before = _read_record(folder)
-    if before is None and _ran_here(folder):
-        before = {"owner": None, "outputs": list(outputs), "units": []}  # an earlier version's: start over
+    if before is None and _ran_here(folder):  # an earlier version's: start over, unless it ran this very unit
+        logs = {p.name for p in (folder / PROGRESS).glob("*.jsonl")} if (folder / PROGRESS).is_dir() else set()
+        before = {"owner": owner if logs == {f"{owner}.jsonl"} else None, "outputs": list(outputs), "units": []}
     # a file named like one of ours that no record lists is someone else's (another command's, or the user's)
     _refuse_unrecorded(folder, [n for n in outputs if before is None or n not in before["outputs"]])
     before = before or {"owner": None, "outputs": [], "units": []}

@@ -45,6 +45,12 @@ def test_a_folder_an_earlier_version_wrote_is_started_over(tmp_path):
     assert _names(tmp_path) == ["notes.txt", OWNER_FILE]
 
 
+def test_a_unit_an_earlier_version_wrote_for_the_same_identity_resumes(tmp_path):
+    _write(tmp_path, "a.csv", LOG)
+    claim_folder(tmp_path, LOG.split("/")[1].removesuffix(".jsonl"), (PROGRESS, "a.csv"))  # its log: its digest
+    assert _names(tmp_path) == ["a.csv", OWNER_FILE, PROGRESS]
+
+
 def test_an_earlier_versions_comparison_is_recognised_by_its_units_logs(tmp_path):
     _write(tmp_path, "summary.csv", f"gamma/{LOG}", "gamma/metrics.json")
     claim_folder(tmp_path, "unit", (PROGRESS, "summary.csv"))  # rerun with one enhancer
