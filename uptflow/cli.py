@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS", "DeprecatedOption",
-           "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit", "parse_settings"]
+           "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit", "parse_settings",
+           "positive_int"]
 
 # name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
 LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -239,7 +240,8 @@ def parse_settings(items: Sequence[str], labels: Sequence[str]) -> dict[str, dic
     return out
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of a count option (``--limit``, ``--every``): a whole number >= 1, else a usage error."""
     try:
         value = int(text)
     except ValueError:
@@ -251,9 +253,9 @@ def _positive_int(text: str) -> int:
 
 def add_limit(p: argparse.ArgumentParser, what: str = "images", old: tuple[str, ...] = ()) -> None:
     """``--limit N``: only the first N inputs (quick checks)."""
-    p.add_argument("--limit", type=_positive_int, default=None, help=f"only the first N {what} (quick checks)")
+    p.add_argument("--limit", type=positive_int, default=None, help=f"only the first N {what} (quick checks)")
     if old:
-        p.add_argument(*old, dest="limit", type=_positive_int, action=DeprecatedOption, new="--limit")
+        p.add_argument(*old, dest="limit", type=positive_int, action=DeprecatedOption, new="--limit")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from evaluation.cli import add_detector, add_enhancers
-from uptflow.cli import add_device, add_limit, add_work_dir, run_standalone
+from uptflow.cli import add_device, add_limit, add_work_dir, positive_int, run_standalone
 
 __all__ = ["add_arguments", "run", "main"]
 
@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder of frames or video file; repeat for several parts (as the paper's Part 1 / Part 2)")
     add_enhancers(p, default="none")
     add_work_dir(p)
-    p.add_argument("--every", type=int, default=1, help="keep every N-th frame (default 1)")
+    p.add_argument("--every", type=positive_int, default=1, help="keep every N-th frame (default 1)")
     add_limit(p, "sampled frames per part", old=("--max-frames",))
     p.add_argument("--fps", type=float, default=None, help="frame rate for the timestamps of frame folders")
     add_detector(p, old_checkpoint=("--detector-weights",))

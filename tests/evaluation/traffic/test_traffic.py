@@ -280,3 +280,12 @@ def test_a_frame_of_another_size_in_a_folder_is_skipped_naming_its_file(tmp_path
     assert res.n == 3 and [b["file"] for b in res.skipped] == ["cam/f2"]
     assert f"{tmp_path / 'cam' / 'f2.png'}: frame is {W}x{H // 2}, the part's earlier frames {W}x{H}" \
         in res.skipped[0]["reason"]
+
+
+def test_every_zero_is_a_usage_error_naming_the_option(tmp_path, capsys):
+    from evaluation.traffic.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data", str(tmp_path), "--every", "0", "--work-dir", str(tmp_path / "out")])
+    assert exit_.value.code == 2 and "argument --every: expected a whole number >= 1, got '0'" in \
+        capsys.readouterr().err
