@@ -73,7 +73,7 @@ def model_identity(spec: dict[str, Any]) -> dict[str, Any]:
         from uptflow.plugins.transforms import pipeline_enhancers
         from uptflow.utils.mmconfig import load_config
 
-        resolved = load_config(spec["config"], spec.get("cfg_options"), framework=spec.get("type")).to_dict()
+        resolved = load_config(spec["config"], spec.get("cfg_options"), for_inference=True).to_dict()
         ident["config_sha256"] = digest(resolved, 64)
         if enhancers := pipeline_enhancers(resolved, where=str(spec["config"])):
             ident["pipeline_enhancers"] = enhancers
@@ -283,7 +283,7 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
         claim_folder(work, "comparison", ("summary.csv", "summary.md", *benchmark.work_dir_outputs),
                      units=tuple(enhancers))
     rows, protocols = [], []
-    unread = [dict(enhancer="(reading)", **b) for b in dataset.info.get("skipped", ())]
+    unread = [dict(enhancer="(reading)", **b) for b in dataset.unread]
     skipped = list(unread)
     for label, enh in enhancers.items():
         out = work if len(enhancers) == 1 else work / label

@@ -145,6 +145,11 @@ class Dataset:
         return len(self.samples)
 
     @property
+    def unread(self) -> list[dict[str, str]]:
+        """The files the reader left out (``{file, reason}``): counted with every unit's own skipped images."""
+        return list(self.info.get("skipped", ()))
+
+    @property
     def paired(self) -> bool:
         """Whether any sample has a normal-light reference."""
         return any(s.reference is not None for s in self.samples)

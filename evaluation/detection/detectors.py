@@ -246,7 +246,7 @@ class MMDetDetector(Detector):
         from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
         register_all_modules(init_default_scope=True)
-        cfg = load_config(config, cfg_options, framework="mmdet")
+        cfg = load_config(config, cfg_options, for_inference=True)
         self.config = str(config)
         self.checkpoint = str(require_file(checkpoint, "mmdet checkpoint")) if checkpoint is not None else None
         self.sha256 = file_sha256(self.checkpoint) if self.checkpoint else None

@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     summary, skipped = evaluate(bench, dataset, enhancers, out, progress=not args.no_progress)
     print(summary.round(4).to_markdown(index=False))
     figure = out / "comparison.png"
-    samples = (_figure_samples(dataset, enhancers, out, args.figure_images, {b["file"] for b in skipped})
-               if args.figure_images > 0 else [])
+    samples = _figure_samples(dataset, enhancers, out, args.figure_images) if args.figure_images > 0 else []
     if samples and samples[0]["outputs"]:
         image_grid(dict(dataset=Path(args.data).name, samples=samples), figure)
     else:
@@ -91,24 +90,24 @@ def run(args: argparse.Namespace) -> int:
     return report_skipped(skipped, f"written to {out}")
 
 
-def _figure_samples(dataset: Any, enhancers: dict[str, Any], out: Path, count: int,
-                    skipped: set[str]) -> list[dict[str, Any]]:
-    """The first ``count`` images every enhancer scored, with their outputs and reference (when readable), for
-    comparison.png; images the benchmark left out (unreadable, size mismatch) are passed over, not re-read."""
+def _figure_samples(dataset: Any, enhancers: dict[str, Any], out: Path, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` images every enhancer scored, with their outputs and reference, for comparison.png; the
+    pairs the benchmark left out (unreadable, a reference of another size) are passed over."""
+    from evaluation.enhancement.benchmark import read_reference
     from uptflow.utils.io import imread_rgb
 
+    folders = {lab: out if len(enhancers) == 1 else out / lab for lab, enh in enhancers.items() if enh is not None}
     samples = []
     for s, low in dataset.images():
         if len(samples) >= count:
             break
-        if isinstance(low, Exception) or s.name in skipped:
+        if isinstance(low, Exception):
             continue
-        folders = {lab: out if len(enhancers) == 1 else out / lab for lab, enh in enhancers.items() if enh is not None}
         paths = {lab: folder / "images" / f"{s.name}.png" for lab, folder in folders.items()}
         if not all(p.is_file() for p in paths.values()):
             continue
         try:
-            gt = imread_rgb(s.reference) if s.reference else None
+            gt = read_reference(s, low)
         except (OSError, ValueError):
             continue
         samples.append(dict(name=s.name, input=low, gt=gt, outputs={lab: imread_rgb(p) for lab, p in paths.items()}))

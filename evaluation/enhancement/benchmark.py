@@ -48,6 +48,18 @@ FULL_REFERENCE = ("PSNR", "SSIM", "SSIM-G11", "PSNR-GTmean", "SSIM-GTmean", "SSI
 NO_REFERENCE = ("NIQE", "BRISQUE", "LOE")
 
 
+def read_reference(sample: Any, low: np.ndarray) -> np.ndarray | None:
+    """The reference image of ``sample`` (None without one); OSError / ValueError when it cannot be read or its size
+    is not the low-light input's, so the pair cannot be scored (nor shown side by side)."""
+    if sample.reference is None:
+        return None
+    gt = imread_rgb(sample.reference)
+    if gt.shape != low.shape:
+        raise ValueError(f"reference {sample.reference} is {gt.shape[1]}x{gt.shape[0]}, the input "
+                         f"{low.shape[1]}x{low.shape[0]}")
+    return gt
+
+
 @BENCHMARKS.register_module(name="enhancement")
 class EnhancementBenchmark(Benchmark):
     """Enhancement quality on paired (full-reference) and unpaired (no-reference) image datasets.
@@ -138,10 +150,7 @@ class EnhancementBenchmark(Benchmark):
         quality: dict[bool, Any] = {}
         for s, low in self.pending(dataset, plog, enhancer, progress):
             try:
-                gt = imread_rgb(s.reference) if s.reference is not None else None
-                if gt is not None and gt.shape != low.shape:
-                    raise ValueError(f"reference {s.reference} is {gt.shape[1]}x{gt.shape[0]}, the input "
-                                     f"{low.shape[1]}x{low.shape[0]}")
+                gt = read_reference(s, low)
             except (OSError, ValueError) as e:
                 plog.add(s.name, {"skipped": str(e)})
                 continue
@@ -198,9 +207,9 @@ class EnhancementBenchmark(Benchmark):
         elif read_back:
             runtime_note = (f"\nruntime_s: none: all {read_back} images were read back from the enhanced-image cache "
                             "(the suite enhances each image once, before scoring); benchmarks/ times the enhancers\n")
-        unread = len(dataset.info.get("skipped", ()))  # left out by the reader: counted like the unit's own
         summary = pd.DataFrame([dict(enhancer=describe_enhancer(enhancer)["name"], images=len(scored),
-                                     skipped=len(skipped) + unread, **{m: to_table(m, v) for m, v in means.items()},
+                                     skipped=len(skipped) + len(dataset.unread),
+                                     **{m: to_table(m, v) for m, v in means.items()},
                                      runtime_s=float(times.mean()) if len(times) else math.nan)])
         atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
         atomic_write_text(out_dir / "summary.md", summary.to_markdown(index=False, floatfmt=".4f")

@@ -203,7 +203,7 @@ class SegmentationBenchmark(Benchmark):
             label = enhancer_label(result["enhancer"]["name"], seg.get("pipeline_enhancers"))
             _write_df(out_dir / "summary", pd.DataFrame([dict(
                 enhancer=label, model=model, protocol=protocol.name, images=labelled,
-                skipped=len(skipped) + len(dataset.info.get("skipped", ())),  # those the reader left out too
+                skipped=len(skipped) + len(dataset.unread),
                 **{m: round(to_table(m, scores[m]), 2) for m in self.metrics})]),
                       notes=f"Protocol: {line}\n{data_line(dataset)}")
         else:

@@ -64,7 +64,7 @@ class MMSegSegmenter(Segmenter):
         from uptflow.utils.safe_load import mmengine_checkpoint_globals, safe_loading
 
         self.config_path = Path(resolve_config_path(config))
-        cfg = load_config(config, cfg_options, framework="mmseg")
+        cfg = load_config(config, cfg_options, for_inference=True)
         if "test_pipeline" not in cfg:
             raise ValueError(f"{config}: config has no top-level test_pipeline (inherit an mmseg dataset config)")
         if mode is not None:

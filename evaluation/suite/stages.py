@@ -409,7 +409,7 @@ class Suite:
             except Exception as err:  # noqa: BLE001 - a broken dataset is reported, the others go on
                 self.fail(f"dataset/{name}", err)
                 continue
-            for b in ds.info.get("skipped", ()):
+            for b in ds.unread:
                 self.bad_image(f"dataset {name}", b["file"], b["reason"])
             self.datasets[name] = ds
             self.log(f"dataset {name}: {len(ds)} images; used by {', '.join(tasks)}")
@@ -591,7 +591,7 @@ class Suite:
     def image_grids(self, titles: Collection[str]) -> list[dict[str, Any]]:
         """Side-by-side samples of the datasets titled ``titles`` (those in the tables): input (+ reference) and every
         enhancer's output from the cache; outputs of tasks left out by ``--only`` are shown only if already cached."""
-        from uptflow.utils.io import imread_rgb
+        from evaluation.enhancement.benchmark import read_reference
 
         k = self.cfg["report"]["grid_images"]
         grids = []
@@ -607,11 +607,9 @@ class Suite:
                 if isinstance(img, Exception):
                     continue
                 try:
-                    ref = imread_rgb(s.reference) if s.reference is not None else None
+                    ref = read_reference(s, img)
                 except (OSError, ValueError):
                     continue  # the enhancement units left this pair out and reported it; the grid passes it over
-                if ref is not None and ref.shape != img.shape:
-                    continue
                 try:
                     source = ds.read(s) if ds.degrade is not None and s.path is not None else None
                     samples.append(dict(name=s.name, source=source, input=img, gt=ref,

@@ -132,13 +132,12 @@ def image_grid(grid: dict[str, Any], path: Path, max_side: int = 256) -> Path:
             zoom.axis("off")
             if r == 0:  # titled even when the first sample lacks this column's image (an unmatched input)
                 full.set_title(labels[c], fontsize=9)
+            step = max(1, int(np.ceil(max((s["input"] if img is None else img).shape[:2]) / max_side)))
             if img is None:  # a blank of the input's size keeps the row's panels (and titles) aligned
-                step = max(1, int(np.ceil(max(s["input"].shape[:2]) / max_side)))
                 full.imshow(np.full_like(s["input"][::step, ::step], 235))
                 full.text(0.5, 0.5, f"no {labels[c]}", transform=full.transAxes, ha="center", va="center",
                           fontsize=8, color="grey")
                 continue
-            step = max(1, int(np.ceil(max(img.shape[:2]) / max_side)))
             full.imshow(img[::step, ::step])
             full.add_patch(Rectangle((left / step, top / step), (right - left) / step, (bottom - top) / step,
                                      fill=False, edgecolor="yellow", linewidth=0.8))

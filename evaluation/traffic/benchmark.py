@@ -207,10 +207,9 @@ class TrafficBenchmark(Benchmark):
             extra = self._write_detections(names, plog, out_dir)
             values.update({m: extra["coco"][key] for m, key in _COCO.items() if extra.get("coco")})
         part = dataset.samples[0].group if dataset.samples else dataset.root.name
-        unread = len(dataset.info.get("skipped", ()))  # left out by the reader: counted like the unit's own
         summary = pd.DataFrame([dict(part=part, enhancer=describe_enhancer(enhancer)["name"], frames=len(frames),
-                                     skipped=len(skipped) + unread, **{m: to_table(m, values[m]) for m in self.selected
-                                                                       if m in values})])
+                                     skipped=len(skipped) + len(dataset.unread),
+                                     **{m: to_table(m, values[m]) for m in self.selected if m in values})])
         atomic_write_text(out_dir / "frames.csv", fdf.to_csv(index=False))
         atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
         atomic_write_text(out_dir / "summary.md", summary.round(4).to_markdown(index=False) + "\n")

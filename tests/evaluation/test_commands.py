@@ -270,7 +270,7 @@ def test_segmentation_cfg_options_that_change_nothing_are_refused_and_the_others
 
     key, _, value = option.partition("=")
     if says is None:
-        load_config(SEG_CONFIG, {key: eval(value)}, framework="mmseg")
+        load_config(SEG_CONFIG, {key: eval(value)}, for_inference=True)
     else:
         with pytest.raises(ValueError, match=re.escape(says)):
-            load_config(SEG_CONFIG, {key: eval(value)}, framework="mmseg")
+            load_config(SEG_CONFIG, {key: eval(value)}, for_inference=True)

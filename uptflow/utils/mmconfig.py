@@ -11,18 +11,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CONFIG_SUFFIXES", "INFERENCE_VARIABLES", "load_config", "resolve_config_path", "config_mistakes",
-           "check_cfg_options", "runner_keys", "value_at"]
+__all__ = ["CONFIG_SUFFIXES", "load_config", "resolve_config_path", "config_mistakes", "check_cfg_options",
+           "value_at"]
 
 CONFIG_SUFFIXES = (".py", ".json", ".yaml", ".yml")  # what mmengine's Config.fromfile reads
 # what mmengine's Runner reads from its config besides its constructor's settings (runner.py, self.cfg.get)
 _RUNNER_CFG_READS = ("model_wrapper_cfg", "find_unused_parameters", "sync_bn", "compile", "activation_checkpointing",
                      "efficient_conv_bn_eval")
 _MISSING = object()  # value_at's answer for a key the config does not have
-# top-level variables of a config that a framework's inference reads itself: mmseg's inference_model builds
+# top-level variables of an mmdet / mmseg config that inference reads itself: mmseg's inference_model builds
 # cfg.test_pipeline; mmdet runs the test loader's copy, but uptflow's pipeline_enhancers reads test_pipeline too and
 # refuses a config whose two enhance differently, so an override of one is caught there
-INFERENCE_VARIABLES = {"mmseg": ("test_pipeline",), "mmdet": ("test_pipeline",)}
+_INFERENCE_VARIABLES = ("test_pipeline",)
 
 
 def _package_dir(package: str) -> str:
@@ -47,10 +47,11 @@ def resolve_config_path(path: str | os.PathLike) -> str:
     return os.path.expanduser(text)
 
 
-def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = None, framework: str | None = None):
+def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = None, for_inference: bool = False):
     """``mmengine.Config.fromfile`` of a file or a ``package::`` config, plus optional overrides (checked, see
-    :func:`check_cfg_options`, for what ``framework``'s inference reads); a file that is not a readable config raises
-    ValueError naming it (mmengine's OSError / SyntaxError would end in a traceback)."""
+    :func:`check_cfg_options`; ``for_inference``: the config builds an mmdet / mmseg model that predicts); a file
+    that is not a readable config raises ValueError naming it (mmengine's OSError / SyntaxError would end in a
+    traceback)."""
     from mmengine.config import Config
 
     full = resolve_config_path(path)
@@ -62,12 +63,12 @@ def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = No
         raise ValueError(f"{path} (or a _base_ file of it): syntax error in line {err.lineno}: {err.msg}") from err
     if cfg_options:
         check_cfg_options(cfg.to_dict(), cfg_options, os.path.basename(full),
-                          read_at_top_level=("custom_imports", *INFERENCE_VARIABLES.get(framework or "", ())))
+                          read_at_top_level=("custom_imports", *(_INFERENCE_VARIABLES if for_inference else ())))
         cfg.merge_from_dict(cfg_options)
     return cfg
 
 
-def runner_keys() -> set[str]:
+def _runner_keys() -> set[str]:
     """The settings mmengine's Runner takes from a config (every other top-level key is a variable of the file)."""
     import inspect
 
@@ -129,7 +130,7 @@ def check_cfg_options(cfg_dict: dict, options: dict[str, Any], config_name: str,
     than the one it replaces (text for a number or a flag)."""
     from uptflow.registry import closest
 
-    runner = runner_keys()
+    runner = _runner_keys()
     known = set(cfg_dict) | runner | set(also_known)
     for key, value in options.items():
         parts = key.split(".")
