@@ -73,13 +73,13 @@ def _model(weights: str | None, device: str):
     return build_uptflow(window_size=5).to(device).eval()
 
 
-def _count_flops() -> dict:
-    """Parameters and FLOPs per pixel of one enhance pass (a real pass: the network checks its input's values,
-    which fake tensors do not have)."""
+def _count_flops(weights: str | None) -> dict:
+    """Parameters and FLOPs per pixel of one enhance pass of the network of ``weights`` (None: the full-size one),
+    counted in a real pass: the network checks its input's values, which fake tensors do not have."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = _model(None, "cpu")
+    model = _model(weights, "cpu")
     low = torch.rand(1, 3, FLOP_SIDE, FLOP_SIDE)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
@@ -169,8 +169,8 @@ def main() -> int:
     p.add_argument("--_case", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args._case:
-        if args._case == "flops":
-            print(json.dumps(_count_flops()))
+        if args._case.startswith("flops,"):
+            print(json.dumps(_count_flops(args._case.partition(",")[2] or None)))
             return 0
         spec, batch, precision, device, repeats, threads, weights, out_path = args._case.split(",")
         print(json.dumps(_run_case(spec, int(batch), precision, device, int(repeats), int(threads), weights or None,
@@ -197,7 +197,7 @@ def main() -> int:
         cases = [(m, d, s, int(b)) for m in mallocs for d in args.devices.split(",") for s in args.sizes.split(",")
                  for b in args.batch.split(",")]
         for name, src in versions:
-            flops[name] = run_case(__file__, ["--_case", "flops"], src, 1, args.omp_wait_policy)
+            flops[name] = run_case(__file__, ["--_case", f"flops,{weights}"], src, args.threads, args.omp_wait_policy)
         for _ in range(args.rounds):
             for malloc, device, spec, batch in cases:
                 for name, src in versions:
@@ -212,6 +212,9 @@ def main() -> int:
                             print(f"{name} {precision} {malloc} {device} {spec} x{batch}: FAILED\n{e}", file=sys.stderr)
                             continue
                         res["out_path"] = out_path
+                        # each case as it ends, so that a run stopped early still shows what it measured
+                        print(f"{name} {precision} {malloc} {device} {spec} x{batch}: {res['seconds']:.4f} s, peak "
+                              f"{res['peak_MiB']:.0f} MiB", file=sys.stderr, flush=True)
                         if key not in best or res["seconds"] < best[key]["seconds"]:
                             best[key] = res
         rows = []

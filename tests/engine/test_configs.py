@@ -19,6 +19,7 @@ CONFIG_DIR = ROOT / "configs" / "uptflow"
 DEFAULT_MODEL = "uptflow_small_photo-synthetic_cpu.py"  # trains the packaged default model
 CONTINUE_DEFAULT = "uptflow_small_photo-synthetic_cpu_ft.py"  # continues training it from the packaged weights
 MY_PAIRS = "uptflow_small_my-pairs_cpu.py"  # fine-tunes it on a user's own folder of pairs
+FULL_SIZE_GPU = "uptflow_photo-synthetic_gpu.py"  # the paper's network on the default model's data, on a GPU
 PAPER = {  # config -> (window size, fake-tree maker)
     "uptflow_lolv2-real_50k.py": (5, fake_trees.make_lolv2),
     "uptflow_lolv2-syn_50k.py": (5, fake_trees.make_lolv2),
@@ -31,7 +32,8 @@ PAPER = {  # config -> (window size, fake-tree maker)
 
 def test_every_config_is_covered():
     assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py",
-                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT, MY_PAIRS])
+                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT, MY_PAIRS,
+                                                                      FULL_SIZE_GPU])
 
 
 def _check_types(cfg: Config) -> None:
@@ -127,6 +129,30 @@ def test_default_model_config_is_cpu_sized_and_builds(tmp_path):
     assert (net.config["encoder_dim"], net.config["K"], net.config["hidden"]) == (24, 4, 48)
     root = _photo_tree(tmp_path / "data", cfg.photo_dirs)
     _build_datasets(cfg, root)
+
+
+def test_full_size_gpu_config_trains_the_paper_network_on_the_default_models_data(tmp_path):
+    gpu, cpu = (Config.fromfile(str(CONFIG_DIR / name)) for name in (FULL_SIZE_GPU, DEFAULT_MODEL))
+    _check_types(gpu)
+    net = MODELS.build(gpu.model.network.to_dict())
+    assert (net.config["encoder_dim"], net.config["K"], net.config["hidden"]) == (48, 8, 64)
+    crop = next(t for t in gpu.train_dataloader.dataset.pipeline if t.type == "PairedRandomCrop").crop_size
+    assert crop % (8 * gpu.model.network.window_size) == 0
+    for key in ("photo_dirs", "skimage_photos"):
+        assert gpu.train_dataloader.dataset[key] == cpu.train_dataloader.dataset[key]
+    assert gpu.val_dataloader.dataset.to_dict() == cpu.val_dataloader.dataset.to_dict()
+    _build_datasets(gpu, _photo_tree(tmp_path / "data", gpu.photo_dirs))
+
+
+@pytest.mark.parametrize("amp, wrapper", [(True, "SafeBf16OptimWrapper"), (False, "SafeOptimWrapper")])
+def test_gpu_amp_wrapper_becomes_a_cpu_wrapper_on_the_cpu(tmp_path, amp, wrapper):
+    root = tmp_path / "data"
+    root.mkdir()
+    cfg = prepare_config(CONFIG_DIR / FULL_SIZE_GPU, work_dir=str(tmp_path / "w"), amp=amp, device="cpu",
+                         cfg_options={"data_root": str(root)})
+    assert cfg.optim_wrapper.type == wrapper and "dtype" not in cfg.optim_wrapper
+    assert OPTIM_WRAPPERS.build(dict(cfg.optim_wrapper.to_dict(), optimizer=torch.optim.SGD(
+        [torch.nn.Parameter(torch.zeros(1))], lr=0.1))).__class__.__name__ == wrapper
 
 
 def test_continuation_config_starts_from_the_packaged_model_with_its_network(tmp_path):

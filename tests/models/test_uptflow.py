@@ -129,3 +129,14 @@ def test_pad_to_multiple_reflects_like_numpy(size):
     if min(size) > 1:
         ref = np.pad(x.numpy(), ((0, 0), (0, 0), (0, h - size[0]), (0, w - size[1])), mode="reflect")
         np.testing.assert_array_equal(padded.numpy(), ref)
+
+
+def test_fp32_network_leaves_an_outer_autocast_to_the_encoder():
+    # bf16 / AMP training wraps the whole forward pass in the optimizer wrapper's autocast
+    model, low = tiny_uptflow(), torch.rand(1, 3, 40, 40) * 0.3
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        conditions = model.conditions(low)
+        z, logdet = model.encode(low * 2, low)
+    assert {c.dtype for c in conditions} == {torch.bfloat16}
+    assert z.dtype == logdet.dtype == torch.float32  # the flow itself stays float32
+    assert {c.dtype for c in model.conditions(low)} == {torch.float32}

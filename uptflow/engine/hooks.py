@@ -49,10 +49,11 @@ class RNGStateHook(Hook):
         state = checkpoint.get("rng_state")
         if state is None:
             return
-        torch.set_rng_state(state["torch"])
+        # mmengine loads a checkpoint onto the training device, and torch takes RNG states as CPU byte tensors only
+        torch.set_rng_state(state["torch"].cpu())
         cuda = state.get("cuda")
         if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+            torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
         if get_world_size() > 1 and get_rank() > 0:
             iteration = int(checkpoint.get("meta", {}).get("iter", 0))
             torch.manual_seed(hash((runner.seed, iteration, get_rank())) % (2 ** 63))

@@ -199,6 +199,11 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
         cfg.optim_wrapper.type = "SafeAmpOptimWrapper"
     elif not amp and wrapper == "SafeBf16OptimWrapper":
         cfg.optim_wrapper.type = "SafeOptimWrapper"
+    elif not use_amp and wrapper == "SafeAmpOptimWrapper":
+        # mmengine's AmpOptimWrapper needs a GPU: a GPU config runs on the CPU with bf16 autocast, or in fp32
+        for key in ("dtype", "loss_scale", "use_fsdp"):
+            cfg.optim_wrapper.pop(key, None)
+        cfg.optim_wrapper.type = "SafeBf16OptimWrapper" if amp and cfg.get("amp", False) else "SafeOptimWrapper"
     if not on_cuda and launcher != "none":
         # NCCL and mmengine's default DDP wrapper need CUDA; see uptflow.engine.ddp
         cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}

@@ -9,6 +9,7 @@ updates, 1x1 convolutions, ActNorms) and every log-determinant stay float32 in a
 the encoder of inference passes through ``torch.compile``.
 """
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from torch import nn
 
 from uptflow.models.flow import UPTFlowNet, data_dependent_init
 from uptflow.registry import MODELS
+from uptflow.utils.devices import full_fp32
 from uptflow.utils.heap import retained_heap
 
 __all__ = ["PRECISIONS", "UPTFlow", "build_uptflow", "pad_to_multiple"]
@@ -149,7 +151,9 @@ class UPTFlow(nn.Module):
         # would freeze, so those passes stay eager
         compiled = self._compile and not torch.is_grad_enabled() and not statistics_active()
         encoder = self._compiled_encode if compiled else self.encoder
-        with torch.autocast(low.device.type, dtype=dtype, enabled=dtype is not None):
+        # fp32 adds no autocast of its own, so an optimizer wrapper's autocast (bf16 / AMP training) reaches the encoder
+        autocast = contextlib.nullcontext() if dtype is None else torch.autocast(low.device.type, dtype=dtype)
+        with autocast:
             return flow_conditions(encoder(low, unbalanced_point_map(low)))
 
     def encode(self, gt: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -218,7 +222,7 @@ class UPTFlow(nn.Module):
         h, w = low.shape[-2:]
         nested = torch.is_inference_mode_enabled()
         pixels = low.shape[0] * low.shape[2] * low.shape[3]
-        with torch.inference_mode(), retained_heap(self.reuses_memory(pixels, memory_budget)):
+        with torch.inference_mode(), retained_heap(self.reuses_memory(pixels, memory_budget)), full_fp32(self.device):
             padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
             out = self.decode(padded, heat=heat, generator=generator)
             out = (out.clamp_(0, 1) if clamp else out)[..., :h, :w].contiguous()

@@ -1,8 +1,11 @@
 """The one place that says what device ``"auto"`` means: CUDA when torch sees a GPU, else the CPU."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
-__all__ = ["torch_device", "native_bf16", "fast_precision", "resolve_precision"]
+__all__ = ["torch_device", "native_bf16", "fast_precision", "resolve_precision", "full_fp32"]
 
 
 def torch_device(device: "str | torch.device") -> torch.device:
@@ -48,3 +51,29 @@ def resolve_precision(precision: str, device: "str | torch.device") -> str:
         warnings.warn("precision='fp16' on the CPU: its float16 kernels are many times slower than fp32 (11x "
                       "measured on an AVX2 CPU); fp16 is for GPUs, use 'fp32' or 'auto' on the CPU", stacklevel=3)
     return precision
+
+
+@contextmanager
+def full_fp32(device: "str | torch.device") -> Iterator[None]:
+    """Within the block, float32 convolutions and matrix products on a CUDA ``device`` run in IEEE float32.
+
+    cuDNN computes float32 convolutions in TF32 (a 10-bit mantissa) by default on Ampere and later GPUs, which moves
+    UPT-Flow's output about 1e-3 from the CPU's and the official function. Torch's newer per-backend settings are used
+    because reading the older ``allow_tf32`` flags fails once they differ between backends; both are restored after.
+    """
+    if torch_device(device).type != "cuda":
+        yield
+        return
+    if hasattr(torch.backends.cudnn, "conv"):  # torch >= 2.9
+        settings = [(torch.backends.cudnn.conv, "fp32_precision", "ieee"),
+                    (torch.backends.cuda.matmul, "fp32_precision", "ieee")]
+    else:
+        settings = [(torch.backends.cudnn, "allow_tf32", False), (torch.backends.cuda.matmul, "allow_tf32", False)]
+    before = [getattr(owner, name) for owner, name, _ in settings]
+    for owner, name, value in settings:
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for (owner, name, _), value in zip(settings, before, strict=True):
+            setattr(owner, name, value)

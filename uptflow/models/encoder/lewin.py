@@ -81,7 +81,8 @@ def shifted_window_mask(
     """Return the additive Swin attention mask [nW, N, N] for a cyclically shifted, window-padded map.
 
     Tokens that were not neighbours before the cyclic roll get ``-100`` so they (almost) do not attend to each
-    other. The result is cached per size on the CPU; do not modify it in place.
+    other. The result is cached per size and device (built on the CPU, copied once to a GPU); do not modify it in
+    place.
 
     Args:
         height: padded map height (a multiple of the window height).
@@ -90,7 +91,18 @@ def shifted_window_mask(
         shift: roll applied to rows and columns.
         device: where the mask is needed.
     """
-    return _shifted_window_mask_cpu(height, width, tuple(window), tuple(shift)).to(device)
+    key = (height, width, tuple(window), tuple(shift))
+    if device is None or torch.device(device).type == "cpu":
+        return _shifted_window_mask_cpu(*key)
+    return _shifted_window_mask_on(*key, torch.device(device))
+
+
+# a few sizes per device: a 4K map's mask takes 830 MB
+@lru_cache(maxsize=8)
+@torch.inference_mode(False)
+def _shifted_window_mask_on(height: int, width: int, window: tuple[int, int], shift: tuple[int, int],
+                            device: torch.device) -> Tensor:
+    return _shifted_window_mask_cpu(height, width, window, shift).to(device)
 
 
 @lru_cache(maxsize=64)
