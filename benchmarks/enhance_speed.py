@@ -149,7 +149,7 @@ def _diff(out_path: str, ref_path: str) -> dict:
 
 
 def main() -> int:
-    """Measure every case in its own subprocess and print a Markdown table."""
+    """Measure every case in its own subprocess and print a Markdown table; exit status 1 when a case failed."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="256x256", help="comma-separated WxH[:TILE]")
     p.add_argument("--batch", default="1", help="comma-separated batch sizes")
@@ -191,6 +191,7 @@ def main() -> int:
     if unknown:
         p.error(f"--malloc: unknown setting(s) {unknown}; choose from {list(MALLOC_SETTINGS)}")
     best: dict[tuple, dict] = {}
+    failed = 0
     flops: dict[str, dict] = {}
     with baseline_package(args.baseline) as base, tempfile.TemporaryDirectory(prefix="uptflow-speed-") as tmp:
         versions = [("current", None)] + ([("baseline", base)] if base else [])
@@ -210,6 +211,7 @@ def main() -> int:
                                            malloc)
                         except RuntimeError as e:
                             print(f"{name} {precision} {malloc} {device} {spec} x{batch}: FAILED\n{e}", file=sys.stderr)
+                            failed += 1
                             continue
                         res["out_path"] = out_path
                         # each case as it ends, so that a run stopped early still shows what it measured
@@ -247,7 +249,7 @@ def main() -> int:
     weights_note = weights or "random (build_uptflow, seed 0)"
     print(f"\nweights: {weights_note}; {args.threads} threads on CPU, OMP_WAIT_POLICY {args.omp_wait_policy}; best of "
           f"{args.rounds} alternating round(s) x {args.repeats} call(s); load average at the end: {load_average()}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -193,6 +195,8 @@ class Benchmark:
             raise ValueError(f"metrics: the list is empty (choose from {', '.join(self.metrics)})")
         self.selected = chosen
         self.device = device
+        # a claim of the folder above the unit, made by the first unit that starts (see evaluate)
+        self._claim_before_start: Callable[[], None] | None = None
 
     def settings(self) -> dict[str, Any]:
         """The settings the numbers depend on (subclasses add theirs); part of every unit's identity.
@@ -209,9 +213,23 @@ class Benchmark:
 
     def start(self, out_dir: Path, identity: dict[str, Any]) -> ProgressLog:
         """Take ``out_dir`` for the unit of ``identity`` (another identity's outputs there are removed) and open its
-        progress log; called once the unit's model is built, so a failed start leaves the folder as it was."""
+        progress log; called once the unit's model is built, so a failed start leaves the folder as it was. The
+        first unit of a comparison claims the comparison's folder first, for the same reason."""
+        if self._claim_before_start is not None:
+            claim, self._claim_before_start = self._claim_before_start, None
+            claim()
         claim_folder(out_dir, digest(identity), (ProgressLog.folder, *self.outputs, *self.work_dir_outputs))
         return ProgressLog(out_dir, identity)
+
+    @contextmanager
+    def claiming_first(self, claim: Callable[[], None] | None) -> Iterator[None]:
+        """Within the block, the first unit that starts (:meth:`start`) runs ``claim`` before claiming its own
+        folder; a claim no unit reached is dropped at the end."""
+        self._claim_before_start = claim
+        try:
+            yield
+        finally:
+            self._claim_before_start = None
 
     def pending(self, dataset: Any, plog: ProgressLog, enhancer: Any, progress: bool = True) -> Iterator[Any]:
         """``(sample, image)`` for the images of ``dataset`` not done yet, with a progress bar; an image that cannot
@@ -278,21 +296,23 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
     import pandas as pd
 
     work = Path(work_dir)
-    if len(enhancers) > 1:
-        # every comparison has one owner: a rerun with other enhancers or settings keeps the units that still apply
-        claim_folder(work, "comparison", ("summary.csv", "summary.md", *benchmark.work_dir_outputs),
-                     units=tuple(enhancers))
+    # every comparison has one owner: a rerun with other enhancers or settings keeps the units that still apply;
+    # claimed when the first unit starts, so that a unit whose model fails to build leaves an earlier run's results
+    # in the work dir as they were
+    claim = partial(claim_folder, work, "comparison", ("summary.csv", "summary.md", *benchmark.work_dir_outputs),
+                    units=tuple(enhancers)) if len(enhancers) > 1 else None
     rows, protocols = [], []
     unread = [dict(enhancer="(reading)", **b) for b in dataset.unread]
     skipped = list(unread)
-    for label, enh in enhancers.items():
-        out = work if len(enhancers) == 1 else work / label
-        res = benchmark.run(dataset, enh, out, progress=progress)
-        protocols.append(res.protocol)
-        skipped += [dict(enhancer=label, **b) for b in res.skipped]
-        values = {r["metric"]: r["value"] for r in res.rows if not r.get("cls")}  # per-class: in the unit folder
-        rows.append(dict(enhancer=res.row_label(label), images=res.n, skipped=len(unread) + len(res.skipped),
-                         **values))
+    with benchmark.claiming_first(claim):
+        for label, enh in enhancers.items():
+            out = work if len(enhancers) == 1 else work / label
+            res = benchmark.run(dataset, enh, out, progress=progress)
+            protocols.append(res.protocol)
+            skipped += [dict(enhancer=label, **b) for b in res.skipped]
+            values = {r["metric"]: r["value"] for r in res.rows if not r.get("cls")}  # per-class: in the unit folder
+            rows.append(dict(enhancer=res.row_label(label), images=res.n, skipped=len(unread) + len(res.skipped),
+                             **values))
     summary = pd.DataFrame(rows)
     if len(enhancers) > 1:
         atomic_write_text(work / "summary.csv", summary.to_csv(index=False))

@@ -1,11 +1,8 @@
 # The full-size UPT-Flow (the paper's network: encoder width 48, K 8, hidden 64, 23.4 M parameters) trained on the
 # default model's data (low-light pairs synthesised on the fly from BSDS500, COCO128 and scikit-image photos) on one
 # GPU. Not a paper setting: the paper trains on LOL/FiveK/SMID/SDSD pairs for 50k iterations.
-# The run reported in docs/model-card.md ("full-size model") had a few minutes of one H200; its length was set from
-# the seconds per iteration of a short trial run there:
-#   uptflow train configs/uptflow/uptflow_photo-synthetic_gpu.py --work-dir work_dirs/gpu_full --cfg-options \
-#       train_cfg.max_iters=N train_cfg.val_interval=N//4 param_scheduler.1.end=N \
-#       "param_scheduler.1.milestones=[N/2,0.7N,0.85N,0.95N]" default_hooks.checkpoint.interval=N//4
+# docs/training.md shows how to set the length (the schedule keys change together); benchmarks/gpu_check.sh sizes a
+# run to a time limit. Its one run so far (about 100 iterations on an H200) is in docs/model-card.md.
 # On a CPU the same config runs with bf16 autocast (SafeBf16OptimWrapper) and is far too slow to be useful.
 _base_ = [
     '../_base_/models/uptflow.py',
@@ -35,8 +32,8 @@ val_interval = 500
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict(type='ValLoop')
 optim_wrapper = dict(
-    # bf16 autocast of the encoder and coupling sub-networks (flow and log-determinants in fp32), no loss scaling
-    # needed; on a CPU this becomes SafeBf16OptimWrapper (SafeOptimWrapper with --no-amp)
+    # bf16 autocast of the encoder (the flow, its coupling sub-networks and the log-determinants stay fp32), no
+    # loss scaling needed; on a CPU this becomes SafeBf16OptimWrapper (SafeOptimWrapper with --no-amp)
     type='SafeAmpOptimWrapper',
     dtype='bfloat16',
     optimizer=dict(type='Adam', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.0),
@@ -53,4 +50,4 @@ default_hooks = dict(
     checkpoint=dict(interval=val_interval, max_keep_ckpts=1),
 )
 randomness = dict(seed=10)
-env_cfg = dict(cudnn_benchmark=False)  # autotuning every new shape cost minutes at the start of a short run
+env_cfg = dict(cudnn_benchmark=False)  # with autotuning the first 10 iterations took 113 s on an H200, without 45 s

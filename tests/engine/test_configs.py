@@ -140,19 +140,30 @@ def test_full_size_gpu_config_trains_the_paper_network_on_the_default_models_dat
     assert crop % (8 * gpu.model.network.window_size) == 0
     for key in ("photo_dirs", "skimage_photos"):
         assert gpu.train_dataloader.dataset[key] == cpu.train_dataloader.dataset[key]
+
+    def without_crop(pipeline):  # the same transforms as the default model's, at another crop size
+        return [{k: v for k, v in t.items() if k not in ("crop_size", "min_side")} for t in pipeline]
+
+    assert without_crop(gpu.train_dataloader.dataset.pipeline) == without_crop(cpu.train_dataloader.dataset.pipeline)
     assert gpu.val_dataloader.dataset.to_dict() == cpu.val_dataloader.dataset.to_dict()
     _build_datasets(gpu, _photo_tree(tmp_path / "data", gpu.photo_dirs))
 
 
-@pytest.mark.parametrize("amp, wrapper", [(True, "SafeBf16OptimWrapper"), (False, "SafeOptimWrapper")])
-def test_gpu_amp_wrapper_becomes_a_cpu_wrapper_on_the_cpu(tmp_path, amp, wrapper):
+@pytest.mark.parametrize("device, amp, wrapper", [("cpu", True, "SafeBf16OptimWrapper"),
+                                                   ("cpu", False, "SafeOptimWrapper"),
+                                                   ("cuda", False, "SafeOptimWrapper"),
+                                                   ("cuda", True, "SafeAmpOptimWrapper")])
+def test_gpu_amp_wrapper_is_kept_on_a_gpu_with_amp_else_replaced(tmp_path, device, amp, wrapper):
+    # preparing a config touches no GPU, so the CUDA cases run anywhere
     root = tmp_path / "data"
     root.mkdir()
-    cfg = prepare_config(CONFIG_DIR / FULL_SIZE_GPU, work_dir=str(tmp_path / "w"), amp=amp, device="cpu",
+    cfg = prepare_config(CONFIG_DIR / FULL_SIZE_GPU, work_dir=str(tmp_path / "w"), amp=amp, device=device,
                          cfg_options={"data_root": str(root)})
-    assert cfg.optim_wrapper.type == wrapper and "dtype" not in cfg.optim_wrapper
-    assert OPTIM_WRAPPERS.build(dict(cfg.optim_wrapper.to_dict(), optimizer=torch.optim.SGD(
-        [torch.nn.Parameter(torch.zeros(1))], lr=0.1))).__class__.__name__ == wrapper
+    assert cfg.optim_wrapper.type == wrapper
+    assert cfg.optim_wrapper.get("dtype") == ("bfloat16" if wrapper == "SafeAmpOptimWrapper" else None)
+    if device == "cpu":
+        assert OPTIM_WRAPPERS.build(dict(cfg.optim_wrapper.to_dict(), optimizer=torch.optim.SGD(
+            [torch.nn.Parameter(torch.zeros(1))], lr=0.1))).__class__.__name__ == wrapper
 
 
 def test_continuation_config_starts_from_the_packaged_model_with_its_network(tmp_path):

@@ -6,12 +6,12 @@ The tests of the precision switch itself (which runs where torch sees no GPU) ar
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
 import uptflow.models.flow  # noqa: F401 - registers the flow classes
 from tests.models.flow.helpers import FACTORIES, assert_invertible, assert_logdet_matches_autograd
+from tests.models.images import as_tensor, dark_photo, photo, psnr
 from uptflow.registry import FLOWS
 from uptflow.utils import devices
 
@@ -24,32 +24,6 @@ def _to(obj, device):
     if isinstance(obj, list):
         return [_to(o, device) for o in obj]
     return obj
-
-
-def _psnr(ref: torch.Tensor, out: torch.Tensor) -> float:
-    mse = float((ref.double().cpu() - out.double().cpu()).pow(2).mean())
-    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
-
-
-def _photo(h: int, w: int) -> np.ndarray:
-    """scikit-image's astronaut resized to h x w: uint8 HxWx3."""
-    import cv2
-
-    from uptflow.data.synthetic import load_skimage_photo
-
-    return cv2.resize(load_skimage_photo("astronaut"), (w, h), interpolation=cv2.INTER_AREA)
-
-
-def _tensor(img: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float() / 255
-
-
-def _dark_photo(h: int, w: int) -> torch.Tensor:
-    """The photo darkened by the seeded synthetic degradation: [1, 3, h, w] in [0, 1]."""
-    from uptflow.data.synthetic import LowLightDegradation
-
-    low, _ = LowLightDegradation()(_photo(h, w), np.random.default_rng(0))
-    return _tensor(low)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +45,7 @@ def test_every_flow_layer_inverts_and_reports_its_logdet_on_cuda(name):
 @needs_gpu
 def test_fp32_on_cuda_computes_the_cpus_function(default_models):
     cpu, gpu = default_models
-    low = _dark_photo(120, 200)
+    low = dark_photo(120, 200)
     ref = cpu.enhance(low)
     out = gpu.enhance(low.cuda())
     assert out.device.type == "cuda"
@@ -83,7 +57,7 @@ def test_fp32_on_cuda_computes_the_cpus_function(default_models):
 @pytest.mark.parametrize("precision, min_db", [("bf16", 40.0), ("fp16", 45.0)])
 def test_low_precisions_on_cuda_stay_close_to_fp32(default_models, precision, min_db):
     _, gpu = default_models
-    low = _dark_photo(160, 240).cuda()
+    low = dark_photo(160, 240).cuda()
     ref = gpu.enhance(low)
     gpu.precision = precision
     try:
@@ -91,37 +65,39 @@ def test_low_precisions_on_cuda_stay_close_to_fp32(default_models, precision, mi
     finally:
         gpu.precision = "fp32"
     assert out.dtype == torch.float32 and out.shape == ref.shape
-    assert _psnr(ref, out) >= min_db
+    assert psnr(ref, out) >= min_db
 
 
 @needs_gpu
 def test_tiled_cuda_pass_sharing_image_statistics_computes_the_cpus_tiled_function():
     from uptflow.enhancers import build_enhancer
 
-    low = _dark_photo(320, 480)
+    low = dark_photo(320, 480)
     cpu, gpu = (build_enhancer("uptflow", device=d, tile=160, overlap=32).enhance_tensor(low) for d in ("cpu", "cuda"))
     torch.testing.assert_close(gpu.cpu(), cpu, atol=5e-5, rtol=0)
     whole = build_enhancer("uptflow", device="cuda", tile=0).enhance_tensor(low)
-    assert _psnr(whole, gpu) >= 40.0  # 42 dB on the CPU at these small tiles
+    assert psnr(whole, gpu) >= 40.0  # 42 dB on the CPU at these small tiles
 
 
 @needs_gpu
 def test_batched_cuda_pass_equals_single_images(default_models):
     _, gpu = default_models
-    low = torch.cat([_dark_photo(120, 160), _dark_photo(120, 160).flip(-1)])
+    low = torch.cat([dark_photo(120, 160), dark_photo(120, 160).flip(-1)])
     both = gpu.enhance(low.cuda())
     for i in range(2):
         torch.testing.assert_close(both[i:i + 1], gpu.enhance(low[i:i + 1].cuda()), atol=1e-5, rtol=0)
 
 
 @needs_gpu
-def test_training_steps_on_cuda_lower_the_nll_under_bf16_autocast():
+def test_training_steps_on_cuda_run_the_encoder_in_bf16_and_lower_the_nll():
     from tests.models.tiny import tiny_uptflow
 
     torch.manual_seed(0)
     model = tiny_uptflow().cuda().train()
-    low = _dark_photo(80, 80).cuda()
-    gt = _tensor(_photo(80, 80)).cuda()
+    low = dark_photo(80, 80).cuda()
+    gt = as_tensor(photo(80, 80)).cuda()
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        assert {c.dtype for c in model.conditions(low)} == {torch.bfloat16}
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(20):
@@ -129,6 +105,7 @@ def test_training_steps_on_cuda_lower_the_nll_under_bf16_autocast():
             loss = model(gt, low)
         opt.zero_grad()
         loss.backward()
+        assert loss.dtype == torch.float32  # the flow and its log-determinants stay float32
         assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
         opt.step()
         losses.append(float(loss))
@@ -158,6 +135,7 @@ def test_amp_training_on_cuda_runs_and_resumes_from_a_checkpoint(tmp_path):
     assert all(math.isfinite(v) for v in resumed.message_hub.get_scalar("train/loss").data[0])
 
 
+@pytest.mark.skipif(not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has no per-backend TF32 settings")
 def test_fp32_switch_turns_tf32_off_on_cuda_only_and_restores_it(monkeypatch):
     conv, matmul = torch.backends.cudnn.conv, torch.backends.cuda.matmul
     before = conv.fp32_precision, matmul.fp32_precision

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from tests.models.images import dark_photo, psnr
 from uptflow.models.image_statistics import ImageStatistics, pooled_amax, pooled_mean, pooled_sums
 from uptflow.models.tiling import tiled_apply
 
@@ -32,28 +33,19 @@ def test_disjoint_tiles_sharing_statistics_see_the_whole_image_mean_and_max():
     assert (local[:, 0] - x[:, 0].mean()).abs().max() > 1e-3  # each tile alone pools over itself
 
 
-def _psnr(ref: torch.Tensor, out: torch.Tensor) -> float:
-    return float(10 * torch.log10(1 / (out - ref).pow(2).mean()))
-
-
 def test_tiles_of_the_trained_default_model_sharing_statistics_come_close_to_the_untiled_output():
     # the packaged model, because random weights hardly depend on the global pools (a tiny random network's tiles
     # differ from its untiled output mostly by their limited context)
-    import cv2
-    import numpy as np
-
-    from uptflow.data.synthetic import LowLightDegradation, load_skimage_photo
     from uptflow.models import load_model
 
     model = load_model(None)
-    img = cv2.resize(load_skimage_photo("astronaut"), (128, 128), interpolation=cv2.INTER_AREA)
-    low = torch.from_numpy(LowLightDegradation()(img, np.random.default_rng(0))[0]).permute(2, 0, 1)[None] / 255.0
+    low = dark_photo(128, 128)
     with torch.inference_mode():
         full = model.enhance(low)
         local = tiled_apply(model.enhance, low, tile=80, overlap=24)
         shared = tiled_apply(model.enhance, low, tile=80, overlap=24, share_statistics=True)
     # measured with the iteration-3000 default model: 31.0 dB tile-local, 43.5 dB shared
-    assert _psnr(full, local) < 33 and _psnr(full, shared) > 40, (_psnr(full, local), _psnr(full, shared))
+    assert psnr(full, local) < 33 and psnr(full, shared) > 40, (psnr(full, local), psnr(full, shared))
 
 
 def test_sharing_refuses_a_pass_that_does_not_match_the_recorded_ones():

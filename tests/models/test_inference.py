@@ -2,12 +2,12 @@
 residuals, padded feed-forward widths, the CPU window attention, folded coupling sub-networks, batching; precisions;
 enhance without autograd."""
 
-import math
 
 import pytest
 import torch
 
 import uptflow.models.strips as strips
+from tests.models.images import psnr
 from tests.models.tiny import tiny_uptflow
 from uptflow.models import MSFormer, unbalanced_point_map
 from uptflow.models.encoder.lewin import BasicUformerLayer, WindowAttention, shifted_window_mask
@@ -20,10 +20,6 @@ from uptflow.models.nhwc import channels_last
 def tiny_strips(monkeypatch):
     """Strips of a few rows (the minimum), so that small test maps are split many times."""
     monkeypatch.setattr(strips, "STRIP_BYTES", 1)
-
-
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return 10 * math.log10(1.0 / float((a.double() - b.double()).pow(2).mean()))
 
 
 def test_restormer_stage_in_strips_and_in_place_equals_the_plain_computation(tiny_strips):
@@ -131,7 +127,7 @@ def test_low_precision_runs_the_encoder_in_that_dtype_and_stays_close_to_fp32(pr
     assert {c.dtype for c in conditions} == {dtype}
     out = model.enhance(low)
     assert out.dtype == torch.float32
-    assert _psnr(out, reference) > 30  # random tiny weights; trained weights: benchmarks/bench_precision.py
+    assert psnr(reference, out) > 30  # random tiny weights; trained weights: benchmarks/bench_precision.py
 
 
 def test_low_precision_keeps_the_flow_and_its_log_determinants_in_float32():
@@ -169,3 +165,11 @@ def test_float32_window_attention_on_cpu_equals_the_sdpa_kernel(masked):
         out = attn(x, m, mask)  # float32 on the CPU: matrix products and softmax
         expected = attn.double()(x.double(), m.double(), None if mask is None else mask.double())  # SDPA
     torch.testing.assert_close(out, expected.float(), atol=1e-5, rtol=1e-5)
+
+
+def test_strips_on_a_gpu_are_sized_to_its_memory_not_the_cpu_cache():
+    # 1 MiB rows: a CPU strip keeps 24 rows (a few MiB stay in cache), a GPU strip 256 (fewer kernel launches)
+    with torch.no_grad():
+        assert strips.strip_rows(4000, 2**20) == strips.strip_rows(4000, 2**20, device=torch.device("cpu")) == 24
+        assert strips.strip_rows(4000, 2**20, device=torch.device("cuda")) == 256
+    assert strips.strip_rows(4000, 2**20, device=torch.device("cuda")) == 4000  # autograd: one strip

@@ -221,3 +221,25 @@ def test_command_mistakes_are_one_line_with_exit_status_2(tmp_path, capsys, argv
     rc = main(["--data", str(tmp_path / "data"), "--dataset", "paired", "--work-dir", str(tmp_path / "o"), *argv])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and message in err[-1] and err[-1].startswith("error: ")
+
+
+def test_a_comparison_whose_first_unit_fails_to_start_leaves_an_earlier_runs_results(tmp_path, monkeypatch):
+    from evaluation.benchmark import evaluate
+
+    ds = _paired(make_pair_dirs(tmp_path / "data", n=1))
+    out = tmp_path / "out"
+    bench = EnhancementBenchmark(metrics=["PSNR"], nr_metrics=[])
+    evaluate(bench, ds, {"gamma": build_enhancer("gamma")}, out, progress=False)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+
+    def model_fails_to_build(*args, **kwargs):
+        raise RuntimeError("checkpoint not found")
+
+    monkeypatch.setattr(bench, "run", model_fails_to_build)
+    with pytest.raises(RuntimeError, match="checkpoint not found"):
+        evaluate(bench, ds, {"gamma": build_enhancer("gamma"), "histeq": build_enhancer("histeq")}, out,
+                 progress=False)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    monkeypatch.undo()
+    evaluate(bench, ds, {"gamma": build_enhancer("gamma"), "histeq": build_enhancer("histeq")}, out, progress=False)
+    assert (out / "histeq" / "per_image.csv").is_file() and not (out / "images").exists()

@@ -97,8 +97,8 @@ def shifted_window_mask(
     return _shifted_window_mask_on(*key, torch.device(device))
 
 
-# a few sizes per device: a 4K map's mask takes 830 MB
-@lru_cache(maxsize=8)
+# the current image size or two: a 4K map's mask takes 830 MB of GPU memory
+@lru_cache(maxsize=2)
 @torch.inference_mode(False)
 def _shifted_window_mask_on(height: int, width: int, window: tuple[int, int], shift: tuple[int, int],
                             device: torch.device) -> Tensor:
@@ -382,7 +382,8 @@ class LeWinBlock(nn.Module):
         per_row = wp * wh  # tokens per row of windows
         padded = (hp, wp) != (h, w)
         dropping = self.training and self.drop_path.p > 0
-        rows = hp // wh if dropping else strip_rows(hp // wh, per_row * c * 4 * x.element_size(), min_rows=1)
+        rows = hp // wh if dropping else strip_rows(hp // wh, per_row * c * 4 * x.element_size(), min_rows=1,
+                                                    device=x.device)
         y = None
         for i in range(b) if rows < hp // wh else [None]:  # strips: one image at a time
             batch = slice(None) if i is None else slice(i, i + 1)
@@ -404,7 +405,7 @@ class LeWinBlock(nn.Module):
         if dropping:
             y = nhwc(x).reshape(b * h * w, c) + self.drop_path(y.view(b, h * w, c)).view(-1, c)
         y = nchw(y.view(b, h, w, c))
-        rows = strip_rows(h, w * self.mlp.conv1.out_channels * x.element_size())
+        rows = strip_rows(h, w * self.mlp.conv1.out_channels * x.element_size(), device=x.device)
         o = map_strips(lambda s: self.mlp.local(nchw(self.norm2(nhwc(s)))), y, c, halo=1, rows=rows)
         if dropping:
             return y + self.drop_path(self.mlp.eca(o))

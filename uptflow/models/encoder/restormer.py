@@ -242,7 +242,7 @@ class TransformerBlock(nn.Module):
         """Transform ``x`` [B, C, H, W]; returns [B, C, H, W]. With ``inplace`` (and no autograd) the attention's
         residual sum may be written over ``x``, which the caller must not need any more."""
         _, c, h, w = x.shape
-        rows = strip_rows(h, w * self.ffn.project_in.out_channels * x.element_size())
+        rows = strip_rows(h, w * self.ffn.project_in.out_channels * x.element_size(), device=x.device)
         x = self.attn(x, residual=x, norm=self.norm1, rows=rows, inplace=inplace)
         return map_strips(lambda s: self.ffn(self.norm2(s), residual=s), x, c, halo=1, rows=rows)
 
