@@ -13,6 +13,8 @@ window_size = 5
 model = dict(network=dict(window_size=window_size))  # the paper's widths (UPTFlow's defaults)
 
 crop_size = 160  # a multiple of 8 * window
+# the base's training pipeline at this crop size: an mmengine config replaces a list whole (tests/engine/test_configs.py
+# checks that the two stay the same apart from the crop)
 train_dataloader = dict(
     batch_size=16,
     num_workers=12,  # about 10 ms of synthesis per 160x160 crop on one core
