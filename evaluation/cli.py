@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from uptflow.cli import LIBRARY_SUBCOMMANDS, DeprecatedOption
+from uptflow.cli import LIBRARY_SUBCOMMANDS, DeprecatedOption, int_at_least, score_threshold
 from uptflow.cli import main as _main
 
 __all__ = ["main", "SUBCOMMANDS", "add_enhancers", "build_enhancers", "report_skipped", "add_detector",
@@ -154,8 +154,8 @@ def add_detector(p: argparse.ArgumentParser, default: str = "yolov8", old_checkp
     p.add_argument("--checkpoint", default=None, help="detector weights (.pt or model .yaml; mmdet checkpoint)")
     for old in old_checkpoint:
         p.add_argument(old, dest="checkpoint", action=DeprecatedOption, new="--checkpoint")
-    p.add_argument("--imgsz", type=int, default=None, help="ultralytics inference size (default 640)")
-    p.add_argument("--conf", type=float, default=None, help="ultralytics score threshold (default 0.001)")
+    p.add_argument("--imgsz", type=int_at_least(32), default=None, help="ultralytics inference size (default 640)")
+    p.add_argument("--conf", type=score_threshold, default=None, help="ultralytics score threshold (default 0.001)")
     add_cfg_options(p)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from evaluation.cli import add_detector, add_enhancers
-from uptflow.cli import add_device, add_limit, add_work_dir, run_standalone
+from uptflow.cli import add_device, add_limit, add_work_dir, run_standalone, score_threshold
 
 __all__ = ["add_arguments", "run", "draw_detections", "main", "RECORD"]
 
@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``uptflow predict``."""
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files, folders or glob patterns")
     add_detector(p)
-    p.add_argument("--show-conf", type=float, default=0.25, help="score threshold of the drawn / saved boxes")
+    p.add_argument("--show-conf", type=score_threshold, default=0.25, help="score threshold of the drawn / saved boxes")
     add_enhancers(p, default="uptflow")
     add_device(p)
     add_limit(p)

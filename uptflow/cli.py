@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import re
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 
 __all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS", "DeprecatedOption",
            "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit", "parse_settings",
-           "positive_int"]
+           "int_at_least", "positive_int", "positive_float", "score_threshold"]
 
 # name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
 LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -240,14 +241,44 @@ def parse_settings(items: Sequence[str], labels: Sequence[str]) -> dict[str, dic
     return out
 
 
-def positive_int(text: str) -> int:
-    """argparse type of a count option (``--limit``, ``--every``): a whole number >= 1, else a usage error."""
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """argparse type of a whole number >= ``minimum``; anything else is a usage error naming the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+# a count option (--limit, --every)
+positive_int = int_at_least(1)
+
+
+def positive_float(text: str) -> float:
+    """argparse type of a rate (``--fps``): a finite number > 0, else a usage error naming the option."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def score_threshold(text: str) -> float:
+    """argparse type of a detection score threshold (``--conf``): a number in [0, 1], else a usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a score threshold in [0, 1], got {text!r}")
     return value
 
 

@@ -13,7 +13,16 @@ import argparse
 import sys
 
 from evaluation.cli import add_detector, add_enhancers
-from uptflow.cli import add_device, add_limit, add_work_dir, positive_int, run_standalone
+from uptflow.cli import (
+    add_device,
+    add_limit,
+    add_work_dir,
+    int_at_least,
+    positive_float,
+    positive_int,
+    run_standalone,
+    score_threshold,
+)
 
 __all__ = ["add_arguments", "run", "main"]
 
@@ -26,13 +35,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_work_dir(p)
     p.add_argument("--every", type=positive_int, default=1, help="keep every N-th frame (default 1)")
     add_limit(p, "sampled frames per part", old=("--max-frames",))
-    p.add_argument("--fps", type=float, default=None, help="frame rate for the timestamps of frame folders")
+    p.add_argument("--fps", type=positive_float, default=None, help="frame rate for the timestamps of frame folders")
     add_detector(p, old_checkpoint=("--detector-weights",))
     p.add_argument("--no-detect", action="store_true", help="skip detection")
     p.add_argument("--no-nr", action="store_true", help="skip the LOE / NIQE / BRISQUE scores")
-    p.add_argument("--count-conf", type=float, default=0.25, help="score threshold of the vehicle / person counts")
+    p.add_argument("--count-conf", type=score_threshold, default=0.25,
+                   help="score threshold of the vehicle / person counts")
     p.add_argument("--coco-ann", default=None, help="COCO json of the frames (file_name = frame name) for mAP")
-    p.add_argument("--flow-side", type=int, default=320, help="resolution (long side) of the flicker measurement")
+    p.add_argument("--flow-side", type=int_at_least(16), default=320,
+                   help="resolution (long side) of the flicker measurement")
     add_device(p)
     p.add_argument("--save-frames", action="store_true", help="also save the enhanced frames")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

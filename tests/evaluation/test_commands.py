@@ -216,10 +216,6 @@ MISTAKES = {  # name: (argv builder, what the one line must say)
                                            "nosuch"], "unknown enhancer 'nosuch'"),
     "detect-unknown-detector": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--detector",
                                            "nosuch"], "unknown detector 'nosuch'"),
-    "detect-imgsz-out-of-range": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--imgsz",
-                                             "-3"], "imgsz -3 (at least 32)"),
-    "detect-conf-out-of-range": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint", _weights(t), "--conf",
-                                            "2"], "ultralytics detector: conf 2.0 (0-1): out of range"),
     "detect-mmdet-checkpoint-for-ultralytics": (lambda t: [*DETECT, "--data", _exdark(t), "--checkpoint",
                                                            _mmdet_pth(t)], "for an mmdet checkpoint give --detector "
                                                                            "mmdet --config CONFIG"),
@@ -244,6 +240,17 @@ def test_benchmark_command_mistakes_are_one_line_with_exit_status_2(tmp_path, ca
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert rc == 2 and "Traceback" not in err, err
     assert len(errors) == 1 and says in errors[0], err
+
+
+@pytest.mark.parametrize("option, value, says", [
+    ("--imgsz", "-3", "expected a whole number >= 32, got '-3'"),
+    ("--conf", "2", "expected a score threshold in [0, 1], got '2'"),
+])
+def test_a_detector_number_out_of_range_is_a_usage_error_naming_the_option(tmp_path, capsys, option, value, says):
+    with pytest.raises(SystemExit) as exit_:
+        main([*DETECT, "--data", _exdark(tmp_path), "--checkpoint", _weights(tmp_path), option, value,
+              "--work-dir", str(tmp_path / "out")])
+    assert exit_.value.code == 2 and f"argument {option}: {says}" in capsys.readouterr().err
 
 
 @pytest.mark.mm

@@ -30,6 +30,13 @@ def test_unknown_detector_setting_is_refused_naming_the_key():
         build_detector(dict(type="yolo", checkpoint="yolov8n.yaml"))
 
 
+def test_detector_settings_out_of_range_are_refused_together_naming_each():
+    # the commands refuse these in their options; a suite config reaches the detector directly
+    says = r"ultralytics detector: imgsz -3 \(at least 32\), conf 2 \(0-1\): out of range"
+    with pytest.raises(ValueError, match=says):
+        build_detector(dict(type="yolov8", checkpoint="yolov8n.yaml", imgsz=-3, conf=2))
+
+
 def test_class_map_by_name_and_zero_shot_coco_on_exdark():
     kind, m = class_map([c.lower() for c in EXDARK_CLASSES], EXDARK_CLASSES)
     assert kind == "by-name" and m[10] == "People"

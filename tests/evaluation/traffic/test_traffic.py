@@ -282,10 +282,17 @@ def test_a_frame_of_another_size_in_a_folder_is_skipped_naming_its_file(tmp_path
         in res.skipped[0]["reason"]
 
 
-def test_every_zero_is_a_usage_error_naming_the_option(tmp_path, capsys):
+@pytest.mark.parametrize("option, value, expected", [
+    ("--every", "0", "expected a whole number >= 1, got '0'"),
+    ("--fps", "-2", "expected a number > 0, got '-2'"),
+    ("--fps", "inf", "expected a number > 0, got 'inf'"),
+    ("--count-conf", "1.5", "expected a score threshold in [0, 1], got '1.5'"),
+    ("--count-conf", "nan", "expected a score threshold in [0, 1], got 'nan'"),
+    ("--flow-side", "8", "expected a whole number >= 16, got '8'"),
+])
+def test_a_bad_number_is_a_usage_error_naming_the_option(tmp_path, capsys, option, value, expected):
     from evaluation.traffic.__main__ import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--data", str(tmp_path), "--every", "0", "--work-dir", str(tmp_path / "out")])
-    assert exit_.value.code == 2 and "argument --every: expected a whole number >= 1, got '0'" in \
-        capsys.readouterr().err
+        main(["--data", str(tmp_path), option, value, "--work-dir", str(tmp_path / "out")])
+    assert exit_.value.code == 2 and f"argument {option}: {expected}" in capsys.readouterr().err
