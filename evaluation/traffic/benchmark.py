@@ -11,6 +11,7 @@ with ``frames.json`` (the COCO ``images`` / ``categories`` those results refer t
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ from evaluation.benchmark import (
 )
 from evaluation.metrics import conventions, to_table
 from evaluation.registry import BENCHMARKS
-from evaluation.traffic.stability import FlickerMeter, summarize_pairs
+from evaluation.traffic.stability import UNALIGNED_WARP_ERR, FlickerMeter, summarize_pairs
 from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
 from uptflow.utils.io import atomic_write_json, atomic_write_text, imwrite_rgb
 
@@ -43,6 +44,18 @@ PERSON_CLASSES = ("person",)
 _NO_REFERENCE = ("LOE", "NIQE", "BRISQUE")
 _COUNTS = {"vehicles_per_frame": "vehicles", "persons_per_frame": "persons"}
 _COCO = {"COCO AP": "AP", "COCO AP50": "AP50", "COCO AP75": "AP75"}
+log = logging.getLogger(__name__)
+
+
+def _unaligned_note(flicker: dict[str, Any], part: str) -> str:
+    """A warning for the summary when most of a part's input frame pairs do not align: its flicker ratios then
+    compare unrelated images, not a video's frames."""
+    n, bad = flicker["pairs"], flicker["unaligned_pairs"]
+    if not n or bad * 2 <= n:
+        return ""
+    return (f"Warning: {part}: {bad} of {n} consecutive input frame pairs do not align (warp error above "
+            f"{UNALIGNED_WARP_ERR:.0%} of their brightness): are these frames of one video? flicker_ratio and "
+            "warp_ratio assume they are.")
 
 
 def ntm_table(summary: pd.DataFrame) -> str:
@@ -212,7 +225,11 @@ class TrafficBenchmark(Benchmark):
                                      **{m: to_table(m, values[m]) for m in self.selected if m in values})])
         atomic_write_text(out_dir / "frames.csv", fdf.to_csv(index=False))
         atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
-        atomic_write_text(out_dir / "summary.md", summary.round(4).to_markdown(index=False) + "\n")
+        note = _unaligned_note(flicker, part)
+        if note:
+            log.warning("%s", note)
+        atomic_write_text(out_dir / "summary.md", summary.round(4).to_markdown(index=False) + "\n"
+                          + (f"\n{note}\n" if note else ""))
         ntm = ntm_table(summary)
         if ntm:
             atomic_write_text(out_dir / "ntm.md", ntm + "\n")

@@ -117,6 +117,36 @@ def test_flicker_ratio_is_one_for_a_stable_enhancer_and_large_for_a_flickering_o
     assert f["warp_ratio"] > 3
 
 
+def _unrelated_photos() -> list[np.ndarray]:
+    from uptflow.data.synthetic import load_skimage_photo
+
+    return [cv2.resize(load_skimage_photo(n), (W, H)) // 4 for n in ("astronaut", "coffee", "chelsea", "rocket")]
+
+
+def test_input_pairs_the_flow_cannot_align_are_counted_as_unaligned():
+    video, photos = FlickerMeter(), FlickerMeter()
+    for t in range(4):
+        video.update(_frame(t), _frame(t))
+    for img in _unrelated_photos():
+        photos.update(img, img)
+    assert video.summary()["unaligned_pairs"] == 0
+    assert photos.summary()["unaligned_pairs"] == photos.summary()["pairs"] == 3
+
+
+def test_a_part_of_unrelated_photos_gets_a_warning_with_its_flicker_ratios(tmp_path, caplog):
+    for folder, frames in (("cam", [_frame(t) for t in range(4)]), ("photos", _unrelated_photos())):
+        (tmp_path / folder).mkdir()
+        for t, img in enumerate(frames):
+            cv2.imwrite(str(tmp_path / folder / f"f{t}.png"), img[..., ::-1])
+        TrafficBenchmark(detector=None, metrics=["flicker_ratio"]).run(_frames(tmp_path / folder), None,
+                                                                      tmp_path / f"out_{folder}", progress=False)
+    assert "Warning" not in (tmp_path / "out_cam" / "summary.md").read_text()
+    warning = "photos: 3 of 3 consecutive input frame pairs do not align (warp error above 30% of their brightness)"
+    assert warning in (tmp_path / "out_photos" / "summary.md").read_text() and warning in caplog.text
+    flicker = json.loads((tmp_path / "out_photos" / "metrics.json").read_text())["flicker"]
+    assert flicker["unaligned_pairs"] == 3
+
+
 def test_coco_map_is_100_for_detections_equal_to_the_annotations(tmp_path):
     ann = dict(images=[dict(id=1, file_name="clip_000000.png", width=W, height=H),
                        dict(id=2, file_name="clip_000004.png", width=W, height=H)],
