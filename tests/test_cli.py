@@ -46,6 +46,21 @@ def test_every_subcommand_has_help_ending_with_its_examples(name, capsys):
     assert examples and all(e in out for e in examples)  # the module docstring's examples, unwrapped
 
 
+def test_only_the_command_asked_for_imports_its_module(capsys):
+    from uptflow.cli import main as library_main
+
+    commands = {"enhance": ("uptflow.tools.enhance", "enhance images", ()),
+                "ghost": ("tests.no_such_module", "a command whose module would fail to import", ())}
+    with pytest.raises(SystemExit) as exc:
+        library_main(["enhance", "--help"], subcommands=commands)
+    assert exc.value.code == 0 and "--enhancer" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        library_main(["--help"], subcommands=commands)
+    assert exc.value.code == 0 and "a command whose module would fail to import" in capsys.readouterr().out
+    with pytest.raises(ModuleNotFoundError, match="tests.no_such_module"):
+        library_main(["ghost"], subcommands=commands)
+
+
 def test_missing_subcommand_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main([])
