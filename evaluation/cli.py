@@ -154,8 +154,10 @@ def add_detector(p: argparse.ArgumentParser, default: str = "yolov8", old_checkp
     p.add_argument("--checkpoint", default=None, help="detector weights (.pt or model .yaml; mmdet checkpoint)")
     for old in old_checkpoint:
         p.add_argument(old, dest="checkpoint", action=DeprecatedOption, new="--checkpoint")
-    p.add_argument("--imgsz", type=int_at_least(32), default=None, help="ultralytics inference size (default 640)")
-    p.add_argument("--conf", type=score_threshold, default=None, help="ultralytics score threshold (default 0.001)")
+    p.add_argument("--imgsz", type=int_at_least(32), default=None,
+                   help="ultralytics image size, at least 32 (default 640)")
+    p.add_argument("--conf", type=score_threshold, default=None,
+                   help="ultralytics score threshold, 0-1 (default 0.001)")
     add_cfg_options(p)
 
 

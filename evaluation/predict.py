@@ -41,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``uptflow predict``."""
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files, folders or glob patterns")
     add_detector(p)
-    p.add_argument("--show-conf", type=score_threshold, default=0.25, help="score threshold of the drawn / saved boxes")
+    p.add_argument("--show-conf", type=score_threshold, default=0.25,
+                   help="score threshold of the drawn / saved boxes, 0-1")
     add_enhancers(p, default="uptflow")
     add_device(p)
     add_limit(p)

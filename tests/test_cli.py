@@ -61,6 +61,19 @@ def test_only_the_command_asked_for_imports_its_module(capsys):
         library_main(["ghost"], subcommands=commands)
 
 
+def test_help_of_the_commands_imports_neither_torch_nor_mmengine():
+    code = ("import sys\nfrom evaluation.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'mmengine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]")
+
+
+def test_a_deprecated_command_name_builds_its_commands_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["night-traffic", "--help"])
+    assert exc.value.code == 0 and "--flow-side" in capsys.readouterr().out
+
+
 def test_missing_subcommand_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main([])

@@ -97,8 +97,8 @@ class Frames(DatasetReader):
         super().__init__(root, split, limit, degrade)
         if every < 1:
             raise ValueError(f"every: must be >= 1, got {every}")
-        if fps is not None and not fps > 0:
-            raise ValueError(f"fps: must be > 0, got {fps}")
+        if fps is not None and not 0 < fps < math.inf:
+            raise ValueError(f"fps: must be a finite number > 0, got {fps}")
         self.every, self.fps = every, fps
 
     def settings(self) -> dict[str, Any]:

@@ -53,9 +53,9 @@ def _unaligned_note(flicker: dict[str, Any], part: str) -> str:
     n, bad = flicker["pairs"], flicker["unaligned_pairs"]
     if not n or bad * 2 <= n:
         return ""
-    return (f"Warning: {part}: {bad} of {n} consecutive input frame pairs do not align (warp error above "
+    return (f"{part}: {bad} of {n} consecutive input frame pairs do not align (warp error above "
             f"{UNALIGNED_WARP_ERR:.0%} of their brightness): are these frames of one video? flicker_ratio and "
-            "warp_ratio assume they are.")
+            "warp_ratio assume they are")
 
 
 def ntm_table(summary: pd.DataFrame) -> str:
@@ -229,7 +229,7 @@ class TrafficBenchmark(Benchmark):
         if note:
             log.warning("%s", note)
         atomic_write_text(out_dir / "summary.md", summary.round(4).to_markdown(index=False) + "\n"
-                          + (f"\n{note}\n" if note else ""))
+                          + (f"\nWarning: {note}.\n" if note else ""))
         ntm = ntm_table(summary)
         if ntm:
             atomic_write_text(out_dir / "ntm.md", ntm + "\n")
@@ -242,6 +242,8 @@ class TrafficBenchmark(Benchmark):
                 own = p.get("score_thr")
                 line += ("; COCO AP over every detection the detector returns"
                          + (f" (its score threshold: {own})" if own is not None else " (its config's test thresholds)"))
+        if note:  # the same for every enhancer of the part: a comparison's and the suite's tables print it once
+            line += f"; WARNING {note}"
         atomic_write_json(out_dir / "metrics.json", dict(identity=ident, protocol_line=line, values=values,
                                                          flicker=flicker, frames=len(frames), skipped=skipped,
                                                          **extra))

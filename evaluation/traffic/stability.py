@@ -114,7 +114,8 @@ def summarize_pairs(pairs: list[dict]) -> dict:
         for k in PAIR_KEYS:
             vals = [p[f"{side}_{k}"] for p in pairs if math.isfinite(p[f"{side}_{k}"])]
             res[f"{side}_{k}"] = float(np.mean(vals)) if vals else float("nan")
-    res["unaligned_pairs"] = sum(p["in_rel_warp_err"] > UNALIGNED_WARP_ERR for p in pairs)
+    # NaN: no pixel of the earlier frame landed inside the frame, the least aligned a pair can be
+    res["unaligned_pairs"] = sum(not p["in_rel_warp_err"] <= UNALIGNED_WARP_ERR for p in pairs)
     res["flicker_ratio"] = _ratio(res["out_rel_dL"], res["in_rel_dL"])
     res["warp_ratio"] = _ratio(res["out_rel_warp_err"], res["in_rel_warp_err"])
     return res

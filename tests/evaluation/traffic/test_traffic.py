@@ -142,9 +142,22 @@ def test_a_part_of_unrelated_photos_gets_a_warning_with_its_flicker_ratios(tmp_p
                                                                       tmp_path / f"out_{folder}", progress=False)
     assert "Warning" not in (tmp_path / "out_cam" / "summary.md").read_text()
     warning = "photos: 3 of 3 consecutive input frame pairs do not align (warp error above 30% of their brightness)"
-    assert warning in (tmp_path / "out_photos" / "summary.md").read_text() and warning in caplog.text
-    flicker = json.loads((tmp_path / "out_photos" / "metrics.json").read_text())["flicker"]
-    assert flicker["unaligned_pairs"] == 3
+    assert f"Warning: {warning}" in (tmp_path / "out_photos" / "summary.md").read_text() and warning in caplog.text
+    metrics = json.loads((tmp_path / "out_photos" / "metrics.json").read_text())
+    assert metrics["flicker"]["unaligned_pairs"] == 3
+    assert f"WARNING {warning}" in metrics["protocol_line"]  # printed once under a comparison's and the suite's tables
+
+
+def test_the_warning_needs_more_than_half_of_the_pairs_and_counts_pairs_that_cannot_be_warped():
+    from evaluation.traffic.benchmark import _unaligned_note
+    from evaluation.traffic.stability import PAIR_KEYS, summarize_pairs
+
+    def pair(err: float) -> dict:
+        return {f"{side}_{k}": err if k == "rel_warp_err" else 1.0 for side in ("in", "out") for k in PAIR_KEYS}
+
+    half = summarize_pairs([pair(0.05), pair(0.9)])
+    assert half["unaligned_pairs"] == 1 and _unaligned_note(half, "cam") == ""
+    assert summarize_pairs([pair(math.nan), pair(0.05), pair(0.9)])["unaligned_pairs"] == 2
 
 
 def test_coco_map_is_100_for_detections_equal_to_the_annotations(tmp_path):
