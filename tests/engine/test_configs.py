@@ -153,8 +153,9 @@ def test_full_size_gpu_config_trains_the_paper_network_on_the_default_models_dat
                                                    ("cpu", False, "SafeOptimWrapper"),
                                                    ("cuda", False, "SafeOptimWrapper"),
                                                    ("cuda", True, "SafeAmpOptimWrapper")])
-def test_gpu_amp_wrapper_is_kept_on_a_gpu_with_amp_else_replaced(tmp_path, device, amp, wrapper):
-    # preparing a config touches no GPU, so the CUDA cases run anywhere
+def test_gpu_amp_wrapper_is_kept_on_a_gpu_with_amp_else_replaced(tmp_path, device, amp, wrapper, monkeypatch):
+    # preparing a config touches no GPU, so the CUDA cases run anywhere; a CPU with bf16 instructions is assumed
+    monkeypatch.setattr("uptflow.utils.devices.native_bf16", lambda device: True)
     root = tmp_path / "data"
     root.mkdir()
     cfg = prepare_config(CONFIG_DIR / FULL_SIZE_GPU, work_dir=str(tmp_path / "w"), amp=amp, device=device,
@@ -210,14 +211,25 @@ def test_overrides_may_unset_a_value_with_none(tmp_path):
     assert cfg.randomness.seed is None  # mmengine then draws a seed
 
 
-def test_no_amp_turns_cpu_bf16_off(tmp_path):
+def test_no_amp_turns_cpu_bf16_off(tmp_path, monkeypatch):
     from tests.engine.tiny import TINY_CONFIG
 
+    monkeypatch.setattr("uptflow.utils.devices.native_bf16", lambda device: True)
     options = {"optim_wrapper.type": "SafeBf16OptimWrapper"}
     cfg = prepare_config(TINY_CONFIG, work_dir=str(tmp_path), cfg_options=options, amp=False)
     assert cfg.optim_wrapper.type == "SafeOptimWrapper"
     cfg = prepare_config(TINY_CONFIG, work_dir=str(tmp_path), cfg_options=options)
     assert cfg.optim_wrapper.type == ("SafeAmpOptimWrapper" if torch.cuda.is_available() else "SafeBf16OptimWrapper")
+
+
+def test_a_cpu_without_bf16_instructions_trains_in_float32_and_says_so(tmp_path, monkeypatch):
+    from tests.engine.tiny import TINY_CONFIG
+
+    monkeypatch.setattr("uptflow.utils.devices.native_bf16", lambda device: False)
+    with pytest.warns(UserWarning, match="this CPU has no bf16 instructions"):
+        cfg = prepare_config(TINY_CONFIG, work_dir=str(tmp_path), device="cpu",
+                             cfg_options={"optim_wrapper.type": "SafeBf16OptimWrapper"})
+    assert cfg.optim_wrapper.type == "SafeOptimWrapper"
 
 
 @pytest.mark.realdata

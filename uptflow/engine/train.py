@@ -14,6 +14,7 @@ Priority of settings: command line > config file; the work dir defaults to ``wor
 import argparse
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,6 +160,8 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
     import torch
     from mmengine.config import Config
 
+    from uptflow.utils.devices import native_bf16
+
     on_cuda = torch.device(device).type == "cuda" if device else torch.cuda.is_available()
 
     path = Path(config)
@@ -204,6 +207,11 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
         for key in ("dtype", "loss_scale", "use_fsdp"):
             cfg.optim_wrapper.pop(key, None)
         cfg.optim_wrapper.type = "SafeBf16OptimWrapper" if amp and cfg.get("amp", False) else "SafeOptimWrapper"
+    if not on_cuda and cfg.optim_wrapper.type == "SafeBf16OptimWrapper" and not native_bf16("cpu"):
+        # emulated bf16 ran the default model 18x slower than fp32 on an AVX2 CPU (docs/speed.md)
+        warnings.warn("this CPU has no bf16 instructions (AVX512-BF16 or AMX): training in float32 instead of with "
+                      "bf16 autocast", stacklevel=2)
+        cfg.optim_wrapper.type = "SafeOptimWrapper"
     if not on_cuda and launcher != "none":
         # NCCL and mmengine's default DDP wrapper need CUDA; see uptflow.engine.ddp
         cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}
