@@ -89,7 +89,8 @@ def _tiny_config(tmp: Path, work: str = "work", tasks: tuple[str, ...] = ("enhan
     (lambda c: c["tasks"]["traffic"].update(conf=5.0), "tasks.traffic.conf: a score threshold in [0, 1]"),
     (lambda c: c["tasks"]["traffic"].update(flow_side=-5), "tasks.traffic.flow_side: must be >= 16"),
     (lambda c: c["datasets"]["frames"].update(every=0), "datasets.frames.every: must be >= 1"),
-    (lambda c: c["datasets"]["frames"].update(fps=-1.0), "datasets.frames.fps: must be > 0"),
+    (lambda c: c["datasets"]["frames"].update(fps=-1.0), "datasets.frames.fps: must be a finite number > 0"),
+    (lambda c: c["datasets"]["frames"].update(fps=float("inf")), "datasets.frames.fps: must be a finite number > 0"),
     (lambda c: c["datasets"]["synthetic"].update(limit=0), "datasets.synthetic.limit: must be >= 1"),
 ])
 def test_config_error_names_the_key(tmp_path, mutate, key):
