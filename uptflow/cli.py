@@ -265,24 +265,26 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 positive_int = int_at_least(1)
 
 
+def _float(text: str) -> float:
+    """``text`` as a float; NaN (which fails every range check) when it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def positive_float(text: str) -> float:
     """argparse type of a rate (``--fps``): a finite number > 0, else a usage error naming the option."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
+    value = _float(text)
+    if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 
 def score_threshold(text: str) -> float:
     """argparse type of a detection score threshold (``--conf``): a number in [0, 1], else a usage error."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:  # NaN fails too
+    value = _float(text)
+    if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a score threshold in [0, 1], got {text!r}")
     return value
 
