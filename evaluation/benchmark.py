@@ -291,7 +291,8 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
     a comparison drops the folders of enhancers it no longer runs.
 
     Returns:
-        The summary frame and every skipped image (``{enhancer, file, reason}``), those the reader left out included.
+        The summary frame (its ``attrs["protocols"]``: the units' protocol lines, each once) and every skipped image
+        (``{enhancer, file, reason}``), those the reader left out included.
     """
     import pandas as pd
 
@@ -314,9 +315,10 @@ def evaluate(benchmark: Benchmark, dataset: Any, enhancers: dict[str, Any], work
             rows.append(dict(enhancer=res.row_label(label), images=res.n, skipped=len(unread) + len(res.skipped),
                              **values))
     summary = pd.DataFrame(rows)
+    summary.attrs["protocols"] = list(dict.fromkeys(protocols))
     if len(enhancers) > 1:
         atomic_write_text(work / "summary.csv", summary.to_csv(index=False))
         body = summary.round(4).astype(object).where(summary.notna(), None).to_markdown(index=False, missingval="–")
-        lines = "\n".join(f"Protocol: {p}" for p in dict.fromkeys(protocols))
+        lines = "\n".join(f"Protocol: {p}" for p in summary.attrs["protocols"])
         atomic_write_text(work / "summary.md", f"{body}\n\n{lines}\n{data_line(dataset)}\n")
     return summary, skipped

@@ -6,7 +6,8 @@ Example:
         --enhancer none --enhancer clahe --checkpoint yolov8n.pt --work-dir runs/traffic
 
 Each part x enhancer unit goes to ``WORK_DIR/<part>/<label>/`` (frames.csv, predictions.json, metrics.json ...);
-``WORK_DIR/traffic.md`` and ``WORK_DIR/ntm.md`` (the paper's NTM layout) summarise them.
+``WORK_DIR/traffic.md`` (with each part's protocol line: detector, thresholds, a warning when its frames do not align)
+and ``WORK_DIR/ntm.md`` (the paper's NTM layout) summarise them.
 """
 
 import argparse
@@ -94,15 +95,18 @@ def run(args: argparse.Namespace) -> int:
                              coco_annotations=args.coco_ann, save_frames=args.save_frames, device=device)
     for ds in datasets:  # every part, before the first one's frames are enhanced
         bench.check_annotated(ds)
-    summaries, skipped = [], []
+    summaries, skipped, protocols = [], [], []
     for part, ds in zip(parts, datasets, strict=True):
         summary, bad = evaluate(bench, ds, enhancers, out / part, progress=not args.no_progress)
         summaries.append(summary.assign(part=part))
+        protocols += [f"Protocol ({part}): {p}" for p in summary.attrs["protocols"]]
         skipped += bad
     table = pd.concat(summaries, ignore_index=True)
+    # the protocol lines carry each part's detector, thresholds and unaligned-frames warning under the table
+    body = table.round(3).to_markdown(index=False) + "\n\n" + "\n".join(protocols)
     atomic_write_text(out / "traffic.csv", table.to_csv(index=False))
-    atomic_write_text(out / "traffic.md", table.round(3).to_markdown(index=False) + "\n")
-    print(table.round(3).to_markdown(index=False))
+    atomic_write_text(out / "traffic.md", body + "\n")
+    print(body)
     ntm = ntm_table(table)
     if ntm:
         atomic_write_text(out / "ntm.md", ntm + "\n")

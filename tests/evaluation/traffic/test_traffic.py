@@ -148,6 +148,24 @@ def test_a_part_of_unrelated_photos_gets_a_warning_with_its_flicker_ratios(tmp_p
     assert f"WARNING {warning}" in metrics["protocol_line"]  # printed once under a comparison's and the suite's tables
 
 
+def test_the_command_table_prints_each_parts_protocol_and_the_unaligned_warning_once(tmp_path, capsys):
+    from evaluation.traffic.__main__ import main
+
+    for folder, frames in (("cam", [_frame(t) for t in range(4)]), ("photos", _unrelated_photos())):
+        (tmp_path / folder).mkdir()
+        for t, img in enumerate(frames):
+            cv2.imwrite(str(tmp_path / folder / f"f{t}.png"), img[..., ::-1])
+    assert main(["--data", str(tmp_path / "cam"), "--data", str(tmp_path / "photos"), "--enhancer", "none",
+                 "--enhancer", "identity", "--no-detect", "--no-nr", "--work-dir", str(tmp_path / "out"),
+                 "--no-progress", "--device", "cpu"]) == 0
+    table = (tmp_path / "out" / "traffic.md").read_text()
+    protocols = [ln for ln in table.splitlines() if ln.startswith("Protocol")]
+    assert [ln.split(":")[0] for ln in protocols] == ["Protocol (cam)", "Protocol (photos)"]
+    assert "WARNING" not in protocols[0] and table.count("do not align") == 1
+    assert "WARNING photos: 3 of 3 consecutive input frame pairs do not align" in protocols[1]
+    assert table in capsys.readouterr().out
+
+
 def test_the_warning_needs_more_than_half_of_the_pairs_and_counts_pairs_that_cannot_be_warped():
     from evaluation.traffic.benchmark import _unaligned_note
     from evaluation.traffic.stability import PAIR_KEYS, summarize_pairs
