@@ -130,6 +130,24 @@ def test_make_pairs_writes_its_folder_to_work_dir_which_it_requires(tmp_path, ca
     assert "error: --work-dir: required" in capsys.readouterr().err
 
 
+def test_make_pairs_gives_light_sources_to_both_images_of_a_pair(tmp_path, capsys):
+    import json
+
+    from uptflow.data.make_pairs import main as make_pairs
+
+    out = tmp_path / "pairs"
+    assert make_pairs(["--skimage-photos", "coffee", "--split", "all", "--light-prob", "1", "--work-dir",
+                       str(out)]) == 0
+    record = json.loads((out / "degradations.jsonl").read_text())
+    assert record["lights"] and json.dumps(record["lights"][0]["colour"])
+    with pytest.raises(SystemExit):
+        make_pairs(["--skimage-photos", "coffee", "--split", "all", "--light-prob", "1.5", "--work-dir", str(out)])
+    assert "--light-prob: expected a probability in [0, 1], got '1.5'" in capsys.readouterr().err
+    assert make_pairs(["--skimage-photos", "coffee", "--split", "all", "--level", "3", "--light-prob", "0.5",
+                       "--work-dir", str(out)]) == 2
+    assert "--light-prob: a darkness level has no light sources" in capsys.readouterr().err
+
+
 def test_python_dash_m_uptflow_is_the_library_cli_without_the_suite():
     res = subprocess.run([sys.executable, "-m", "uptflow", "--help"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and all(name in res.stdout for name in LIBRARY_SUBCOMMANDS)

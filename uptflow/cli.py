@@ -23,7 +23,7 @@ from typing import Any
 
 __all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS", "DeprecatedOption",
            "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit", "parse_settings",
-           "int_at_least", "positive_int", "positive_float", "score_threshold"]
+           "int_at_least", "positive_int", "positive_float", "fraction", "score_threshold"]
 
 # name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
 LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -281,12 +281,20 @@ def positive_float(text: str) -> float:
     return value
 
 
-def score_threshold(text: str) -> float:
-    """argparse type of a detection score threshold (``--conf``): a number in [0, 1], else a usage error."""
-    value = _float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a score threshold in [0, 1], got {text!r}")
-    return value
+def fraction(what: str) -> Callable[[str], float]:
+    """argparse type of a number in [0, 1] (``what`` names it in the usage error: "a score threshold")."""
+
+    def parse(text: str) -> float:
+        value = _float(text)
+        if not 0 <= value <= 1:
+            raise argparse.ArgumentTypeError(f"expected {what} in [0, 1], got {text!r}")
+        return value
+
+    return parse
+
+
+# a detection score threshold (--conf)
+score_threshold = fraction("a score threshold")
 
 
 def add_limit(p: argparse.ArgumentParser, what: str = "images", old: tuple[str, ...] = ()) -> None:

@@ -163,6 +163,8 @@ def test_unknown_darkness_level_is_rejected():
     (dict(curves=("srgb", "s-log3")), "curves"),
     (dict(jpeg_quality_range=(50, 120)), "jpeg_quality_range"),
     (dict(read_noise_jitter=-1.0), "read_noise_jitter"),
+    (dict(light_prob=2.0), "light_prob"),
+    (dict(light_count=(3, 1)), "light_count"),
 ])
 def test_invalid_settings_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -178,3 +180,28 @@ def test_build_degradation_from_configs():
         build_degradation(dict(gamma_range=(2.0, 2.4)))
     with pytest.raises(ValueError, match="darkness level takes no other"):
         build_degradation(dict(level=2, bayer_prob=0.0))
+
+
+def test_light_sources_clip_in_the_low_image_and_appear_unscaled_in_the_normal_light_one():
+    img = _flat(128)
+    params = dict(_PLAIN, exposure=0.02, shot_noise=1e-9, curve="srgb", curve_param=0.0,
+                  lights=[dict(x=0.5, y=0.5, radius=0.05, glow=3.0, glow_gain=0.02, intensity=20.0,
+                               colour=[1.0, 0.5, 0.1])])
+    low = LowLightDegradation.apply(img, params, np.random.default_rng(0))
+    gt = LowLightDegradation.target(img, params)
+    assert low[64, 64].tolist() == gt[64, 64].tolist() == [255, 255, 255]  # the core clips in both
+    assert low[5, 5].max() < 60 and np.array_equal(gt[5, 5], img[5, 5])    # far away: dark / untouched
+    # the glow adds the same linear light to both, so it is far more visible in the dark image
+    ring = (slice(64, 65), slice(64 + 8, 64 + 12))
+    gain_low = srgb_to_linear(low[ring] / 255.0).mean() / srgb_to_linear(low[5, 5] / 255.0).mean()
+    gain_gt = srgb_to_linear(gt[ring] / 255.0).mean() / srgb_to_linear(img[5, 5] / 255.0).mean()
+    assert gain_low > 5 > 1.05 < gain_gt < 2
+
+
+def test_lights_are_drawn_after_every_other_parameter_and_recorded():
+    off = LowLightDegradation().sample_params(np.random.default_rng(5))
+    on = LowLightDegradation(light_prob=1.0, light_count=(2, 2)).sample_params(np.random.default_rng(5))
+    assert {k: v for k, v in on.items() if k != "lights"} == off and "lights" not in off
+    assert len(on["lights"]) == 2 and json.loads(json.dumps(on)) == on
+    never = LowLightDegradation(light_prob=1e-12).sample_params(np.random.default_rng(5))
+    assert never["lights"] == [] and np.array_equal(LowLightDegradation.target(_photo(), never), _photo())

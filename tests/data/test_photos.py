@@ -144,6 +144,16 @@ def test_synthesize_low_light_uses_the_sample_seed_when_given():
     assert not np.array_equal(t(dict(gt=gt, degradation_seed=[0, 2]))["low"], a)
 
 
+def test_synthesize_low_light_gives_the_normal_light_image_the_same_light_sources():
+    t = TRANSFORMS.build(dict(type="SynthesizeLowLight", degradation=dict(light_prob=1.0)))
+    gt = np.full((48, 48, 3), 60, np.uint8)
+    out = t(dict(gt=gt.copy(), degradation_seed=[0, 1]))
+    lamps = out["degradation"]["lights"]
+    assert lamps and not np.array_equal(out["gt"], gt)
+    x, y = round(lamps[0]["x"] * 47), round(lamps[0]["y"] * 47)
+    assert out["gt"][y, x].max() == 255 and out["low"][y, x].max() == 255
+
+
 def test_load_image_pair_needs_a_path_or_an_image():
     load = TRANSFORMS.build(dict(type="LoadImagePair"))
     img = np.zeros((4, 4, 3), np.uint8)

@@ -18,6 +18,10 @@ Raw Denoising", CVPR 2019, whose noise and white-balance ranges it borrows):
 8. **tone curve** back to display values, one of :data:`TONE_CURVES` (sRGB, a pure gamma, a filmic S-curve or a
    shadow-lifting log curve), then **uint8 quantisation** and, sometimes, **JPEG** compression.
 
+Optionally (``light_prob`` > 0), **light sources** (:mod:`uptflow.data.lights`: lamps whose cores clip) are added
+in linear light after step 2, and unscaled to the normal-light image, which :meth:`LowLightDegradation.target`
+then returns.
+
 Every drawn value is returned with the image (``params``, JSON-serialisable), and ``apply(img, params, rng)`` redoes
 the degradation from them. :data:`DARKNESS_LEVELS` / :func:`darkness_level` give fixed degradations, level 1 (mild)
 to 5 (very dark), for benchmarks at several darkness levels; only their noise is random (seeded by the caller).
@@ -28,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from uptflow.data.lights import render_lights, sample_lights
 
 __all__ = ["LowLightDegradation", "TONE_CURVES", "DARKNESS_LEVELS", "darkness_level", "build_degradation",
            "srgb_to_linear", "linear_to_srgb"]
@@ -142,6 +148,9 @@ class LowLightDegradation:
         curves: tone curves to choose from, uniformly (names of :data:`TONE_CURVES`). Defaults to all four.
         jpeg_prob: probability of JPEG compression. Defaults to 0.3.
         jpeg_quality_range: JPEG quality (integer, uniform). Defaults to (60, 95).
+        light_prob: probability that an image gets light sources (:mod:`uptflow.data.lights`); their draws come
+            after all others, so 0 leaves the other parameters' stream as it was. Defaults to 0.
+        light_count: how many lamps such an image gets (integer, uniform). Defaults to (1, 6).
     """
 
     exposure_range: tuple[float, float] = (0.006, 0.6)
@@ -156,6 +165,8 @@ class LowLightDegradation:
     curves: tuple[str, ...] = tuple(TONE_CURVES)
     jpeg_prob: float = 0.3
     jpeg_quality_range: tuple[int, int] = (60, 95)
+    light_prob: float = 0.0
+    light_count: tuple[int, int] = (1, 6)
 
     def __post_init__(self) -> None:
         for name in ("exposure_range", "shot_noise_range", "red_gain_range", "blue_gain_range"):
@@ -167,7 +178,9 @@ class LowLightDegradation:
         if q[1] > 100:
             raise ValueError(f"jpeg_quality_range must lie in [1, 100], got {self.jpeg_quality_range}")
         object.__setattr__(self, "jpeg_quality_range", (int(q[0]), int(q[1])))
-        for name in ("cast_prob", "bayer_prob", "jpeg_prob"):
+        n = _check_range("light_count", self.light_count, positive=True)
+        object.__setattr__(self, "light_count", (int(n[0]), int(n[1])))
+        for name in ("cast_prob", "bayer_prob", "jpeg_prob", "light_prob"):
             _check_prob(name, getattr(self, name))
         if not 0 <= self.colour_cast < 1:
             raise ValueError(f"colour_cast must be in [0, 1), got {self.colour_cast}")
@@ -196,9 +209,12 @@ class LowLightDegradation:
         curve_param = float(rng.uniform(*TONE_CURVES[curve][1]))
         jpeg_on, quality = rng.random() < self.jpeg_prob, int(rng.integers(self.jpeg_quality_range[0],
                                                                            self.jpeg_quality_range[1] + 1))
-        return dict(exposure=exposure, shot_noise=shot, read_noise=read, wb_gains=wb,
-                    cast=cast.tolist() if cast_on else [1.0, 1.0, 1.0], ccm=ccm, bayer=bayer, curve=curve,
-                    curve_param=curve_param, jpeg_quality=quality if jpeg_on else None)
+        params = dict(exposure=exposure, shot_noise=shot, read_noise=read, wb_gains=wb,
+                      cast=cast.tolist() if cast_on else [1.0, 1.0, 1.0], ccm=ccm, bayer=bayer, curve=curve,
+                      curve_param=curve_param, jpeg_quality=quality if jpeg_on else None)
+        if self.light_prob > 0:
+            params["lights"] = sample_lights(rng, self.light_count) if rng.random() < self.light_prob else []
+        return params
 
     @staticmethod
     def apply(img: np.ndarray, params: dict, rng: np.random.Generator) -> np.ndarray:
@@ -207,6 +223,8 @@ class LowLightDegradation:
             raise ValueError(f"expected a uint8 HxWx3 image, got {img.dtype} {img.shape}")
         h, w = img.shape[:2]
         x = srgb_to_linear(img.astype(np.float64) / 255.0) * params["exposure"]
+        if params.get("lights"):
+            x += render_lights(params["lights"], h, w)
         ccm = _saturation_matrix(params["ccm"])
         wb = np.asarray(params["wb_gains"], dtype=np.float64)
         cam = np.clip(x @ np.linalg.inv(ccm).T / wb, 0.0, 1.0)
@@ -223,6 +241,15 @@ class LowLightDegradation:
         out = (np.clip(curve(np.clip(rgb, 0.0, 1.0), params["curve_param"]), 0.0, 1.0) * 255.0).round()
         out = out.astype(np.uint8)
         return out if params["jpeg_quality"] is None else _jpeg(out, params["jpeg_quality"])
+
+    @staticmethod
+    def target(img: np.ndarray, params: dict) -> np.ndarray:
+        """The normal-light image that goes with ``apply(img, params, ...)``: ``img`` with the same light sources
+        (``params['lights']``), or ``img`` itself when there are none."""
+        if not params.get("lights"):
+            return img
+        x = srgb_to_linear(img.astype(np.float64) / 255.0) + render_lights(params["lights"], *img.shape[:2])
+        return (linear_to_srgb(x) * 255.0).round().astype(np.uint8)
 
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
         """Return (degraded image, parameters used)."""

@@ -3,6 +3,8 @@
     python -m uptflow.data.make_pairs --data-root ../shared/data --photo-dirs bsds500/train bsds500/val \\
         coco128_train/images --split test --seed 0 --work-dir OUT       # [--level 3] for a fixed darkness level
 
+(``--light-prob 0.5``: half of the pairs get light sources, lamps that clip, in both images; docs/synthesis.md)
+
 writes ``OUT/low/<name>.png``, ``OUT/high/<name>.png`` (full-size photos) and ``OUT/degradations.jsonl`` (every pair's
 degradation parameters and seed), the low/high layout ``python -m evaluation.enhancement --dataset paired`` reads.
 ``--out`` is the old spelling of ``--work-dir`` (kept for one release).
@@ -37,7 +39,7 @@ def write_pairs(dataset: PhotoLowLightPairs, out_dir: str | Path) -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's options."""
-    from uptflow.cli import add_work_dir
+    from uptflow.cli import add_work_dir, fraction
 
     parser.add_argument("--data-root", default="", help="folder the photo folders are relative to")
     parser.add_argument("--photo-dirs", nargs="*", default=[], help="folders of normal-light photos")
@@ -45,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=SPLITS)
     parser.add_argument("--seed", type=int, default=0, help="seed of the fixed degradations")
     parser.add_argument("--level", type=int, help="a fixed darkness level (1-5) instead of the random degradation")
+    parser.add_argument("--light-prob", type=fraction("a probability"), default=0.0,
+                        help="fraction of the random degradation's pairs that get light sources (default 0)")
     add_work_dir(parser, what="output folder (low/, high/, degradations.jsonl)")
 
 
@@ -53,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from uptflow.cli import work_dir
 
     out = work_dir(args)
-    degradation = dict(level=args.level) if args.level else None
+    if args.level and args.light_prob:
+        raise ValueError("--light-prob: a darkness level has no light sources; give one or the other")
+    degradation = dict(level=args.level) if args.level else dict(light_prob=args.light_prob)
     pipeline = [dict(type="LoadImagePair"), dict(type="SynthesizeLowLight", degradation=degradation),
                 dict(type="PackPairedInputs", meta_keys=("name", "degradation", "degradation_seed"))]
     ds = PhotoLowLightPairs(photo_dirs=args.photo_dirs, data_root=args.data_root, skimage_photos=args.skimage_photos,

@@ -102,6 +102,10 @@ class SynthesizeLowLight:
     - low (np.uint8, HxWx3 RGB)
     - degradation (dict: every parameter drawn)
 
+    Modified Keys:
+
+    - gt (gets the same light sources as ``low`` when the degradation draws some)
+
     Args:
         degradation (LowLightDegradation | dict | None): the degradation or its config (see
             :func:`uptflow.data.degradation.build_degradation`). Defaults to None (the default ranges).
@@ -111,11 +115,12 @@ class SynthesizeLowLight:
         self.degradation = build_degradation(degradation)
 
     def __call__(self, results: dict) -> dict:
-        """Add ``low`` and ``degradation``."""
+        """Add ``low`` and ``degradation``; add light sources to ``gt`` when it gets some."""
         seed = results.get("degradation_seed")
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         results["low"], results["degradation"] = self.degradation(results["gt"], np.random.default_rng(seed))
+        results["gt"] = self.degradation.target(results["gt"], results["degradation"])
         return results
 
     def __repr__(self) -> str:
