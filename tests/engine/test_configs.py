@@ -18,6 +18,7 @@ from uptflow.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS
 CONFIG_DIR = ROOT / "configs" / "uptflow"
 DEFAULT_MODEL = "uptflow_small_photo-synthetic_cpu.py"  # trains the packaged default model
 CONTINUE_DEFAULT = "uptflow_small_photo-synthetic_cpu_ft.py"  # continues training it from the packaged weights
+WITH_LIGHTS = "uptflow_small_photo-synthetic_cpu_lights.py"  # the same, with light sources in half the crops
 MY_PAIRS = "uptflow_small_my-pairs_cpu.py"  # fine-tunes it on a user's own folder of pairs
 FULL_SIZE_GPU = "uptflow_photo-synthetic_gpu.py"  # the paper's network on the default model's data, on a GPU
 PAPER = {  # config -> (window size, fake-tree maker)
@@ -32,8 +33,8 @@ PAPER = {  # config -> (window size, fake-tree maker)
 
 def test_every_config_is_covered():
     assert sorted(p.name for p in CONFIG_DIR.glob("*.py")) == sorted([*PAPER, "uptflow_tiny_synthetic.py",
-                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT, MY_PAIRS,
-                                                                      FULL_SIZE_GPU])
+                                                                      DEFAULT_MODEL, CONTINUE_DEFAULT, WITH_LIGHTS,
+                                                                      MY_PAIRS, FULL_SIZE_GPU])
 
 
 def _check_types(cfg: Config) -> None:
@@ -179,6 +180,20 @@ def test_continuation_config_starts_from_the_packaged_model_with_its_network(tmp
     shipped = load_checkpoint(DEFAULT_WEIGHTS)[0]
     key = next(k for k in shipped if k.endswith("temperature"))
     torch.testing.assert_close(model.net.state_dict()[key], shipped[key].float())
+
+
+def test_lights_config_trains_the_packaged_model_on_crops_with_lamps_and_validates_without(tmp_path):
+    cont, lights = (Config.fromfile(str(CONFIG_DIR / name)) for name in (CONTINUE_DEFAULT, WITH_LIGHTS))
+    _check_types(lights)
+    assert lights.model == cont.model and lights.val_dataloader == cont.val_dataloader
+    assert lights.randomness.seed != cont.randomness.seed
+    root = _photo_tree(tmp_path / "data", lights.photo_dirs)
+    train = DATASETS.build(dict(lights.train_dataloader.dataset.to_dict(), data_root=str(root)))
+    np.random.seed(0)
+    drawn = [train[i % len(train)]["data_samples"].metainfo["degradation"]["lights"] for i in range(12)]
+    assert 0 < sum(bool(d) for d in drawn) < 12  # about half the crops get lamps
+    val = DATASETS.build(dict(lights.val_dataloader.dataset.to_dict(), data_root=str(root)))
+    assert "lights" not in val[0]["data_samples"].metainfo["degradation"]
 
 
 def test_own_pairs_config_reads_a_folder_of_pairs_given_by_data_root(tmp_path):
