@@ -61,9 +61,13 @@ def test_only_the_command_asked_for_imports_its_module(capsys):
         library_main(["ghost"], subcommands=commands)
 
 
-def test_help_of_the_commands_imports_neither_torch_nor_mmengine():
-    code = ("import sys\nfrom evaluation.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('torch', 'mmengine') if m in sys.modules))")
+# the option parsers of train (--cfg-options: mmengine's DictAction) need mmengine, never torch
+@pytest.mark.parametrize("cli, argv, heavy", [("evaluation.cli", ["--help"], ("torch", "mmengine")),
+                                             ("uptflow.cli", ["train", "--help"], ("torch",)),
+                                             ("uptflow.cli", ["enhance", "--help"], ("torch", "mmengine"))])
+def test_help_of_the_commands_imports_neither_torch_nor_mmengine(cli, argv, heavy):
+    code = (f"import sys\nfrom {cli} import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")
 

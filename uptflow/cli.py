@@ -28,7 +28,7 @@ __all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER
 # name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
 LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "setup-mm": ("uptflow.setup_mm", "build, cache and verify mmcv with compiled ops for the installed torch", ()),
-    "train": ("uptflow.engine.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)",
+    "train": ("uptflow.tools.train", "train UPT-Flow from a config with mmengine's Runner (resumable, distributed)",
               ()),
     "enhance": ("uptflow.tools.enhance", "enhance images, folders or globs with UPT-Flow or another enhancer", ()),
 }
