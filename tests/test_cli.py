@@ -65,7 +65,7 @@ def test_only_the_command_asked_for_imports_its_module(capsys):
 @pytest.mark.parametrize("cli, argv, heavy", [("evaluation.cli", ["--help"], ("torch", "mmengine")),
                                              ("uptflow.cli", ["train", "--help"], ("torch",)),
                                              ("uptflow.cli", ["enhance", "--help"], ("torch", "mmengine"))])
-def test_help_of_the_commands_imports_neither_torch_nor_mmengine(cli, argv, heavy):
+def test_help_of_a_command_imports_no_heavy_module(cli, argv, heavy):
     code = (f"import sys\nfrom {cli} import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -137,13 +137,21 @@ def test_make_pairs_writes_its_folder_to_work_dir_which_it_requires(tmp_path, ca
 def test_make_pairs_gives_light_sources_to_both_images_of_a_pair(tmp_path, capsys):
     import json
 
+    import cv2
+    import numpy as np
+
     from uptflow.data.make_pairs import main as make_pairs
 
     out = tmp_path / "pairs"
     assert make_pairs(["--skimage-photos", "coffee", "--split", "all", "--light-prob", "1", "--work-dir",
                        str(out)]) == 0
     record = json.loads((out / "degradations.jsonl").read_text())
-    assert record["lights"] and json.dumps(record["lights"][0]["colour"])
+    assert record["lights"]
+    assert make_pairs(["--skimage-photos", "coffee", "--split", "all", "--work-dir", str(tmp_path / "plain")]) == 0
+    lit, plain = (cv2.imread(str(d / "high" / "skimage_coffee.png")) for d in (out, tmp_path / "plain"))
+    lamp = record["lights"][0]
+    y, x = round(lamp["y"] * (lit.shape[0] - 1)), round(lamp["x"] * (lit.shape[1] - 1))
+    assert lit[y, x].max() == 255 and not np.array_equal(lit[y, x], plain[y, x])
     with pytest.raises(SystemExit):
         make_pairs(["--skimage-photos", "coffee", "--split", "all", "--light-prob", "1.5", "--work-dir", str(out)])
     assert "--light-prob: expected a probability in [0, 1], got '1.5'" in capsys.readouterr().err

@@ -290,6 +290,7 @@ def fraction(what: str) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"expected {what} in [0, 1], got {text!r}")
         return value
 
+    parse.__doc__ = f"argparse type of {what}: a number in [0, 1], else a usage error naming the option."
     return parse
 
 

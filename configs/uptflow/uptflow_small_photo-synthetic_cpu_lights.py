@@ -1,6 +1,6 @@
 # Continue training the shipped default model with light sources in the synthetic pairs (uptflow.data.lights:
-# lamps whose cores clip, the same in the low- and the normal-light image) in half of the training crops, so that it
-# stops turning the glow around street lamps and traffic lights into coloured blooms (docs/model-card.md). Validation
+# lamps whose cores clip, the same in the low- and the normal-light image) in half of the training crops: an attempt
+# at the red glow the default model makes around traffic lights at night (docs/model-card.md). Validation
 # keeps the lamp-free degradation, comparable with the earlier runs. Resumable:
 #   OMP_WAIT_POLICY=PASSIVE nohup nice uptflow train configs/uptflow/uptflow_small_photo-synthetic_cpu_lights.py \
 #       --work-dir work_dirs/default_lights --resume >> work_dirs/default_lights/train.log 2>&1 &

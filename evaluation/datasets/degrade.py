@@ -8,7 +8,6 @@ generator seeded with (suite seed, image name): reruns, shards and resumed runs 
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,7 @@ class Degradation:
 
     def describe(self) -> dict[str, Any]:
         """The spec and the model's settings (part of the dataset's identity)."""
-        return dict(spec=self.spec, model=type(self.model).__name__,
-                    settings=asdict(self.model) if is_dataclass(self.model) else {})
+        return dict(spec=self.spec, model=type(self.model).__name__, settings=self.model.settings())
 
 
 def build_degradation(spec: str | dict) -> Degradation:
@@ -43,6 +41,9 @@ def build_degradation(spec: str | dict) -> Degradation:
     if spec == "synthetic":
         return Degradation(spec, build_model(None))
     if isinstance(spec, dict):
+        if spec.get("light_prob"):  # lamps change the reference image too, which a darkened dataset keeps as it was
+            raise ValueError("degrade: light_prob: light sources are not available here; write such pairs with "
+                             "python -m uptflow.data.make_pairs --light-prob and read them as a paired dataset")
         try:
             return Degradation(dict(spec), build_model(spec))
         except (KeyError, TypeError) as e:

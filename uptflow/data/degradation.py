@@ -29,7 +29,7 @@ to 5 (very dark), for benchmarks at several darkness levels; only their noise is
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -179,6 +179,9 @@ class LowLightDegradation:
             raise ValueError(f"jpeg_quality_range must lie in [1, 100], got {self.jpeg_quality_range}")
         object.__setattr__(self, "jpeg_quality_range", (int(q[0]), int(q[1])))
         n = _check_range("light_count", self.light_count, positive=True)
+        if n != (int(n[0]), int(n[1])) or n[0] < 1:
+            raise ValueError(f"light_count must be whole numbers (min, max) with 1 <= min <= max, got "
+                             f"{self.light_count!r}")
         object.__setattr__(self, "light_count", (int(n[0]), int(n[1])))
         for name in ("cast_prob", "bayer_prob", "jpeg_prob", "light_prob"):
             _check_prob(name, getattr(self, name))
@@ -192,8 +195,17 @@ class LowLightDegradation:
             raise ValueError(f"curves must be a non-empty subset of {tuple(TONE_CURVES)}, got {self.curves!r}")
         object.__setattr__(self, "curves", curves)
 
+    def settings(self) -> dict:
+        """The ranges as a plain dict; without the light-source fields while ``light_prob`` is 0, so that a
+        degradation's identity (the suite's dataset identities hold it) is what it was before they existed."""
+        out = asdict(self)
+        if not self.light_prob:
+            del out["light_prob"], out["light_count"]
+        return out
+
     def sample_params(self, rng: np.random.Generator) -> dict:
-        """Draw one image's parameters (always the same number of draws, so streams stay aligned)."""
+        """Draw one image's parameters (the same number of draws for every image while ``light_prob`` is 0, so
+        that streams stay aligned; the lamps' draws come last)."""
         def log_uniform(lo: float, hi: float) -> float:
             return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 

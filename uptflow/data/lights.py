@@ -1,11 +1,13 @@
 """Light sources for synthetic low-light pairs: street lamps, traffic and car lights that clip in a night photo.
 
 Darkening a daytime photo never produces a light source, yet night scenes are full of them, and a model that has
-never seen one amplifies the glow around it into a coloured bloom. A lamp here is an emissive disc of HDR radiance
-(``intensity`` times white, so its core clips at any exposure) with a Gaussian glow (light scattered in the lens and
-the air, a fraction of that radiance). Lamps are added in linear light **after** the exposure scaling of the
-low-light image and unscaled to the normal-light one: enhancement is meant to raise the ambient light, not the lamps,
-so they look the same in both images while the scene around them brightens.
+never seen one brightens it and its glow like any other bright object. A lamp here is an emissive disc of HDR
+radiance (``intensity`` times its colour, whose brightest channel is 0.85-1, so at least that channel clips at any
+exposure) with a Gaussian glow (light scattered in the lens and the air, a fraction of that radiance). Sizes are
+relative to the short side of the image the lamps are drawn for (in training: the crop). Lamps are added in linear
+light **after** the exposure scaling of the low-light image and unscaled to the normal-light one: enhancement is
+meant to raise the ambient light, not the lamps, so they look the same in both images while the scene around them
+brightens.
 """
 
 import numpy as np
@@ -36,7 +38,7 @@ def sample_lights(rng: np.random.Generator, count: tuple[int, int]) -> list[dict
         lights.append(dict(x=float(rng.random()), y=float(rng.random()), radius=float(rng.uniform(*_RADIUS)),
                            glow=float(rng.uniform(*_GLOW)), glow_gain=float(rng.uniform(*_GLOW_GAIN)),
                            intensity=float(np.exp(rng.uniform(*np.log(_INTENSITY)))),
-                           colour=[round(float(c), 4) for c in colour]))
+                           colour=[float(c) for c in colour]))
     return lights
 
 

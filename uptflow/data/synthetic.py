@@ -8,7 +8,6 @@ degradation at every draw, see :mod:`uptflow.data.photos`.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 
 import numpy as np
 
@@ -69,13 +68,14 @@ class _SyntheticBase(_FolderDataset):
         for index, (name, read) in enumerate(self._sources()):
             gt = _resize_max_side(read(), self.max_side)
             low, params = self.degradation(gt, np.random.default_rng([self.seed, index]))
+            gt = self.degradation.target(gt, params)  # with the same light sources, if any
             out.append(dict(low=low, gt=gt, name=name, ori_shape=gt.shape[:2], degradation=params))
         return out * self.repeat
 
     @property
     def degradation_cfg(self) -> dict:
         """The degradation parameters as a plain dict (for logs)."""
-        return asdict(self.degradation)
+        return self.degradation.settings()
 
 
 @DATASETS.register_module()

@@ -1,4 +1,5 @@
-"""Training UPT-Flow with mmengine's Runner: model wrapper, safe optimizer wrappers, hooks, metric, CLI.
+"""Training UPT-Flow with mmengine's Runner: model wrapper, safe optimizer wrappers, hooks, metric, config
+preparation (the ``uptflow train`` command is ``uptflow.tools.train``).
 
 Importing this package registers everything in ``uptflow.registry`` and the ``atomic_local`` file backend.
 """

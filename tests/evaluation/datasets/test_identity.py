@@ -138,3 +138,23 @@ def test_rewriting_a_video_in_place_changes_the_digest(tmp_path):
     assert len(first) == 3
     _write_video(tmp_path / "clip.avi", 40)
     assert reader.read().digest() != before
+
+
+# the fields of LowLightDegradation before light sources existed: a darkened dataset's identity holds exactly these
+_DEGRADATION_FIELDS = {"exposure_range", "shot_noise_range", "read_noise_jitter", "red_gain_range", "blue_gain_range",
+                       "cast_prob", "colour_cast", "ccm_range", "bayer_prob", "curves", "jpeg_prob",
+                       "jpeg_quality_range"}
+
+
+@pytest.mark.parametrize("spec", ["synthetic", dict(level=3), dict(exposure_range=(0.01, 0.1))])
+def test_a_darkened_datasets_identity_is_unchanged_by_the_light_source_fields(spec):
+    from evaluation.datasets.degrade import build_degradation
+
+    assert set(build_degradation(spec).describe()["settings"]) == _DEGRADATION_FIELDS
+
+
+def test_light_sources_are_refused_as_a_darkening_since_the_references_would_lack_them():
+    from evaluation.datasets.degrade import build_degradation
+
+    with pytest.raises(ValueError, match="degrade: light_prob: light sources are not available here"):
+        build_degradation(dict(light_prob=0.5))
