@@ -268,6 +268,11 @@ class LowLightDegradation:
         params = self.sample_params(rng)
         return self.apply(img, params, rng), params
 
+    def pair(self, img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Return (degraded image, normal-light image with the same light sources, parameters used)."""
+        low, params = self(img, rng)
+        return low, self.target(img, params), params
+
 
 # level -> (exposure, shot-noise variance): each level is one stop darker and has twice the shot-noise gain of the
 # previous (a camera raising its gain as light falls); level 3 has about LOL's darkness and noise (mean luma ~0.09,

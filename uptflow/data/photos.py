@@ -119,8 +119,8 @@ class SynthesizeLowLight:
         seed = results.get("degradation_seed")
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
-        results["low"], results["degradation"] = self.degradation(results["gt"], np.random.default_rng(seed))
-        results["gt"] = self.degradation.target(results["gt"], results["degradation"])
+        results["low"], results["gt"], results["degradation"] = self.degradation.pair(results["gt"],
+                                                                                      np.random.default_rng(seed))
         return results
 
     def __repr__(self) -> str:

@@ -67,8 +67,7 @@ class _SyntheticBase(_FolderDataset):
         out = []
         for index, (name, read) in enumerate(self._sources()):
             gt = _resize_max_side(read(), self.max_side)
-            low, params = self.degradation(gt, np.random.default_rng([self.seed, index]))
-            gt = self.degradation.target(gt, params)  # with the same light sources, if any
+            low, gt, params = self.degradation.pair(gt, np.random.default_rng([self.seed, index]))
             out.append(dict(low=low, gt=gt, name=name, ori_shape=gt.shape[:2], degradation=params))
         return out * self.repeat
 
