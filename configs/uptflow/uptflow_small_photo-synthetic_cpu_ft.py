@@ -1,8 +1,9 @@
 # Continue training the shipped default model (docs/model-card.md). Written for the second run, which started from
 # the first run's iteration 1500 (uptflow_small_photo-synthetic_cpu.py had reached it at lr 1.5e-4; the optimiser
 # state was not shipped, hence a short warm-up) and halved the rate at what would have been iterations 1800, 2400
-# and 2700; that run made the shipped iteration 3000. The packaged weights are now iteration 3000, so a new run with
-# this config continues from there (lower lr: see the model card). Export the best network of its work dir with
+# and 2700; that run made iteration 3000. The packaged weights are now the mean of iteration 3000 and its
+# light-source continuation (uptflow_small_photo-synthetic_cpu_lights.py), so a new run with this config continues
+# from that mean (lower lr: see the model card). Export the best network of its work dir with
 #   python -m uptflow.engine.export WORK_DIR/uptflow_best.pth --out uptflow/assets/uptflow_default.pth
 _base_ = ['./uptflow_small_photo-synthetic_cpu.py']
 

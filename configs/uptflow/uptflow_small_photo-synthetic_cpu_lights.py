@@ -1,9 +1,13 @@
-# Continue training the shipped default model with light sources in the synthetic pairs (uptflow.data.lights:
+# Continue training the packaged default model with light sources in the synthetic pairs (uptflow.data.lights:
 # lamps whose cores clip, the same in the low- and the normal-light image) in half of the training crops: an attempt
-# at the red glow the default model makes around traffic lights at night (docs/model-card.md). Validation
-# keeps the lamp-free degradation, comparable with the earlier runs. Resumable:
+# at the red glow the default model made around traffic lights at night (docs/model-card.md). Validation
+# keeps the lamp-free degradation, comparable with the earlier runs. This run, from iteration 3000 (the packaged
+# model until 2026-12-05), made the networks whose mean is packaged now; to repeat it from iteration 3000:
+#   git show d67977b:uptflow/assets/uptflow_default.pth > work_dirs/it3000.pth
 #   OMP_WAIT_POLICY=PASSIVE nohup nice uptflow train configs/uptflow/uptflow_small_photo-synthetic_cpu_lights.py \
-#       --work-dir work_dirs/default_lights --resume >> work_dirs/default_lights/train.log 2>&1 &
+#       --work-dir work_dirs/default_lights --resume --cfg-options model.weights=work_dirs/it3000.pth \
+#       >> work_dirs/default_lights/train.log 2>&1 &
+#   python -m uptflow.engine.average work_dirs/it3000.pth work_dirs/default_lights/uptflow_best.pth --out mean.pth
 _base_ = ['./uptflow_small_photo-synthetic_cpu_ft.py']
 
 crop_size = 120
