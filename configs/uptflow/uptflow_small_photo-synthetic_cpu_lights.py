@@ -3,11 +3,13 @@
 # at the red glow the default model made around traffic lights at night (docs/model-card.md). Validation
 # keeps the lamp-free degradation, comparable with the earlier runs. This run, from iteration 3000 (the packaged
 # model until 2026-12-05), made the networks whose mean is packaged now; to repeat it from iteration 3000:
-#   git show d67977b:uptflow/assets/uptflow_default.pth > work_dirs/it3000.pth
+#   mkdir -p work_dirs/default_lights && git show d67977b:uptflow/assets/uptflow_default.pth > work_dirs/it3000.pth
 #   OMP_WAIT_POLICY=PASSIVE nohup nice uptflow train configs/uptflow/uptflow_small_photo-synthetic_cpu_lights.py \
 #       --work-dir work_dirs/default_lights --resume --cfg-options model.weights=work_dirs/it3000.pth \
 #       >> work_dirs/default_lights/train.log 2>&1 &
-#   python -m uptflow.engine.average work_dirs/it3000.pth work_dirs/default_lights/uptflow_best.pth --out mean.pth
+#   python -m uptflow.engine.average work_dirs/it3000.pth work_dirs/default_lights/uptflow_best.pth \
+#       --out work_dirs/mean.pth
+#   python -m uptflow.engine.export work_dirs/mean.pth --out uptflow/assets/uptflow_default.pth
 _base_ = ['./uptflow_small_photo-synthetic_cpu_ft.py']
 
 crop_size = 120

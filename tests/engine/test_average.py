@@ -23,22 +23,36 @@ def two(tmp_path):
     return [save_model(_perturbed(seed), tmp_path / f"run{seed}.pth") for seed in (1, 2)]
 
 
-def test_average_is_the_parameter_mean_with_the_buffers_of_the_sources(two):
-    a, b = (load_model(p) for p in two)
-    mean = average_networks(two)
-    params, theirs = dict(mean.named_parameters()), dict(b.named_parameters())
-    assert not all(torch.equal(p, theirs[name]) for name, p in a.named_parameters())
-    for name, p in a.named_parameters():
-        torch.testing.assert_close(params[name], (p + theirs[name]) / 2)
+@pytest.mark.parametrize("n", [2, 3])
+def test_average_is_the_uniform_parameter_mean_with_the_buffers_of_the_sources(tmp_path, n):
+    paths = [save_model(_perturbed(seed), tmp_path / f"run{seed}.pth") for seed in range(1, n + 1)]
+    nets = [dict(load_model(p).named_parameters()) for p in paths]
+    mean = average_networks(paths)
+    params = dict(mean.named_parameters())
+    assert not all(torch.equal(p, nets[1][name]) for name, p in nets[0].items())
+    for name, p in params.items():
+        torch.testing.assert_close(p, sum(net[name] for net in nets) / n)
     buffers = dict(mean.named_buffers())
-    assert buffers and all(torch.equal(buffers[n], t) for n, t in a.named_buffers())
-    assert dict(mean.config) == dict(a.config)
+    assert buffers and all(torch.equal(buffers[k], t) for k, t in load_model(paths[0]).named_buffers())
+    assert dict(mean.config) == dict(load_model(paths[0]).config)
+
+
+def test_default_names_the_packaged_model(two, monkeypatch):
+    from uptflow.models import checkpoint
+
+    monkeypatch.setattr(checkpoint, "DEFAULT_WEIGHTS", two[0])
+    mean = dict(average_networks(["default", two[1]]).named_parameters())
+    a, b = (dict(load_model(p).named_parameters()) for p in two)
+    for name, p in mean.items():
+        torch.testing.assert_close(p, (a[name] + b[name]) / 2)
 
 
 def test_average_command_writes_a_network_that_loads_and_enhances(two, tmp_path, capsys):
     out = tmp_path / "soup.pth"
     assert main([*map(str, two), "--out", str(out)]) == 0
     assert "the mean of 2 networks" in capsys.readouterr().out
+    stored = torch.load(out, weights_only=True)["state_dict"]
+    assert all(v.dtype == torch.float32 for v in stored.values() if v.is_floating_point())
     net = load_model(out)
     with torch.no_grad():
         y = net.enhance(torch.rand(1, 3, 16, 16))
