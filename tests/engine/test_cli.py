@@ -38,6 +38,9 @@ def test_train_then_resume_from_the_command_line(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     assert (work / "iter_1.pth").is_file() and (work / "uptflow_final.pth").is_file()
     assert "Failed to search registry" not in first.stdout + first.stderr  # every registry resolves in our scope
+    # stderr is a pipe here, as when train.log is redirected: the summary line stays, no progress-bar frames
+    assert "validation set: 1 samples read" in first.stdout + first.stderr
+    assert "checking the validation set" not in first.stdout + first.stderr
     fresh = uptflow("train", str(TINY_CONFIG), "--work-dir", str(work), "--cfg-options", *TINY_OPTIONS,
                     "train_cfg.max_iters=2")  # without --resume: would write over the first run's best network
     assert fresh.returncode == 2 and "already holds a training run" in fresh.stderr.strip().splitlines()[-1]

@@ -232,7 +232,9 @@ def check_validation_set(cfg) -> None:
         return  # under torchrun the first process reads it for all
     start = time.perf_counter()
     dataset = DATASETS.build(copy.deepcopy(loader["dataset"]))
-    for i in tqdm(range(len(dataset)), desc="checking the validation set", unit="sample", leave=False):
+    # disable=None: hidden when stderr is not a terminal, as the training bar, so a redirected train.log keeps only
+    # the summary line below
+    for i in tqdm(range(len(dataset)), desc="checking the validation set", unit="sample", leave=False, disable=None):
         dataset[i]
     print_log(f"validation set: {len(dataset)} samples read in {time.perf_counter() - start:.1f} s",
               logger="current", level=logging.INFO)
