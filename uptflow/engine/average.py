@@ -36,10 +36,9 @@ def _check_compatible(first: torch.nn.Module, other: torch.nn.Module, names: tup
     if dict(first.config) != dict(other.config):
         raise ValueError(f"{names[1]}: network config {dict(other.config)} differs from {names[0]}'s "
                          f"{dict(first.config)}; only networks of one config can be averaged")
-    params = {n for n, _ in first.named_parameters()}
-    theirs = other.state_dict()
-    for name, buf in first.state_dict().items():
-        if name not in params and not torch.equal(buf, theirs[name]):
+    theirs = dict(other.named_buffers())
+    for name, buf in first.named_buffers():
+        if not torch.equal(buf, theirs[name]):
             raise ValueError(f"{names[1]}: buffer {name!r} differs from {names[0]}'s; not trained from one start")
 
 
