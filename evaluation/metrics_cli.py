@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from uptflow.cli import add_limit, run_standalone
 from uptflow.metrics.loe import DEFAULT_SHORT_SIDE
+from uptflow.utils.text import failure_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                             imread_rgb(inputs[stem]) if inputs else None)
         except (OSError, ValueError) as e:  # an unreadable or mismatched image is reported; the rest go on
             failed += 1
-            print(f"FAILED {path}: {e}", file=sys.stderr)
+            print(failure_line(path, e), file=sys.stderr)
             continue
         rows.append(dict(image=path.name, **{m: to_table(m, res[COLUMNS[m]]) for m in wanted}))
     if not rows:

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from uptflow.cli import resolve_device, work_dir
     from uptflow.tools.enhance import collect_inputs, output_paths
     from uptflow.utils.io import atomic_write_json, imread_rgb, imwrite_rgb
-    from uptflow.utils.text import listed
+    from uptflow.utils.text import failure_line, listed
 
     out = work_dir(args)
     # inputs first: a mistyped source is a one-line error before any model is loaded
@@ -188,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
             imwrite_rgb(target, draw_detections(img, det.boxes[keep], det.scores[keep], names))
         except Exception as e:  # noqa: BLE001 - one bad image must not stop the others (nor lose their results)
             failed.append(str(path))
-            tqdm.write(f"FAILED {path}: {type(e).__name__}: {e}", file=sys.stderr)
+            tqdm.write(failure_line(path, e), file=sys.stderr)
             if name in earlier:  # its file, if any, is still the earlier run's
                 record["images"][name] = earlier[name]
             else:

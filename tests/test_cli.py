@@ -322,3 +322,10 @@ def test_an_enhancer_label_that_is_not_a_plain_folder_name_is_refused(tmp_path, 
     rc = enhance_bench(["--data", str(tmp_path), "--dataset", "paired", "--enhancer", f"{label}:gamma",
                         "--work-dir", str(tmp_path / "w")])
     assert rc == 2 and not (tmp_path / "w").exists()
+
+
+def test_package_lists_its_lazy_exports_without_importing_torch():
+    code = ("import sys, uptflow\nprint(all(n in dir(uptflow) for n in uptflow.__all__), 'torch' in sys.modules)\n"
+            "print(callable(uptflow.build_enhancer), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "True False" and out[1].startswith("True")

@@ -22,3 +22,8 @@ def __getattr__(name: str):
 
         return getattr(enhancers, name)
     raise AttributeError(f"module 'uptflow' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # the lazy exports above are part of the module for tab completion and dir(), though not loaded yet
+    return sorted({*globals(), *__all__})

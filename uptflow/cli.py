@@ -19,11 +19,12 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["main", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS", "DeprecatedOption",
-           "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options", "add_limit", "parse_settings",
-           "int_at_least", "positive_int", "positive_float", "fraction", "score_threshold"]
+__all__ = ["main", "CommandParser", "run_standalone", "run_guarded", "LIBRARY_SUBCOMMANDS", "USER_ERRORS",
+           "DeprecatedOption", "add_device", "resolve_device", "add_work_dir", "work_dir", "add_cfg_options",
+           "add_limit", "parse_settings", "int_at_least", "positive_int", "positive_float", "fraction",
+           "score_threshold"]
 
 # name -> (module, one-line help, deprecated aliases); modules keep heavy imports inside run()
 LIBRARY_SUBCOMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -85,15 +86,25 @@ def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.
         warnings.showwarning = previous
 
 
+class CommandParser(argparse.ArgumentParser):
+    """argparse with a usage mistake (unknown option, missing or malformed value) as one ``error:`` line and exit
+    status 2, like every other user error of these commands; ``--help`` shows the usage."""
+
+    help_command: str | None = None  # where the usage is, when not this parser's own --help
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.help_command or self.prog} --help`)\n")
+
+
 def run_standalone(add_arguments: Callable[[argparse.ArgumentParser], None],
                    run: Callable[[argparse.Namespace], int | None], prog: str, doc: str | None,
                    argv: list[str] | None = None) -> int:
     """Parse ``argv`` with a subcommand's options and run it: the ``main`` of ``python -m <module>``."""
     # no abbreviated options anywhere: a prefix such as --out would reach a deprecated --output and warn about an
     # option never typed, and a prefix that fits today becomes ambiguous when an option is added
-    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0], allow_abbrev=False,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join((doc or "").split("\n\n")[1:]))
+    parser = CommandParser(prog=prog, description=(doc or "").split("\n\n")[0], allow_abbrev=False,
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="\n\n".join((doc or "").split("\n\n")[1:]))
     add_arguments(parser)
     return run_guarded(run, parser.parse_args(argv))
 
@@ -104,7 +115,7 @@ def main(argv: list[str] | None = None,
          ) -> int:
     """Run a CLI made of ``subcommands`` with ``argv`` (defaults to ``sys.argv[1:]``) and return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)
+    parser = CommandParser(prog=prog, description=description, allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     # only the command asked for imports its module (the others are listed by name and help): importing them all
@@ -120,6 +131,8 @@ def main(argv: list[str] | None = None,
         p.set_defaults(_module=mod)
         if module is not None:
             module.add_arguments(p)
+    if chosen in sub.choices:  # an unknown option reaches the top parser, whose --help would not list it
+        parser.help_command = sub.choices[chosen].prog
     args = parser.parse_args(argv)
     name = args.command
     if name not in subcommands:
@@ -159,21 +172,17 @@ def add_device(p: argparse.ArgumentParser) -> None:
 def resolve_device(device: str, quiet: bool = False) -> str:
     """The device to use for ``--device`` (``auto`` resolved, saying which); a CUDA device without a GPU is an
     error."""
-    import torch
-
-    from uptflow.utils.devices import torch_device
+    from uptflow.utils.devices import torch_device, usable_device
 
     if device == "auto":
         device = torch_device("auto").type
         if not quiet:
             print(f"device: {device}" + ("" if device == "cuda" else " (no GPU visible)"), file=sys.stderr)
         return device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: torch sees no GPU (use --device cpu, or auto)")
     try:
-        torch.device(device)
-    except RuntimeError as e:
-        raise ValueError(f"--device {device}: {e}") from None
+        usable_device(device)
+    except ValueError as e:
+        raise ValueError(f"--{e}") from None
     return device
 
 

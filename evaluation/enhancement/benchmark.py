@@ -90,9 +90,14 @@ class EnhancementBenchmark(Benchmark):
                  lpips_linear: str | None = None, save_images: bool = True, device: str = "cpu") -> None:
         super().__init__(metrics, device)
         self.nr_selected = tuple(nr_metrics) if nr_metrics is not None else self.default_nr_metrics
-        bad = [m for m in self.nr_selected if m not in NO_REFERENCE]
-        if bad:
-            raise ValueError(f"nr_metrics: {bad} need a reference; no-reference metrics are {', '.join(NO_REFERENCE)}")
+        unknown = [m for m in self.nr_selected if m not in COLUMNS]
+        if unknown:
+            raise ValueError(f"nr_metrics: unknown metric(s) {unknown}; no-reference metrics are "
+                             f"{', '.join(NO_REFERENCE)}")
+        referenced = [m for m in self.nr_selected if m not in NO_REFERENCE]
+        if referenced:
+            raise ValueError(f"nr_metrics: {referenced} need a reference; no-reference metrics are "
+                             f"{', '.join(NO_REFERENCE)}")
         if loe_short_side < 1:
             raise ValueError(f"loe_short_side: must be >= 1, got {loe_short_side}")
         self.loe_short_side, self.save_images = loe_short_side, save_images

@@ -539,7 +539,8 @@ class Suite:
         tables = build_tables(df, self.cfg, {e.label: e.record() for e in self.enhancers if e.label not in unchecked})
         _replace_tables(write_tables(tables, self.work_dir / "tables"), self.work_dir / "tables")
         for t in tables:
-            self.log(f"table {t.name}: {len(t.frame)} rows -> {self.work_dir / 'tables' / t.name}.{{csv,md,tex}}")
+            self.log(f"table {t.name}: {len(t.frame)} rows -> "
+                     f"{self.work_dir / 'tables' / t.name}.{{csv,long.csv,md,tex}}")
         if self.cfg["report"]["html"]:
             info = dict(suite=self.cfg["suite"], versions=versions(), git=git_commit(), seed=self.cfg["seed"],
                         enhancers=[e.record() for e in self.enhancers])

@@ -154,7 +154,7 @@ def test_a_seeded_sample_of_an_image_does_not_depend_on_its_batch():
     (dict(heat=float("nan")), "heat must be a finite number >= 0"),
     (dict(heat=-0.5), "heat must be a finite number >= 0"),
     (dict(tile=96, overlap=-1), "overlap must be >= 0"),
-    (dict(tile=8), "overlap 32 must be smaller than the tile 8"),
+    (dict(tile=8), "overlap=32 must be smaller than tile=8"),
 ])
 def test_bad_settings_are_refused_before_the_network_loads(settings, message, tmp_path):
     with pytest.raises(ValueError, match=message):

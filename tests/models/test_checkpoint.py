@@ -59,6 +59,18 @@ def test_missing_and_unreadable_files_give_clear_errors(tmp_path):
         load_model(tmp_path / "other.pth")
 
 
+def test_a_device_that_cannot_be_used_is_a_one_line_error_before_loading(tmp_path, monkeypatch):
+    from uptflow import build_enhancer
+
+    save_model(tiny_uptflow(), tmp_path / "tiny.pth")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for make in (lambda d: load_model(tmp_path / "tiny.pth", device=d), lambda d: build_enhancer("gamma", device=d)):
+        with pytest.raises(ValueError, match=r"^device cuda:1: torch sees no GPU \(use cpu, or auto\)$"):
+            make("cuda:1")
+        with pytest.raises(ValueError, match="^device gpu: Expected one of"):
+            make("gpu")
+
+
 @pytest.mark.realdata
 def test_official_key_list_maps_onto_our_model_one_to_one(golden):
     rows = (golden / "official_state_dict_w5.tsv").read_text().splitlines()[1:]

@@ -39,6 +39,25 @@ def test_folder_is_enhanced_resumably_and_a_bad_file_is_reported(tmp_path, capsy
     assert "2 reused" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("batch", ["1", "2"])
+def test_each_unreadable_image_is_one_line_naming_it_once(tmp_path, capsys, batch):
+    src = tmp_path / "in"
+    imwrite_rgb(src / "a.png", _low_image(24, 32, 1))
+    from PIL import Image
+
+    Image.fromarray(_low_image(64, 64, 2)).save(src / "whole.jpg", quality=90)
+    (src / "cut.jpg").write_bytes((src / "whole.jpg").read_bytes()[:400])  # its header reads, its pixels do not
+    (src / "whole.jpg").unlink()
+    (src / "junk.png").write_bytes(b"not an image")
+    rc = main(["enhance", str(src), "--work-dir", str(tmp_path / "out"), "--enhancer", "gamma", "--device", "cpu",
+               "--batch-size", batch, "--no-progress"])
+    failed = sorted(line for line in capsys.readouterr().err.splitlines() if line.startswith("FAILED"))
+    assert rc == 1 and len(failed) == 2
+    reasons = ("truncated", "not a recognised image format")
+    for line, name, why in zip(failed, ("cut.jpg", "junk.png"), reasons, strict=True):
+        assert line.count(name) == 1 and why in line.lower() and "Error:" not in line, line
+
+
 def test_outputs_are_recomputed_when_the_enhancer_weights_or_input_change(tmp_path, capsys, weights):
     src, out = tmp_path / "in", tmp_path / "out"
     imwrite_rgb(src / "a.png", _low_image(24, 32, 1))
@@ -158,7 +177,7 @@ def test_inputs_writing_the_same_output_are_rejected(tmp_path):
     (["--batch-size", "0"], "--batch-size: must be >= 1"),
     (["--enhancer", "gamma", "--heat", "0.5", "--tile", "64"], "--tile, --heat: option(s) of --enhancer uptflow"),
     (["--heat", "nan"], "heat must be a finite number"),
-    (["--tile", "8"], "overlap 32 must be smaller than the tile 8"),
+    (["--tile", "8"], "overlap=32 must be smaller than tile=8"),
     (["--work-dir", "in/a.png"], "a.png: exists and is not a folder"),
     (["--work-dir", "in/a.png/sub"], "in/a.png is a file, not a folder"),
     (["--enhancer-weights", "in/"], "/in is a folder, not a file"),

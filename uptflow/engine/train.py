@@ -253,14 +253,17 @@ def runner_device(device: str | None, launcher: str = "none") -> Iterator[None]:
     import mmengine.device.utils as mm_device
     import torch
 
+    from uptflow.utils.devices import usable_device
+
     if device is None:
         yield
         return
-    dev = torch.device(device)
+    try:
+        dev = usable_device(device)
+    except ValueError as e:
+        raise ValueError(f"--{e}") from None
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"--device {device}: training runs on cpu, cuda or cuda:N")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: torch sees no GPU (use --device cpu, or auto)")
     if dev.index is not None and launcher != "none":
         raise ValueError(f"--device {device}: under --launcher {launcher} each process trains on the GPU of its "
                          "LOCAL_RANK; use --device cuda")

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from uptflow.registry import ENHANCERS, SettingsError, build_checked
-from uptflow.utils.devices import torch_device
+from uptflow.utils.devices import usable_device
 from uptflow.utils.io import file_sha256, imread_rgb, pil_to_rgb, to_rgb_uint8
 
 __all__ = ["Enhancer", "build_enhancer", "code_sha256", "code_sources", "list_enhancers"]
@@ -39,7 +39,7 @@ class Enhancer:
     code_packages: ClassVar[tuple[str, ...]] = ("uptflow.utils.io",)
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
-        self.device = torch_device(device)
+        self.device = usable_device(device)
 
     @classmethod
     def default_weights(cls) -> str | os.PathLike | None:

@@ -84,7 +84,7 @@ class UPTFlowEnhancer(Enhancer):
         if int(overlap) < 0:
             raise ValueError(f"overlap must be >= 0, got {overlap}")
         if isinstance(tile, int) and 0 < tile <= int(overlap):
-            raise ValueError(f"overlap {overlap} must be smaller than the tile {tile}")
+            raise ValueError(f"overlap={overlap} must be smaller than tile={tile}")
         if not math.isfinite(float(heat)) or float(heat) < 0:
             raise ValueError(f"heat must be a finite number >= 0, got {heat}")
         if blend not in ("cosine", "linear"):

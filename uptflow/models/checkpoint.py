@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from uptflow.utils.devices import resolve_precision, torch_device
+from uptflow.utils.devices import resolve_precision, usable_device
 from uptflow.utils.io import atomic_path
 
 __all__ = [
@@ -220,6 +220,7 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     """
     from uptflow.models.uptflow import UPTFlow
 
+    device = usable_device(device)
     default = path is None
     if default:
         path = _default_weights()
@@ -236,7 +237,7 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     model.compiled = compile
     if default:
         _announce_default(Path(path), config)
-    return model.to(torch_device(device)).eval()
+    return model.to(device).eval()
 
 
 def state_sha256(model: torch.nn.Module) -> str:

@@ -101,7 +101,7 @@ def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     if tile >= size:
         return [0]
     if overlap >= tile:
-        raise ValueError(f"overlap {overlap} must be smaller than the tile {tile}")
+        raise ValueError(f"overlap={overlap} must be smaller than tile={tile}")
     n = math.ceil((size - overlap) / (tile - overlap))
     if n == 1:
         return [0]

@@ -35,7 +35,7 @@ from typing import Any
 
 from uptflow.utils.io import IMAGE_SUFFIXES
 from uptflow.utils.paths import VIDEO_SUFFIXES, list_images, natural_key
-from uptflow.utils.text import listed
+from uptflow.utils.text import failure_line, listed
 
 __all__ = ["add_arguments", "run", "collect_inputs", "output_paths", "output_identity", "remove_abandoned_outputs",
            "is_enhance_output"]
@@ -370,7 +370,7 @@ def run(args: argparse.Namespace) -> int:
             ident = output_identity(enhancer, path)
         except (OSError, ValueError) as e:
             failed.append(str(path))
-            print(f"FAILED {path}: {e}", file=sys.stderr)
+            print(failure_line(path, e), file=sys.stderr)
             continue
         if target.is_file() and read_png_meta(target) == ident:
             reused += 1
@@ -394,14 +394,14 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     todo_one = []
                     failed.append(str(batch[0][0]))
-                    tqdm.write(f"FAILED {batch[0][0]}: {type(e).__name__}: {e}", file=sys.stderr)
+                    tqdm.write(failure_line(batch[0][0], e), file=sys.stderr)
                 for single in todo_one:
                     try:
                         imwrite_rgb(single[0][1], enhancer(imread_rgb(single[0][0])), meta=single[0][2])
                         done += 1
                     except Exception as e1:  # noqa: BLE001
                         failed.append(str(single[0][0]))
-                        tqdm.write(f"FAILED {single[0][0]}: {type(e1).__name__}: {e1}", file=sys.stderr)
+                        tqdm.write(failure_line(single[0][0], e1), file=sys.stderr)
             bar.update(len(batch))
     print(f"{done} enhanced, {reused} reused (same enhancer, weights and input), {len(failed)} failed -> {out_dir}")
     return 1 if failed else 0

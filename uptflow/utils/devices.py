@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["torch_device", "native_bf16", "fast_precision", "resolve_precision", "full_fp32"]
+__all__ = ["torch_device", "usable_device", "native_bf16", "fast_precision", "resolve_precision", "full_fp32"]
 
 
 def torch_device(device: "str | torch.device") -> torch.device:
@@ -13,6 +13,18 @@ def torch_device(device: "str | torch.device") -> torch.device:
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def usable_device(device: "str | torch.device") -> torch.device:
+    """:func:`torch_device` of a device a model can be put on now: an unknown name, or CUDA where torch sees no GPU,
+    is a one-line ValueError naming it (torch's own errors come from deep inside the first ``.to()``)."""
+    try:
+        dev = torch_device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device {device}: {e}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device}: torch sees no GPU (use cpu, or auto)")
+    return dev
 
 
 def native_bf16(device: "str | torch.device") -> bool:

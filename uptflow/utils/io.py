@@ -173,7 +173,8 @@ def open_image(path: str | os.PathLike):
     except Image.DecompressionBombError as e:
         raise ValueError(f"cannot read image {p}: refused as a possible decompression bomb ({e})") from None
     except (UnidentifiedImageError, ImportError, OSError, SyntaxError) as e:
-        reason = "not a recognised image format" if isinstance(e, ImportError) else str(e)
+        unknown = isinstance(e, (ImportError, UnidentifiedImageError))  # Pillow's message repeats the path
+        reason = "not a recognised image format" if unknown else str(e)
         raise ValueError(f"cannot read image {p}: {reason}") from None
     with im:
         yield im

@@ -135,8 +135,10 @@ def test_a_protocol_line_needs_the_settings_its_conventions_depend_on():
 def test_unknown_metric_is_refused_naming_it():
     with pytest.raises(ValueError, match=r"metrics: enhancement cannot report \['PSNR2'\]"):
         EnhancementBenchmark(metrics=["PSNR2"])
-    with pytest.raises(ValueError, match="need a reference"):
+    with pytest.raises(ValueError, match=r"nr_metrics: \['PSNR'\] need a reference"):
         EnhancementBenchmark(nr_metrics=["PSNR"])
+    with pytest.raises(ValueError, match=r"nr_metrics: unknown metric\(s\) \['BOGUS'\]; no-reference metrics are NIQE"):
+        EnhancementBenchmark(nr_metrics=["BOGUS"])
 
 
 def test_command_runs_several_enhancers_and_writes_a_comparison(tmp_path, capsys):
