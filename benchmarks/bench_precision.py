@@ -105,7 +105,7 @@ def main() -> int:
         for precision in precisions:
             out, row[f"{precision} s"] = run(img, precision)
             row[f"{precision} PSNR dB"] = psnr(ref, out)
-            row[f"{precision} max |diff|"] = float((ref - out).abs().max())
+            row[f"{precision} max abs diff"] = float((ref - out).abs().max())
         rows.append(row)
     table = pd.DataFrame(rows)
     summary = {"image": "mean / min PSNR"}

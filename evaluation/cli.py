@@ -2,7 +2,7 @@
 every evaluation command shares.
 
 Examples:
-    $ uptflow enhance photos/ -o out/                        # the default UPT-Flow model
+    $ uptflow enhance photos/ --work-dir out/                # the default UPT-Flow model
     $ uptflow run-all --config configs/eval/quick.py          # the whole suite (= python evaluation/run_all.py)
     $ uptflow detect-bench --data coco128 --dataset coco --checkpoint yolov8n.pt --enhancer clahe --work-dir runs/d
     $ uptflow predict night.jpg --checkpoint yolov8n.pt --enhancer uptflow --work-dir runs/p

@@ -328,4 +328,17 @@ def test_package_lists_its_lazy_exports_without_importing_torch():
     code = ("import sys, uptflow\nprint(all(n in dir(uptflow) for n in uptflow.__all__), 'torch' in sys.modules)\n"
             "print(callable(uptflow.build_enhancer), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
-    assert out[0] == "True False" and out[1].startswith("True")
+    assert out[:2] == ["True False", "True True"]  # listed before use; torch comes with the first use
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["enhance", "x", "--bogus"], "unrecognized arguments: --bogus (see `uptflow enhance --help`)"),
+    (["enhance", "x", "--batch-size", "two"], "argument --batch-size: "),
+    (["nope"], "argument COMMAND: invalid choice: 'nope'"),
+    ([], "the following arguments are required: COMMAND (see `uptflow --help`)"),
+])
+def test_a_usage_mistake_is_one_error_line_pointing_to_the_help(argv, says, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and err.startswith("error: ") and says in err, err

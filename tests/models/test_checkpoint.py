@@ -71,6 +71,21 @@ def test_a_device_that_cannot_be_used_is_a_one_line_error_before_loading(tmp_pat
             make("gpu")
 
 
+def test_usable_device_refuses_backends_and_gpu_numbers_this_machine_lacks(monkeypatch):
+    from uptflow.utils.devices import usable_device
+
+    assert usable_device("auto").type in ("cpu", "cuda") and usable_device(torch.device("cpu")).type == "cpu"
+    assert usable_device("meta").type == "meta"  # no backend to ask
+    monkeypatch.setattr(torch.mps, "is_available", lambda: False, raising=False)
+    with pytest.raises(ValueError, match="^device mps: this torch has no mps device here"):
+        usable_device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert usable_device("cuda:1").index == 1
+    with pytest.raises(ValueError, match=r"^device cuda:2: torch sees 2 cuda device\(s\), numbered from 0$"):
+        usable_device("cuda:2")
+
+
 @pytest.mark.realdata
 def test_official_key_list_maps_onto_our_model_one_to_one(golden):
     rows = (golden / "official_state_dict_w5.tsv").read_text().splitlines()[1:]

@@ -135,9 +135,9 @@ def prepare_config(config: str | os.PathLike, work_dir: str | None = None, resum
     import torch
     from mmengine.config import Config
 
-    from uptflow.utils.devices import native_bf16
+    from uptflow.utils.devices import native_bf16, usable_device
 
-    on_cuda = torch.device(device).type == "cuda" if device else torch.cuda.is_available()
+    on_cuda = usable_device(device).type == "cuda" if device else torch.cuda.is_available()
 
     path = Path(config)
     if not path.is_file():
@@ -258,15 +258,12 @@ def runner_device(device: str | None, launcher: str = "none") -> Iterator[None]:
     if device is None:
         yield
         return
-    try:
-        dev = usable_device(device)
-    except ValueError as e:
-        raise ValueError(f"--{e}") from None
+    dev = usable_device(device)
     if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device {device}: training runs on cpu, cuda or cuda:N")
+        raise ValueError(f"device {device}: training runs on cpu, cuda or cuda:N")
     if dev.index is not None and launcher != "none":
-        raise ValueError(f"--device {device}: under --launcher {launcher} each process trains on the GPU of its "
-                         "LOCAL_RANK; use --device cuda")
+        raise ValueError(f"device {device}: under launcher {launcher} each process trains on the GPU of its "
+                         "LOCAL_RANK; use cuda")
     mm_before = mm_device.DEVICE
     gpu_before = torch.cuda.current_device() if dev.index is not None else None
     mm_device.DEVICE = dev.type

@@ -185,7 +185,10 @@ def image_size(path: str | os.PathLike, oriented: bool = False) -> tuple[int, in
     EXIF orientation, as :func:`imread_rgb` loads it)."""
     with open_image(path) as im:
         w, h = im.size
-        turned = oriented and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # the orientations that swap the axes
+        try:  # a PNG's EXIF may sit after its pixels, so a truncated one fails here rather than in open_image
+            turned = oriented and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # the orientations that swap the axes
+        except (OSError, SyntaxError) as e:
+            raise ValueError(f"cannot read image {path}: {e}") from None
     return (h, w) if turned else (w, h)
 
 

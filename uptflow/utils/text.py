@@ -15,9 +15,12 @@ def listed(items: Iterable[Any], limit: int = 10) -> str:
 
 
 def failure_line(path: Any, error: Exception) -> str:
-    """``FAILED ...``: one line saying why ``path`` was left out, naming the file once; the exception's class only
-    where it is not one of the file errors whose messages explain themselves (an out-of-memory, say)."""
-    text = str(error)
+    """``FAILED <path>: <reason>`` on one line, the reason without the path where the message starts with it; the
+    exception's class only where it is not one of the file errors whose messages explain themselves (an
+    out-of-memory, say)."""
+    text = " ".join(str(error).split())
+    for prefix in (f"cannot read image {path}: ", f"{path}: "):  # uptflow.utils.io's messages name the file first
+        text = text.removeprefix(prefix)
     if not isinstance(error, (OSError, ValueError)):
         text = f"{type(error).__name__}: {text}"
-    return f"FAILED {text}" if str(path) in text else f"FAILED {path}: {text}"
+    return f"FAILED {path}: {text}"
