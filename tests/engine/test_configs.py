@@ -155,8 +155,10 @@ def test_full_size_gpu_config_trains_the_paper_network_on_the_default_models_dat
                                                    ("cuda", False, "SafeOptimWrapper"),
                                                    ("cuda", True, "SafeAmpOptimWrapper")])
 def test_gpu_amp_wrapper_is_kept_on_a_gpu_with_amp_else_replaced(tmp_path, device, amp, wrapper, monkeypatch):
-    # preparing a config touches no GPU, so the CUDA cases run anywhere; a CPU with bf16 instructions is assumed
+    # preparing a config touches no GPU, so the CUDA cases run anywhere as if one were visible; a CPU with bf16
+    # instructions is assumed
     monkeypatch.setattr("uptflow.utils.devices.native_bf16", lambda device: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: device == "cuda")
     root = tmp_path / "data"
     root.mkdir()
     cfg = prepare_config(CONFIG_DIR / FULL_SIZE_GPU, work_dir=str(tmp_path / "w"), amp=amp, device=device,
@@ -166,6 +168,11 @@ def test_gpu_amp_wrapper_is_kept_on_a_gpu_with_amp_else_replaced(tmp_path, devic
     if device == "cpu":
         assert OPTIM_WRAPPERS.build(dict(cfg.optim_wrapper.to_dict(), optimizer=torch.optim.SGD(
             [torch.nn.Parameter(torch.zeros(1))], lr=0.1))).__class__.__name__ == wrapper
+
+
+def test_preparing_a_config_for_an_unknown_device_is_a_one_line_error(tmp_path):
+    with pytest.raises(ValueError, match="^device gpu: .*device string"):
+        prepare_config(CONFIG_DIR / FULL_SIZE_GPU, work_dir=str(tmp_path / "w"), device="gpu")
 
 
 def test_continuation_config_starts_from_the_packaged_model_with_its_network(tmp_path):

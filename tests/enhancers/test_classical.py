@@ -76,5 +76,5 @@ def test_auto_device_means_the_gpu_when_visible_else_the_cpu():
 
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert build_enhancer("gamma", device="auto").device.type == expected
-    with pytest.raises(ValueError, match="^device gpu-please: Invalid device string"):
+    with pytest.raises(ValueError, match="^device gpu-please: .*device string"):
         build_enhancer("gamma", device="gpu-please")

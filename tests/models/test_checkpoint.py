@@ -67,7 +67,7 @@ def test_a_device_that_cannot_be_used_is_a_one_line_error_before_loading(tmp_pat
     for make in (lambda d: load_model(tmp_path / "tiny.pth", device=d), lambda d: build_enhancer("gamma", device=d)):
         with pytest.raises(ValueError, match=r"^device cuda:1: torch sees no GPU \(use cpu, or auto\)$"):
             make("cuda:1")
-        with pytest.raises(ValueError, match="^device gpu: Expected one of"):
+        with pytest.raises(ValueError, match="^device gpu: .*device string"):
             make("gpu")
 
 
