@@ -144,8 +144,10 @@ def outside_data(out: Path, data: str | os.PathLike | Sequence[str | os.PathLike
 
 
 # ------------------------------------------------------------------------------------------ detectors
-def add_detector(p: argparse.ArgumentParser, default: str = "yolov8", old_checkpoint: tuple[str, ...] = ()) -> None:
-    """``--detector NAME``, ``--config`` (mmdet), ``--checkpoint``, ``--imgsz``, ``--conf``, ``--cfg-options``."""
+def add_detector(p: argparse.ArgumentParser, default: str = "yolov8", old_checkpoint: tuple[str, ...] = (),
+                 conf_default: str = "0.001") -> None:
+    """``--detector NAME``, ``--config`` (mmdet), ``--checkpoint``, ``--imgsz``, ``--conf``, ``--cfg-options``
+    (``conf_default``: what the help says an unset ``--conf`` means)."""
     from uptflow.cli import add_cfg_options
 
     p.add_argument("--detector", default=default, help=f"registered detector: yolov8 | ultralytics | mmdet "
@@ -157,7 +159,7 @@ def add_detector(p: argparse.ArgumentParser, default: str = "yolov8", old_checkp
     p.add_argument("--imgsz", type=int_at_least(32), default=None,
                    help="ultralytics image size, at least 32 (default 640)")
     p.add_argument("--conf", type=score_threshold, default=None,
-                   help="ultralytics score threshold, 0-1 (default 0.001)")
+                   help=f"ultralytics score threshold, 0-1 (default {conf_default})")
     add_cfg_options(p)
 
 

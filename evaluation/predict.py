@@ -40,9 +40,9 @@ _OPTION_WORDS = {"detector": "detector", "enhancer": "enhancer", "show_conf": "-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``uptflow predict``."""
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="image files, folders or glob patterns")
-    add_detector(p)
+    add_detector(p, conf_default="the --show-conf value")
     p.add_argument("--show-conf", type=score_threshold, default=0.25,
-                   help="score threshold of the drawn / saved boxes, 0-1")
+                   help="score threshold of the drawn / saved boxes, 0-1 (default 0.25)")
     add_enhancers(p, default="uptflow")
     add_device(p)
     add_limit(p)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 import zlib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import astuple, dataclass, field
@@ -308,4 +309,10 @@ class DatasetReader:
         samples, info = self.samples(seed, Path(data_dir) if data_dir is not None else cache_dir("made_data"))
         if not samples:
             raise ValueError(f"{self.root}: no images found (expected layout: {self.layout})")
-        return self.make_dataset(samples[: self.limit], info, seed)
+        kept = samples[: self.limit]
+        with_ref = sum(s.reference is not None for s in samples)
+        if with_ref and not any(s.reference is not None for s in kept):
+            warnings.warn(f"{self.root}: limit {self.limit} keeps the first {len(kept)} of {len(samples)} images, none "
+                          f"of the {with_ref} with a reference: no full-reference metric can be reported",
+                          stacklevel=2)
+        return self.make_dataset(kept, info, seed)

@@ -278,5 +278,6 @@ class ExDark(DatasetReader):
         if not names:
             raise ValueError(f"the {self.split_kind!r} split has no {self.split!r} images among the {len(samples)} "
                              f"images of {self.root} (counts {stats['split']['counts']}); for zero-shot scoring "
-                             "use split 'all' (the detection command's --subset all)")
+                             "use split='all' (on the command line --subset all; --split there picks the kind "
+                             "of split)")
         return [s for s in samples if s.name in names], stats

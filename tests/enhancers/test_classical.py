@@ -24,6 +24,17 @@ def test_identity_returns_the_input(dark):
     assert out is not dark
 
 
+def test_a_read_only_array_is_enhanced_without_a_warning(dark):
+    import warnings
+
+    frozen = dark.copy()
+    frozen.flags.writeable = False  # as np.asarray(PIL image) gives it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = build_enhancer("identity")(frozen)
+    np.testing.assert_array_equal(out, dark)
+
+
 def test_gamma_applies_the_power_law_and_brightens(dark):
     out = build_enhancer("gamma", gamma=2.5)(dark)
     expected = np.round(255 * (dark / 255.0) ** (1 / 2.5)).astype(np.uint8)

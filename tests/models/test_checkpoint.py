@@ -1,5 +1,7 @@
 """Checkpoints: uptflow format round trip, official layout mapping and loading, clear errors on mismatches."""
 
+from collections import OrderedDict
+
 import pytest
 import torch
 
@@ -160,17 +162,28 @@ def default_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint, "_announced", threading.Event())
     messages = []
     monkeypatch.setattr(mmengine.logging, "print_log", lambda msg, **kw: messages.append(msg))
+    monkeypatch.setattr(mmengine.logging.MMLogger, "_instance_dict", OrderedDict())  # no logger yet
     return path, messages
 
 
-def test_load_model_without_a_path_loads_the_default_model_and_says_so_once(default_weights):
+def test_load_model_without_a_path_loads_the_default_model_and_says_so_once_on_stderr(default_weights, capsys):
     path, messages = default_weights
     model = load_model()
     assert model.config["encoder_dim"] == TINY_CONFIG["encoder_dim"]
     load_model()
-    assert len(messages) == 1
-    assert str(path) in messages[0] and "not the authors' weights" in messages[0]
-    assert "docs/model-card.md" in messages[0] and "'encoder_dim': 8" in messages[0]
+    out, err = capsys.readouterr()
+    assert not out and not messages and len(err.splitlines()) == 1
+    assert str(path) in err and "not the authors' weights" in err
+    assert "docs/model-card.md" in err and "'encoder_dim': 8" in err
+
+
+def test_the_default_model_note_goes_to_a_training_runs_logger(default_weights, capsys):
+    import mmengine.logging
+
+    path, messages = default_weights
+    mmengine.logging.MMLogger.get_instance("a_training_run")
+    load_model()
+    assert len(messages) == 1 and str(path) in messages[0] and not capsys.readouterr().err
 
 
 def test_missing_default_model_names_its_path(tmp_path, monkeypatch):

@@ -283,10 +283,10 @@ def test_earlier_outputs_among_the_inputs_are_skipped_and_counted(tmp_path, caps
     assert _gamma(str(parent), "--work-dir", str(parent / "out2")) == 0
     captured = capsys.readouterr()
     assert _pngs(parent / "out2") == ["a.png"]
-    assert "skipped 1 input" in captured.err and "uptflow enhance output" in captured.err
+    assert "skipped: 1 input is an uptflow enhance output" in captured.err
     assert _gamma(str(parent / "sub" / "a.png"), "--work-dir", str(tmp_path / "out3")) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and "uptflow enhance output" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: nothing to enhance: 1 input is an uptflow enhance output")
 
 
 def test_videos_are_refused_saying_how_to_get_frames(tmp_path, capsys):

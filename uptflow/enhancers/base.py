@@ -80,6 +80,8 @@ class Enhancer:
     def __call__(self, img: Any) -> np.ndarray:
         """Enhance one image (uint8 HxWx3 RGB array, PIL image or path) and return uint8 HxWx3 RGB."""
         arr = self._as_uint8(img)
+        if not arr.flags.writeable:  # np.asarray(PIL image) is read-only, which torch.from_numpy warns about
+            arr = arr.copy()
         x = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).to(self.device, torch.float32) / 255.0
         with torch.inference_mode():
             y = self.enhance_tensor(x)

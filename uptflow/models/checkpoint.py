@@ -15,6 +15,7 @@ a network trained by uptflow on synthetic low light, not the authors' weights (d
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -199,10 +200,15 @@ def _announce_default(path: Path, config: dict[str, Any]) -> None:
     if _announced.is_set():
         return
     _announced.set()
-    from mmengine.logging import print_log
+    from mmengine.logging import MMLogger, print_log
 
-    print_log(f"UPT-Flow weights: {path} (config {config}): {DEFAULT_MODEL_NOTE}", logger="current",
-              level=logging.INFO)
+    note = f"UPT-Flow weights: {path} (config {config}): {DEFAULT_MODEL_NOTE}"
+    # within a training run mmengine's logger (and its log file) takes the note; elsewhere print_log would create a
+    # logger writing to stdout, among a command's results, so the note goes to stderr like every other diagnostic
+    if MMLogger._instance_dict:  # what MMLogger.get_current_instance itself checks
+        print_log(note, logger="current", level=logging.INFO)
+    else:
+        print(note, file=sys.stderr)
 
 
 def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu", precision: str = "fp32",

@@ -346,11 +346,11 @@ def run(args: argparse.Namespace) -> int:
     reasons = list(errors)
     if earlier:
         one = len(earlier) == 1
-        reasons.append(f"skipped {len(earlier)} input{'' if one else 's'} that {'is an' if one else 'are'} uptflow "
-                       f"enhance output{'' if one else 's'} ({'its' if one else 'their'} PNG metadata says so; "
-                       f"outputs are never enhanced again): {listed(earlier, 3)}")
+        reasons.append(f"{len(earlier)} input{'' if one else 's'} {'is an' if one else 'are'} uptflow enhance "
+                       f"output{'' if one else 's'} ({'its' if one else 'their'} PNG metadata says so; outputs are "
+                       f"never enhanced again): {listed(earlier, 3)}")
     if not pairs:
-        raise ValueError("; ".join(reasons))
+        raise ValueError("nothing to enhance: " * bool(earlier) + "; ".join(reasons))
     pairs = pairs[: args.limit]
     targets = output_paths(pairs, out_dir)
     foreign = _in_the_way(targets, out_dir)
@@ -360,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
     for err in errors:
         print(f"FAILED {err}", file=sys.stderr)
     if earlier:
-        print(reasons[-1], file=sys.stderr)
+        print(f"skipped: {reasons[-1]}", file=sys.stderr)
     remove_abandoned_outputs(targets)
     enhancer = build_enhancer(args.enhancer, weights=args.enhancer_weights, device=resolve_device(args.device),
                               **_enhancer_kwargs(args))

@@ -70,6 +70,23 @@ def test_paired_reader_lists_unmatched_images_or_keeps_them_as_unpaired(tmp_path
         read_paired(tmp_path / "low")
 
 
+def test_a_limit_that_leaves_out_every_reference_warns_that_no_full_reference_metric_will_come(tmp_path):
+    import warnings
+
+    import numpy as np
+
+    from uptflow.utils.io import imwrite_rgb
+
+    for name in ("low/a", "low/b", "low/c", "high/c"):  # natural order a, b, c: only the last has a reference
+        imwrite_rgb(tmp_path / "data" / f"{name}.png", np.zeros((8, 8, 3), np.uint8))
+    reader = dict(type="paired", root=str(tmp_path), allow_unmatched=True)
+    with pytest.warns(UserWarning, match="limit 2 keeps the first 2 of 3 images, none of the 1 with a reference"):
+        assert not build_reader(dict(reader, limit=2)).read().paired
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert build_reader(dict(reader, limit=3)).read().paired
+
+
 def test_unmatched_lists_are_capped(tmp_path):
     make_pair_dirs(tmp_path, n=1, extra_low=tuple(f"x{i}" for i in range(25)))
     with pytest.raises(UnmatchedError, match=r"and 15 more"):

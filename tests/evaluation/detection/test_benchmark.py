@@ -69,7 +69,7 @@ def test_an_unreadable_image_is_skipped_and_counted(tmp_path):
 
 
 def test_empty_subset_is_explained(tmp_path):
-    with pytest.raises(ValueError, match="split 'all'"):
+    with pytest.raises(ValueError, match="use split='all' \\(on the command line --subset all"):
         build_reader(dict(type="exdark", root=str(flat_dataset(tmp_path / "d")), split="val")).read()
 
 
