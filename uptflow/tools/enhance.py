@@ -350,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
                        f"output{'' if one else 's'} ({'its' if one else 'their'} PNG metadata says so; outputs are "
                        f"never enhanced again): {listed(earlier, 3)}")
     if not pairs:
-        raise ValueError("nothing to enhance: " * bool(earlier) + "; ".join(reasons))
+        raise ValueError(("nothing to enhance: " if earlier else "") + "; ".join(reasons))
     pairs = pairs[: args.limit]
     targets = output_paths(pairs, out_dir)
     foreign = _in_the_way(targets, out_dir)

@@ -22,11 +22,10 @@ def usable_device(device: "str | torch.device") -> torch.device:
         dev = torch_device(device)
     except RuntimeError as e:
         raise ValueError(f"device {device}: {e}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device}: torch sees no GPU (use cpu, or auto)")
     backend = getattr(torch, dev.type, None)  # torch.cuda, torch.mps, torch.xpu, ...; meta has none
     if not getattr(backend, "is_available", lambda: True)():
-        raise ValueError(f"device {device}: this torch has no {dev.type} device here (use cpu, or auto)")
+        what = "torch sees no GPU" if dev.type == "cuda" else f"this torch has no {dev.type} device here"
+        raise ValueError(f"device {device}: {what} (use cpu, or auto)")
     count = getattr(backend, "device_count", lambda: None)()
     if dev.index is not None and count is not None and dev.index >= count:
         raise ValueError(f"device {device}: torch sees {count} {dev.type} device(s), numbered from 0")
