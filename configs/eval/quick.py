@@ -32,7 +32,7 @@ enhancers = [
     dict(name="zero_dce", weights="{data_root}/weights/zero_dce/Epoch99.pth", optional=True),
     dict(name="sci", weights="{data_root}/weights/sci/medium.pt", optional=True),
     # no weights: the default model shipped in the package (uptflow/assets/uptflow_default.pth); bf16 where the CPU
-    # computes it (AVX512-BF16 / AMX: about 1.5x faster than fp32 for this model, outputs about 62 dB PSNR from fp32's,
+    # computes it (AVX512-BF16 / AMX: about 1.5x faster than fp32 for this model, outputs about 59 dB PSNR from fp32's,
     # docs/speed.md), fp32 elsewhere (emulated bf16 measured 18x slower on an AVX2-only CPU)
     dict(name="uptflow", label="uptflow", params=dict(precision="auto")),
     # a short training run of the tiny config: shows that training works (a smoke-scale model, not a result)

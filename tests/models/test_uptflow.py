@@ -1,6 +1,7 @@
 """The full UPT-Flow network: official equivalence, size handling, likelihood and sampling API."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -42,7 +43,8 @@ def test_full_model_matches_official_outputs(golden, case):
         z, logdet = model.encode(gt, low)
         bits = model.nll(gt, low, dequantize=False)
         x0 = model.decode(low)
-    with torch.inference_mode():  # the enhancer's path: cached inverses, folded ActNorms, no log-dets
+    # the enhancer's path: cached inverses, folded ActNorms, no log-dets; these random weights decode far out of range
+    with torch.inference_mode(), pytest.warns(RuntimeWarning, match="diverged at heat 0 .* do not fit this input"):
         x_enh = model.enhance(low, clamp=False)
     assert rel_err(z, d["z"]) < 1e-4
     assert abs(logdet.item() - float(d["logdet"])) / abs(float(d["logdet"])) < 1e-4
@@ -100,6 +102,32 @@ def test_decode_samples_at_heat_and_is_deterministic_at_heat_zero():
     torch.testing.assert_close(a, b, atol=0, rtol=0)
     torch.testing.assert_close(s1, s2, atol=0, rtol=0)
     assert (s1 - a).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), 1e20])
+def test_enhance_warns_when_the_decode_diverges_and_clamps_it(monkeypatch, bad):
+    model = tiny_uptflow()
+    low = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(4)) * 0.3
+    decode = model.decode
+
+    def diverging(*args, **kwargs):
+        out = decode(*args, **kwargs)
+        out[..., :8, :8] = bad
+        return out
+
+    monkeypatch.setattr(model, "decode", diverging)
+    with pytest.warns(RuntimeWarning, match=r"diverged at heat 1 on 6\.25% of the output values.*lower heat"):
+        out = model.enhance(low, heat=1.0, generator=torch.Generator().manual_seed(0))
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_enhance_of_a_decode_that_stays_in_range_does_not_warn():
+    model = tiny_uptflow()
+    low = torch.rand(1, 3, 37, 29, generator=torch.Generator().manual_seed(4)) * 0.3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.enhance(low)
+        model.enhance(low, heat=0.8, generator=torch.Generator().manual_seed(0))
 
 
 def test_init_actnorm_initialises_every_actnorm_from_data():

@@ -322,3 +322,26 @@ def test_hidden_files_and_folders_are_not_searched(tmp_path):
     assert _gamma(str(tmp_path / "hid"), "--work-dir", str(tmp_path / "out")) == 0
     assert _gamma(str(tmp_path / "hid" / "**" / "*.png"), "--work-dir", str(tmp_path / "out_glob")) == 0
     assert _pngs(tmp_path / "out") == _pngs(tmp_path / "out_glob") == ["ok.png"]
+
+
+def test_a_diverged_decode_is_one_warning_line_naming_its_image(tmp_path, capsys, weights, monkeypatch):
+    from uptflow.models import UPTFlow
+
+    decode = UPTFlow.decode
+
+    def diverging(self, *args, **kwargs):
+        out = decode(self, *args, **kwargs)
+        out[..., :4, :4] = float("inf")
+        return out
+
+    monkeypatch.setattr(UPTFlow, "decode", diverging)
+    src = tmp_path / "in"
+    imwrite_rgb(src / "a.png", _low_image(16, 16, 1))
+    imwrite_rgb(src / "b.png", _low_image(16, 32, 2))
+    assert main(["enhance", str(src), "--work-dir", str(tmp_path / "out"), "--enhancer-weights", str(weights),
+                 "--tile", "0", "--device", "cpu", "--heat", "1", "--no-progress"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == [f"warning: {src / 'a.png'}: the reverse flow diverged at heat 1 on 6.25% of the output values "
+                      "(|x| > 4 or not finite; clamped, they show as saturated blocks): use a lower heat",
+                      f"warning: {src / 'b.png'}: the reverse flow diverged at heat 1 on 3.12% of the output values "
+                      "(|x| > 4 or not finite; clamped, they show as saturated blocks): use a lower heat"]

@@ -206,8 +206,9 @@ class UPTFlow(nn.Module):
 
     def enhance(self, low: torch.Tensor, heat: float = 0.0, generator: torch.Generator | None = None,
                 clamp: bool = True, memory_budget: int | None = None) -> torch.Tensor:
-        """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1] (unless
-        ``clamp`` is False: the raw decode), crop. Runs without autograd; the result never requires grad.
+        """Enhance images of any size: reflect-pad bottom/right to a multiple of 8, decode, clamp to [0,1] (NaN to 0;
+        unless ``clamp`` is False: the raw decode), crop; warn when the decode diverged (high heat). Runs without
+        autograd; the result never requires grad.
 
         On CPU a pass that fits ``memory_budget`` (bytes; None: :func:`uptflow.models.tiling.default_budget`) with
         room to spare reuses the memory it frees and returns it at the end (:func:`uptflow.utils.heap.retained_heap`):
@@ -225,7 +226,8 @@ class UPTFlow(nn.Module):
         with torch.inference_mode(), retained_heap(self.reuses_memory(pixels, memory_budget)), full_fp32(self.device):
             padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
             out = self.decode(padded, heat=heat, generator=generator)
-            out = (out.clamp_(0, 1) if clamp else out)[..., :h, :w].contiguous()
+            _warn_if_diverged(out[..., :h, :w], heat)
+            out = (out.nan_to_num_(0.0, 1.0, 0.0).clamp_(0, 1) if clamp else out)[..., :h, :w].contiguous()
         # outside inference mode, a normal tensor: callers may modify it in place or use it with autograd later
         return out if nested else out.clone()
 
@@ -244,6 +246,21 @@ class UPTFlow(nn.Module):
         """Data-dependent ActNorm initialisation on one batch (call once before training from scratch)."""
         with data_dependent_init(self):
             self.nll(gt, low, dequantize=True)
+
+
+# A decode this far outside [0, 1] has diverged: the reverse coupling divides by scales down to ``eps``, and a
+# latent sample the model finds unlikely (high heat) can compound that over the steps into values of 1e20 or inf.
+DIVERGED = 4.0
+
+
+def _warn_if_diverged(out: torch.Tensor, heat: float) -> None:
+    """Warn when part of a decode is non-finite or beyond :data:`DIVERGED` (clamped, it shows as saturated blocks)."""
+    bad = ~(out.abs() <= DIVERGED)  # NaN compares False, so it counts as diverged
+    if bool(bad.any()):
+        advice = "use a lower heat" if heat > 0 else "the weights do not fit this input (untrained?)"
+        warnings.warn(f"the reverse flow diverged at heat {heat:g} on {float(bad.float().mean()):.2%} of the output "
+                      f"values (|x| > {DIVERGED:g} or not finite; clamped, they show as saturated blocks): {advice}",
+                      RuntimeWarning, stacklevel=3)
 
 
 def build_uptflow(window_size: int = 5, **kw: Any) -> UPTFlow:

@@ -27,9 +27,12 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -328,6 +331,20 @@ def _batches(items: list[tuple[Path, Path, Any]], size: int) -> list[list[tuple[
     return out
 
 
+@contextlib.contextmanager
+def _naming(paths: list[Path], shown: set[str]) -> Iterator[None]:
+    """Warnings raised while ``paths`` are enhanced (a diverged heat sample, say) come out as one line naming them;
+    a message already in ``shown`` is not repeated (recording resets Python's once-per-place memory)."""
+    from tqdm import tqdm
+
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        if message not in shown:
+            shown.add(message)
+            tqdm.write(f"warning: {listed(paths, 3)}: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Enhance every input image; return 0 if all succeeded, 1 if any failed, 2 on unusable arguments."""
     from tqdm import tqdm
@@ -379,12 +396,13 @@ def run(args: argparse.Namespace) -> int:
     mixed = _other_makers(out_dir, [t for _, t, _ in todo], _maker(enhancer))
     if mixed:
         print(f"warning: {mixed}", file=sys.stderr)
-    done = 0
+    done, shown = 0, set()
     with tqdm(total=len(todo), desc=f"enhance ({args.enhancer})", unit="img", disable=args.no_progress) as bar:
         for batch in _batches(todo, args.batch_size):
             try:
                 images = [imread_rgb(p) for p, _, _ in batch]
-                outs = enhancer.enhance_batch(images) if len(batch) > 1 else [enhancer(images[0])]
+                with _naming([p for p, _, _ in batch], shown):
+                    outs = enhancer.enhance_batch(images) if len(batch) > 1 else [enhancer(images[0])]
                 for (_, target, ident), img in zip(batch, outs, strict=True):
                     imwrite_rgb(target, img, meta=ident)
                 done += len(batch)
@@ -397,7 +415,9 @@ def run(args: argparse.Namespace) -> int:
                     tqdm.write(failure_line(batch[0][0], e), file=sys.stderr)
                 for single in todo_one:
                     try:
-                        imwrite_rgb(single[0][1], enhancer(imread_rgb(single[0][0])), meta=single[0][2])
+                        with _naming([single[0][0]], shown):
+                            out = enhancer(imread_rgb(single[0][0]))
+                        imwrite_rgb(single[0][1], out, meta=single[0][2])
                         done += 1
                     except Exception as e1:  # noqa: BLE001
                         failed.append(str(single[0][0]))
