@@ -55,8 +55,11 @@ def _message(err: BaseException) -> str:
 
 def _show_warning(message: Warning | str, category: type, filename: str, lineno: int, file=None,  # noqa: ANN001
                   line: str | None = None) -> None:
-    """A warning as one ``warning:`` line, as a user of a command reads it (``UPTFLOW_DEBUG=1``: with its source)."""
-    print(f"warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+    """A warning as one ``warning:`` line, as a user of a command reads it (``UPTFLOW_DEBUG=1``: with its source);
+    above a running progress bar, not through it."""
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {' '.join(str(message).split())}", file=file or sys.stderr)
 
 
 def run_guarded(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:

@@ -226,8 +226,10 @@ class UPTFlow(nn.Module):
         with torch.inference_mode(), retained_heap(self.reuses_memory(pixels, memory_budget)), full_fp32(self.device):
             padded = pad_to_multiple(low.to(self.device, torch.float32), self.flow.factor)
             out = self.decode(padded, heat=heat, generator=generator)
-            _warn_if_diverged(out[..., :h, :w], heat)
-            out = (out.nan_to_num_(0.0, 1.0, 0.0).clamp_(0, 1) if clamp else out)[..., :h, :w].contiguous()
+            diverged = _warn_if_diverged(out[..., :h, :w], heat)
+            if clamp:
+                (out.nan_to_num_(0.0, 1.0, 0.0) if diverged else out).clamp_(0, 1)
+            out = out[..., :h, :w].contiguous()
         # outside inference mode, a normal tensor: callers may modify it in place or use it with autograd later
         return out if nested else out.clone()
 
@@ -253,14 +255,18 @@ class UPTFlow(nn.Module):
 DIVERGED = 4.0
 
 
-def _warn_if_diverged(out: torch.Tensor, heat: float) -> None:
-    """Warn when part of a decode is non-finite or beyond :data:`DIVERGED` (clamped, it shows as saturated blocks)."""
-    bad = ~(out.abs() <= DIVERGED)  # NaN compares False, so it counts as diverged
-    if bool(bad.any()):
-        advice = "use a lower heat" if heat > 0 else "the weights do not fit this input (untrained?)"
-        warnings.warn(f"the reverse flow diverged at heat {heat:g} on {float(bad.float().mean()):.2%} of the output "
-                      f"values (|x| > {DIVERGED:g} or not finite; clamped, they show as saturated blocks): {advice}",
-                      RuntimeWarning, stacklevel=3)
+def _warn_if_diverged(out: torch.Tensor, heat: float) -> bool:
+    """Warn, and return True, when part of a decode is non-finite or beyond :data:`DIVERGED` (clamped, it shows as
+    saturated blocks)."""
+    lo, hi = (float(v) for v in torch.aminmax(out))  # a reduction: no image-sized temporary on the usual path
+    if -DIVERGED <= lo and hi <= DIVERGED:  # NaN compares False, so it counts as diverged
+        return False
+    bad = ~(out.abs() <= DIVERGED)
+    advice = "use a lower heat" if heat > 0 else "the weights do not fit this input (untrained?)"
+    warnings.warn(f"the reverse flow diverged at heat {heat:g} on {float(bad.float().mean()):.2%} of the output "
+                  f"values (|x| > {DIVERGED:g} or not finite; clamped, they show as saturated blocks): {advice}",
+                  RuntimeWarning, stacklevel=3)
+    return True
 
 
 def build_uptflow(window_size: int = 5, **kw: Any) -> UPTFlow:

@@ -333,16 +333,14 @@ def _batches(items: list[tuple[Path, Path, Any]], size: int) -> list[list[tuple[
 
 @contextlib.contextmanager
 def _naming(paths: list[Path], shown: set[str]) -> Iterator[None]:
-    """Warnings raised while ``paths`` are enhanced (a diverged heat sample, say) come out as one line naming them;
-    a message already in ``shown`` is not repeated (recording resets Python's once-per-place memory)."""
-    from tqdm import tqdm
-
+    """Warnings raised while ``paths`` are enhanced (a diverged heat sample, say) are warned again naming them; a
+    message already in ``shown`` is not repeated (recording resets Python's once-per-place memory)."""
     with warnings.catch_warnings(record=True) as caught:
         yield
-    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
-        if message not in shown:
-            shown.add(message)
-            tqdm.write(f"warning: {listed(paths, 3)}: {message}", file=sys.stderr)
+    for w in caught:
+        if str(w.message) not in shown:
+            shown.add(str(w.message))
+            warnings.warn_explicit(f"{listed(paths, 3)}: {w.message}", w.category, w.filename, w.lineno)
 
 
 def run(args: argparse.Namespace) -> int:
